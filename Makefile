@@ -1,0 +1,78 @@
+# sectorstats — the two commands: `make run` and `make test`. Everything else is a helper of those.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATA_DIR ?= $(CURDIR)/data
+# The demo submissions cover 2024; as of the end of January 2025 every 2024 report is due.
+DEMO_AS_OF ?= 2025-01-31
+
+export SECTORSTATS_DATA_DIR := $(DATA_DIR)
+export AIRFLOW_HOME := $(DATA_DIR)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+export AIRFLOW__LOGGING__LOGGING_LEVEL ?= WARNING
+export GX_ANALYTICS_ENABLED := False
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install run demo ingest transform summary templates airflow-db test test-unit test-integration lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24" 2> >(grep -v "^WARNING: Location" >&2)
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+install: $(VENV)/.installed  ## create the virtualenv and install the locked dependencies
+
+airflow-db: install
+	@mkdir -p $(AIRFLOW_HOME)
+	@$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+demo: install  ## fill an empty inbox with demo submissions
+	$(PY) -m ingest demo --if-empty
+
+run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite metadata, DuckDB warehouse)
+	@mkdir -p $(DATA_DIR)/logs
+	@echo "running DAG sectorstats_ingest (log: data/logs/sectorstats_ingest.log)"
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_ingest \
+		> $(DATA_DIR)/logs/sectorstats_ingest.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_ingest.log; exit 1; }
+	@echo "running DAG sectorstats_transform (log: data/logs/sectorstats_transform.log)"
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_transform \
+		> $(DATA_DIR)/logs/sectorstats_transform.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_transform.log; exit 1; }
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
+
+ingest: install  ## archive, parse, validate and load without Airflow
+	$(PY) -m ingest ingest
+
+transform: install  ## dbt build without Airflow
+	SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest transform
+
+summary: install  ## print the per-form summary
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
+
+templates: install  ## write the blank official forms into data/reports/templates/
+	$(PY) -m ingest templates
+
+test: install  ## lint, then every test (unit, property, integration with real DAGs)
+	$(VENV)/bin/ruff check ingest dags tests
+	$(PY) -m pytest
+
+test-unit: install  ## the fast tests only
+	$(PY) -m pytest -m "not integration"
+
+lint: install  ## ruff
+	$(VENV)/bin/ruff check ingest dags tests
+
+clean:  ## remove the data directory (inbox included!) and the virtualenv
+	rm -rf $(DATA_DIR) $(VENV)

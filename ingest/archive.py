@@ -1,0 +1,154 @@
+"""Inbox → archive: keep every received file, byte for byte, under its sha256, before anything else.
+
+The inbox is ``inbox/<unit folder>/<any file name>``; the folder says who uploaded the file and the
+modification time says when. File names are data: they are recorded, never used to build a path
+(the archive path comes from the content hash alone). The inbox itself is never modified.
+
+An *arrival* is one file seen in the inbox: (folder, name, modification time, sha256). Scanning the
+same inbox again finds the same arrivals and records nothing new, so the step is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Arrival:
+    arrival_id: str
+    sha256: str
+    folder_unit_code: str
+    file_name: str
+    size_bytes: int
+    mtime_ns: int
+    received_at: dt.datetime  # UTC, naive
+    archive_path: str  # relative to the data directory
+    is_duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    folder: str
+    name: str
+    size: int
+    mtime_ns: int
+
+
+def scan_inbox(inbox: Path) -> Iterator[InboxFile]:
+    """Every regular file under ``inbox/<folder>/``, in a stable order. Links are not followed."""
+    if not inbox.is_dir():
+        return
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
+        for root, dirs, files in os.walk(folder, followlinks=False):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(root) / name
+                st = path.lstat()
+                if not path.is_file() or path.is_symlink():
+                    continue
+                yield InboxFile(path=path, folder=folder.name, name=str(path.relative_to(folder)),
+                                size=st.st_size, mtime_ns=st.st_mtime_ns)
+    loose = sorted(p for p in inbox.iterdir() if p.is_file() and not p.is_symlink())
+    for path in loose:  # uploaded outside any unit folder: kept, the sender is unknown
+        st = path.lstat()
+        yield InboxFile(path=path, folder="", name=path.name, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def archive_relpath(sha256: str) -> str:
+    return f"archive/sha256/{sha256[:2]}/{sha256}"
+
+
+def store(path: Path, sha256: str, data_dir: Path) -> Path:
+    """Copy ``path`` into the archive under its hash, atomically; an existing copy is left as it is."""
+    target = data_dir / archive_relpath(sha256)
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+            while chunk := src.read(CHUNK):
+                h.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() != sha256:  # the file changed while we read it: try again on the next scan
+            raise OSError(f"{path.name}: content changed while archiving")
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_archived(sha256: str, data_dir: Path) -> bytes:
+    return (data_dir / archive_relpath(sha256)).read_bytes()
+
+
+def arrival_id(folder: str, name: str, mtime_ns: int, sha256: str) -> str:
+    return hashlib.sha256(f"{folder}\x00{name}\x00{mtime_ns}\x00{sha256}".encode()).hexdigest()[:20]
+
+
+def archive_inbox(
+    inbox: Path,
+    data_dir: Path,
+    known: dict[tuple[str, str, int, int], str],
+    known_sha256: Iterable[str],
+) -> tuple[list[Arrival], int]:
+    """Archive what is new in the inbox.
+
+    ``known`` maps (folder, name, size, mtime_ns) of arrivals already recorded to their sha256, so an
+    unchanged file is not hashed again. Returns the new arrivals and the number of files seen.
+    """
+    prior = set(known_sha256)
+    new: list[Arrival] = []
+    count = 0
+    for f in scan_inbox(inbox):
+        count += 1
+        key = (f.folder, f.name, f.size, f.mtime_ns)
+        if key in known:
+            continue
+        try:
+            digest = sha256_of(f.path)
+            store(f.path, digest, data_dir)
+        except OSError as exc:
+            log.warning("inbox file %r in folder %r could not be archived now: %s", f.name, f.folder, exc)
+            continue
+        received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9, tz=dt.UTC).replace(tzinfo=None)
+        new.append(Arrival(
+            arrival_id=arrival_id(f.folder, f.name, f.mtime_ns, digest), sha256=digest, folder_unit_code=f.folder,
+            file_name=f.name, size_bytes=f.size, mtime_ns=f.mtime_ns, received_at=received,
+            archive_path=archive_relpath(digest),
+        ))
+        known[key] = digest
+    # within one scan, order duplicates by arrival time: the earliest copy is the original
+    new.sort(key=lambda a: (a.received_at, a.folder_unit_code, a.file_name))
+    first: dict[str, Arrival] = {}
+    fixed = []
+    for a in new:
+        dup = a.sha256 in prior or a.sha256 in first
+        first.setdefault(a.sha256, a)
+        fixed.append(Arrival(**{**a.__dict__, "is_duplicate": dup}))
+    return fixed, count

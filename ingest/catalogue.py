@@ -1,0 +1,253 @@
+"""The form catalogue and the reporting units, read from data files.
+
+Everything the pipeline knows about the forms (rows, codes, arithmetic, columns, deadlines) comes
+from ``ingest/catalogue/forms.yaml``; the reporting units and their validity dates come from the
+dbt seed ``dbt_project/seeds/reference/ref_districts.csv``, so the warehouse and the parser share
+one copy. Adding a row to a form is an edit of the YAML, never of code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
+from ingest.text import fold
+
+ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A numeric column of a form (``plan_year``, ``period``, ``ytd``, ``ytd_prev_year``)."""
+
+    key: str
+    label: str
+    match: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One indicator row of a form, identified by its "Mã số" code."""
+
+    code: str
+    name: str
+    kind: str  # flow | stock | amount
+    unit: str
+    label_vi: str
+    label_en: str
+    section: str
+    of: str | None = None
+    sum_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Form:
+    code: str
+    domain: str
+    title_vi: str
+    title_en: str
+    frequency: str  # monthly | quarterly
+    rows: tuple[Row, ...]
+    columns: tuple[Column, ...]
+    due_day: int
+
+    @property
+    def period_type(self) -> str:
+        return "month" if self.frequency == "monthly" else "quarter"
+
+    @property
+    def row_codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.rows)
+
+    def row(self, code: str) -> Row:
+        for r in self.rows:
+            if r.code == code:
+                return r
+        raise KeyError(f"{self.code} has no row {code!r}")
+
+    def sections(self) -> list[tuple[str, list[Row]]]:
+        """The rows grouped under their section headings, in sheet order."""
+        out: list[tuple[str, list[Row]]] = []
+        for r in self.rows:
+            if not out or out[-1][0] != r.section:
+                out.append((r.section, []))
+            out[-1][1].append(r)
+        return out
+
+    def due_date(self, period_start: dt.date) -> dt.date:
+        """The day the report for the period starting on ``period_start`` is due."""
+        months = 1 if self.frequency == "monthly" else 3
+        y, m = divmod(period_start.month - 1 + months, 12)
+        return dt.date(period_start.year + y, m + 1, self.due_day)
+
+    def period_label_vi(self, period_start: dt.date) -> str:
+        """The period as the sheet writes it: ``Tháng 10 năm 2024`` or ``Quý III năm 2024``."""
+        if self.frequency == "monthly":
+            return f"Tháng {period_start.month} năm {period_start.year}"
+        q = (period_start.month - 1) // 3 + 1
+        return f"Quý {ROMAN_QUARTERS[q]} năm {period_start.year}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A district-level reporting unit with the dates it existed."""
+
+    code: str
+    name: str
+    unit_type: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    short_name: str = field(default="")
+
+    def exists_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    @property
+    def issuing_body(self) -> str:
+        """``UBND HUYỆN CAN LỘC`` — the header line of the unit's own forms."""
+        return f"UBND {self.name.upper()}"
+
+    @property
+    def office_name(self) -> str:
+        """``Phòng Lao động - Thương binh và Xã hội huyện Can Lộc``."""
+        kind, _, place = self.name.partition(" ")
+        if kind == "Thành":  # "Thành phố Hà Tĩnh"
+            kind, place = "thành phố", self.name.split(" ", 2)[2]
+        elif kind == "Thị":  # "Thị xã Hồng Lĩnh"
+            kind, place = "thị xã", self.name.split(" ", 2)[2]
+        else:
+            kind = kind.lower()
+        return f"Phòng Lao động - Thương binh và Xã hội {kind} {place}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    version: int
+    province_code: str
+    province_name: str
+    receiver: str
+    reporting_start: dt.date
+    reminder_days_before: int
+    escalate_days_after: int
+    forms: tuple[Form, ...]
+    units: tuple[Unit, ...]
+
+    def form(self, code: str) -> Form:
+        for f in self.forms:
+            if f.code == code:
+                return f
+        raise KeyError(f"no form {code!r} in the catalogue")
+
+    def find_form(self, text: str) -> Form | None:
+        """The form whose code appears in ``text`` (folded), if any."""
+        folded = fold(text).replace(" ", "")
+        for f in self.forms:
+            if fold(f.code).replace(" ", "") in folded:
+                return f
+        return None
+
+    def unit(self, code: str) -> Unit | None:
+        for u in self.units:
+            if u.code == code:
+                return u
+        return None
+
+
+def _columns(spec: list[dict]) -> tuple[Column, ...]:
+    return tuple(
+        Column(key=c["key"], label=c["label"], match=tuple(fold(m) for m in c.get("match", [c["label"]])))
+        for c in spec
+    )
+
+
+def _form(spec: dict, columns: dict[str, tuple[Column, ...]], deadlines: dict) -> Form:
+    rows = []
+    for section in spec["sections"]:
+        for r in section["rows"]:
+            rows.append(
+                Row(
+                    code=r["code"],
+                    name=r["name"],
+                    kind=r["kind"],
+                    unit=r["unit"],
+                    label_vi=r["label_vi"],
+                    label_en=r["label_en"],
+                    section=section["heading"],
+                    of=r.get("of"),
+                    sum_of=tuple(r.get("sum_of", ())),
+                )
+            )
+    freq = spec["frequency"]
+    due = deadlines[freq]
+    due_day = due.get("day_of_following_month") or due.get("day_of_month_after_quarter")
+    return Form(
+        code=spec["code"],
+        domain=spec["domain"],
+        title_vi=spec["title_vi"],
+        title_en=spec["title_en"],
+        frequency=freq,
+        rows=tuple(rows),
+        columns=columns[freq],
+        due_day=int(due_day),
+    )
+
+
+def read_units(path: Path) -> tuple[Unit, ...]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple(
+            Unit(
+                code=rec["district_code"],
+                name=rec["district_name"],
+                unit_type=rec["district_type"],
+                valid_from=dt.date.fromisoformat(rec["valid_from"]),
+                valid_to=dt.date.fromisoformat(rec["valid_to"]) if rec["valid_to"] else None,
+                short_name=rec["district_name"].split(" ", 1)[1] if rec["district_type"] == "Huyện"
+                else rec["district_name"].split(" ", 2)[2],
+            )
+            for rec in csv.DictReader(fh)
+        )
+
+
+def read_catalogue(forms_path: Path, units_path: Path) -> Catalogue:
+    spec = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
+    columns = {freq: _columns(cols) for freq, cols in spec["numeric_columns"].items()}
+    forms = tuple(_form(f, columns, spec["deadlines"]) for f in spec["forms"])
+    _check(forms)
+    return Catalogue(
+        version=int(spec.get("catalogue_version", 1)),
+        province_code=spec["province"]["code"],
+        province_name=spec["province"]["name"],
+        receiver=spec["receiver"],
+        reporting_start=dt.date.fromisoformat(spec["reporting_start"]),
+        reminder_days_before=int(spec["deadlines"]["reminder_days_before"]),
+        escalate_days_after=int(spec["deadlines"]["escalate_days_after"]),
+        forms=forms,
+        units=read_units(units_path),
+    )
+
+
+def _check(forms: tuple[Form, ...]) -> None:
+    """Reject a catalogue whose arithmetic names rows that do not exist, before any file is read."""
+    for f in forms:
+        codes = set(f.row_codes)
+        if len(codes) != len(f.rows):
+            raise ValueError(f"catalogue: form {f.code} repeats a row code")
+        names = [r.name for r in f.rows]
+        if len(set(names)) != len(names):
+            raise ValueError(f"catalogue: form {f.code} repeats a row name")
+        for r in f.rows:
+            for ref in ((r.of,) if r.of else ()) + r.sum_of:
+                if ref not in codes:
+                    raise ValueError(f"catalogue: form {f.code} row {r.code} refers to unknown row {ref}")
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """The project's catalogue (cached: it is read once per process)."""
+    return read_catalogue(CATALOGUE_DIR / "forms.yaml", REFERENCE_DIR / "ref_districts.csv")

@@ -1,0 +1,85 @@
+"""``python -m ingest <command>``: the command line around the library (the DAGs call the same code)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ingest import settings
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from ingest.workbook import write_templates
+
+    for path in write_templates(Path(args.out)):
+        print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ingest.demo import generate_demo
+
+    inbox = settings.inbox_dir()
+    if args.if_empty and inbox.exists() and any(inbox.rglob("*")):
+        logging.getLogger("ingest").info("inbox %s is not empty: demo data not written", inbox)
+        return 0
+    manifest = generate_demo(inbox, year=args.year, seed=args.seed)
+    (settings.data_dir() / "demo_manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    print(f"demo: wrote {len(manifest.files)} files into {inbox}")
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import run_ingest
+
+    result = run_ingest(reprocess=args.reprocess, progress=sys.stderr.isatty())
+    for stage, counts in result.items():
+        print(stage, counts)
+    return 0
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from ingest.transform import run_dbt
+
+    run_dbt("build", as_of=settings.as_of())
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from ingest.alerts import dispatch
+
+    print(dispatch(settings.as_of()))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from ingest.summary import write_summary
+
+    print(write_summary(settings.as_of()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("templates", help="write the blank official forms (.xlsx) for the districts")
+    p.add_argument("--out", default=str(settings.reports_dir() / "templates"))
+    p.set_defaults(func=_templates)
+    p = sub.add_parser("demo", help="fill the inbox with realistic demo submissions")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the inbox already holds files")
+    p.add_argument("--year", type=int, default=2024)
+    p.add_argument("--seed", type=int, default=2024)
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("ingest", help="archive, parse, validate and load the inbox (without Airflow)")
+    p.add_argument("--reprocess", action="store_true", help="parse every archived file again")
+    p.set_defaults(func=_ingest)
+    sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
+    sub.add_parser("alerts", help="record and send new alerts").set_defaults(func=_alerts)
+    sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.func(args)

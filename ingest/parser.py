@@ -1,0 +1,264 @@
+"""Finding the form on a sheet by its content, and reading every number with its cell address.
+
+Nothing here depends on fixed cell positions. For each sheet, in workbook order:
+
+1. the form: a cell naming a catalogue form code (``Biểu số: 01/LĐVL-H``), or its title;
+2. the table header: the cell reading ``Mã số``; its row is the first header row;
+3. the numeric columns: right of ``Mã số``, each header (all header rows of that column folded
+   together) matched against the catalogue's ``match`` words;
+4. the period and the unit: in the rows above the header (``Tháng 10 năm 2024`` / ``Quý III năm
+   2024``; ``Đơn vị báo cáo: ... (mã 443)`` or the unit's name);
+5. the indicator rows: below the header, every row whose ``Mã số`` cell holds a code (``01``, or the
+   number ``1``); section headings, notes and the column-number row (``A B C D 1 2 …``) have none.
+
+The first sheet holding a form is the submission; its problems are collected, never raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from ingest.catalogue import Catalogue, Form, Unit
+from ingest.numbers import NotANumber, parse_number
+from ingest.reader import Sheet
+from ingest.text import cell_address, fold
+
+HEADER_SCAN_ROWS = 40  # the table starts within this many rows of the top
+_CODE_HEADERS = {"mã số", "mã", "ms", "mã chỉ tiêu", "mã số chỉ tiêu"}
+_MONTH = re.compile(r"tháng\s*(\d{1,2})\s*(?:năm|/|-)\s*(\d{4})")
+_QUARTER = re.compile(r"quý\s*(iv|iii|ii|i|[1-4])\s*(?:năm|/|-)\s*(\d{4})")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_UNIT_CODE = re.compile(r"\(?\s*mã(?:\s*(?:số|đơn vị))?\s*[:.]?\s*(\d{3,5})\s*\)?")
+_ROW_CODE = re.compile(r"^0*(\d{1,3})\.?$")
+
+
+@dataclass(frozen=True)
+class Observation:
+    row_code: str
+    measure: str
+    value: float | None
+    value_text: str | None
+    qualifier: str | None
+    sheet: str
+    cell: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem found while parsing (rendered into a :class:`ingest.problems.Problem` later)."""
+
+    rule: str
+    sheet: str | None = None
+    cell: str | None = None
+    row_code: str | None = None
+    measure: str | None = None
+    value: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedSubmission:
+    """What one file says: its form, unit and period, its numbers and what is wrong with it."""
+
+    sheet: str | None = None
+    form: Form | None = None
+    unit_code: str | None = None
+    period_start: dt.date | None = None
+    observations: list[Observation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def identified(self) -> bool:
+        return self.form is not None and self.unit_code is not None and self.period_start is not None
+
+
+def normalise_row_code(cell: object) -> str | None:
+    """``"01"``, ``1``, ``1.0``, ``"1."`` → ``"01"``; anything else → None."""
+    if isinstance(cell, bool) or cell is None:
+        return None
+    if isinstance(cell, float):
+        if not cell.is_integer() or cell < 0:
+            return None
+        cell = int(cell)
+    m = _ROW_CODE.match(fold(cell))
+    if not m:
+        return None
+    return m.group(1).zfill(2)
+
+
+def find_form(sheet: Sheet, catalogue: Catalogue) -> tuple[Form, int] | None:
+    """The catalogue form named in the top of the sheet, and the row where it is named."""
+    titles = [(fold(f.title_vi), f) for f in catalogue.forms]
+    for r, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        for cell in row:
+            if not isinstance(cell, str) or not cell.strip():
+                continue
+            form = catalogue.find_form(cell)
+            if form is not None:
+                return form, r
+    for r, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        for cell in row:
+            text = fold(cell)
+            for title, form in titles:
+                if text and title in text:
+                    return form, r
+    return None
+
+
+def find_header(sheet: Sheet) -> tuple[int, int] | None:
+    """(row, column) of the ``Mã số`` header cell."""
+    for r, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        for c, cell in enumerate(row):
+            if isinstance(cell, str) and fold(cell) in _CODE_HEADERS:
+                return r, c
+    return None
+
+
+def _first_data_row(sheet: Sheet, header_row: int, code_col: int, form: Form) -> int:
+    codes = set(form.row_codes)
+    for r in range(header_row + 1, len(sheet.rows)):
+        if normalise_row_code(sheet.cell(r, code_col)) in codes:
+            return r
+    return len(sheet.rows)
+
+
+def find_columns(sheet: Sheet, header_row: int, code_col: int, data_row: int, form: Form) -> dict[str, int]:
+    """measure key → column index, matched on the header text of each column right of ``Mã số``."""
+    width = max((len(r) for r in sheet.rows[header_row:data_row]), default=0)
+    found: dict[str, int] = {}
+    for c in range(code_col + 1, width):
+        text = " ".join(fold(sheet.cell(r, c)) for r in range(header_row, data_row))
+        for column in form.columns:
+            if column.key in found:
+                continue
+            if any(m in text for m in column.match):
+                found[column.key] = c
+                break
+    return found
+
+
+def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | None, Finding | None]:
+    for r in range(min(above_row, len(sheet.rows))):
+        for c, cell in enumerate(sheet.rows[r]):
+            text = fold(cell)
+            if not text or "kế hoạch" in text or "ngày" in text:
+                continue
+            m = _MONTH.search(text)
+            q = _QUARTER.search(text)
+            if m and 1 <= int(m.group(1)) <= 12:
+                start = dt.date(int(m.group(2)), int(m.group(1)), 1)
+                if form.frequency != "monthly":
+                    return None, Finding("period-mismatch", sheet.name, cell_address(r, c), value=str(cell),
+                                         details={"form": form.code, "expected": "quý"})
+                return start, None
+            if q:
+                quarter = _ROMAN.get(q.group(1)) or int(q.group(1))
+                start = dt.date(int(q.group(2)), 3 * (quarter - 1) + 1, 1)
+                if form.frequency != "quarterly":
+                    return None, Finding("period-mismatch", sheet.name, cell_address(r, c), value=str(cell),
+                                         details={"form": form.code, "expected": "tháng"})
+                return start, None
+    return None, Finding("period-not-found", sheet.name)
+
+
+def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int) -> str | None:
+    """The reporting unit's code: from ``(mã 443)`` on the ``Đơn vị báo cáo`` line, else from its name."""
+    top = [(r, fold(cell)) for r in range(min(above_row, len(sheet.rows))) for cell in sheet.rows[r] if fold(cell)]
+    for _, text in top:
+        if "đơn vị báo cáo" in text:
+            m = _UNIT_CODE.search(text)
+            if m:
+                return m.group(1)
+            unit = _unit_by_name(text, catalogue.units)
+            if unit:
+                return unit.code
+    for _, text in top:
+        if "nhận báo cáo" in text:
+            continue  # the receiver line names the province, not the sender
+        unit = _unit_by_name(text, catalogue.units)
+        if unit:
+            return unit.code
+    return None
+
+
+def _unit_by_name(text: str, units: tuple[Unit, ...]) -> Unit | None:
+    hits = [u for u in units if fold(u.name) in text]
+    return max(hits, key=lambda u: len(u.name)) if hits else None
+
+
+def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns: dict[str, int],
+              result: ParsedSubmission) -> None:
+    codes = set(form.row_codes)
+    seen: dict[str, str] = {}
+    for r in range(header_row + 1, len(sheet.rows)):
+        code_cell = sheet.cell(r, code_col)
+        code = normalise_row_code(code_cell)
+        if code is None:
+            continue
+        address = cell_address(r, code_col)
+        if code not in codes:
+            # the column-number row ("A B C D 1 2 3 4") has letters here, so it never reaches this point
+            if any(parse_or_none(sheet.cell(r, c)) is not None for c in columns.values()):
+                result.findings.append(Finding("row-unknown", sheet.name, address, row_code=code,
+                                               details={"form": form.code}))
+            continue
+        if code in seen:
+            result.findings.append(Finding("row-duplicated", sheet.name, address, row_code=code))
+            continue
+        seen[code] = address
+        for measure, c in columns.items():
+            raw = sheet.cell(r, c)
+            addr = cell_address(r, c)
+            try:
+                number = parse_number(raw)
+            except NotANumber:
+                result.findings.append(Finding("value-not-number", sheet.name, addr, row_code=code,
+                                               measure=measure, value=str(raw)))
+                continue
+            result.observations.append(Observation(code, measure, number.value, number.text, number.qualifier,
+                                                   sheet.name, addr))
+    for code in form.row_codes:
+        if code not in seen:
+            result.findings.append(Finding("row-missing", sheet.name, row_code=code, details={"form": form.code}))
+
+
+def parse_or_none(cell: object) -> float | None:
+    try:
+        return parse_number(cell).value
+    except NotANumber:
+        return None
+
+
+def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
+    """Find the first sheet holding a form and read it."""
+    for sheet in sheets:
+        hit = find_form(sheet, catalogue)
+        if hit is None:
+            continue
+        form, _ = hit
+        result = ParsedSubmission(sheet=sheet.name, form=form)
+        header = find_header(sheet)
+        if header is None:
+            result.findings.append(Finding("header-not-found", sheet.name))
+            return result
+        header_row, code_col = header
+        result.period_start, period_problem = find_period(sheet, form, header_row)
+        if period_problem:
+            result.findings.append(period_problem)
+        unit_code = find_unit(sheet, catalogue, header_row)
+        if unit_code is not None and catalogue.unit(unit_code) is None:
+            result.findings.append(Finding("unit-not-found", sheet.name, value=unit_code))
+        elif unit_code is None:
+            result.findings.append(Finding("unit-not-found", sheet.name))
+        else:
+            result.unit_code = unit_code
+        data_row = _first_data_row(sheet, header_row, code_col, form)
+        columns = find_columns(sheet, header_row, code_col, data_row, form)
+        for column in form.columns:
+            if column.key not in columns:
+                result.findings.append(Finding("column-not-found", sheet.name, measure=column.key))
+        read_rows(sheet, form, header_row, code_col, columns, result)
+        return result
+    return ParsedSubmission(findings=[Finding("form-not-found")])

@@ -1,0 +1,326 @@
+"""The ingest stages, each runnable alone and idempotent: archive → parse → validate → load.
+
+Stages hand data to each other through a *load package* on disk (``packages/<load_id>/*.parquet``),
+never through Airflow XCom, so a retried task reads the same input and a failed load can be re-run
+from its package. The load replaces the rows of every file it carries (keyed by sha256), so loading
+the same package twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingest import archive, warehouse
+from ingest.catalogue import Catalogue, load_catalogue
+from ingest.parser import ParsedSubmission, parse_sheets
+from ingest.problems import Problem
+from ingest.reader import ReadFailure, read_workbook
+from ingest.settings import data_dir, inbox_dir
+from ingest.validate import Validator, validate_batch
+
+log = logging.getLogger(__name__)
+
+PARSER_VERSION = 1
+FORM_VERSION = "current"
+
+SUBMISSION_COLUMNS = ["sha256", "submission_id", "file_name", "folder_unit_code", "received_at", "unit_code",
+                      "form_code", "form_version", "period_type", "period_start", "source_sheet", "status",
+                      "n_errors", "n_warnings", "parser_version"]
+OBSERVATION_COLUMNS = ["submission_id", "row_code", "measure", "value", "value_text", "qualifier", "source_sheet",
+                       "source_cell"]
+PROBLEM_COLUMNS = ["problem_id", "sha256", "submission_id", "file_name", "folder_unit_code", "stage", "severity",
+                   "rule", "row_code", "measure", "source_sheet", "source_cell", "value_text", "message_vi",
+                   "message_en"]
+
+
+class StageError(RuntimeError):
+    """A stage failed; names the stage and the load so the run can be resumed from the package."""
+
+    def __init__(self, stage: str, load_id: str, message: str) -> None:
+        super().__init__(f"{stage} stage of load {load_id}: {message}")
+        self.stage, self.load_id = stage, load_id
+
+
+@dataclass
+class Package:
+    """The data one load carries from parse to load."""
+
+    load_id: str
+    submissions: pd.DataFrame
+    observations: pd.DataFrame
+    problems: pd.DataFrame
+
+    @staticmethod
+    def path(load_id: str) -> Path:
+        if not load_id or any(ch in load_id for ch in "/\\") or load_id.startswith("."):
+            raise ValueError(f"invalid load id {load_id!r}")
+        return data_dir() / "packages" / load_id
+
+    def write(self) -> Path:
+        folder = self.path(self.load_id)
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        con = duckdb.connect()
+        try:
+            for name in ("submissions", "observations", "problems"):
+                frame = getattr(self, name)
+                con.register("frame", frame)
+                con.execute(f"copy (select * from frame) to '{tmp / name}.parquet' (format parquet)")
+                con.unregister("frame")
+        finally:
+            con.close()
+        (tmp / "manifest.json").write_text(json.dumps({
+            "load_id": self.load_id, "submissions": len(self.submissions),
+            "observations": len(self.observations), "problems": len(self.problems),
+        }), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+        return folder
+
+    @classmethod
+    def read(cls, load_id: str) -> Package:
+        folder = cls.path(load_id)
+        if not (folder / "manifest.json").exists():
+            raise StageError("read-package", load_id, f"no load package at {folder}")
+        con = duckdb.connect()
+        try:
+            frames = {name: con.execute(f"select * from read_parquet('{folder / name}.parquet')").df()
+                      for name in ("submissions", "observations", "problems")}
+        finally:
+            con.close()
+        return cls(load_id=load_id, **frames)
+
+
+def new_load_id(run_id: str | None = None, now: dt.datetime | None = None) -> str:
+    """A load id safe as a folder name: from the Airflow run id when there is one."""
+    base = run_id or f"manual__{(now or dt.datetime.now(dt.UTC)):%Y%m%dT%H%M%S%f}"
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in base).lstrip(".")
+
+
+# --- archive --------------------------------------------------------------------------------------
+
+def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | str]:
+    """Archive what is new in the inbox and record each arrival in ``raw.arrivals``."""
+    inbox = inbox or inbox_dir()
+    root = data_dir()
+    with warehouse.connect() as con:
+        warehouse.ensure_schema(con)
+        known_rows = con.execute(
+            "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
+        known = {(f, n, int(s), int(m)): h for f, n, s, m, h in known_rows}
+        known_sha = {h for *_, h in known_rows}
+        arrivals, seen = archive.archive_inbox(inbox, root, known, known_sha)
+        frame = pd.DataFrame([a.__dict__ for a in arrivals],
+                             columns=list(archive.Arrival.__dataclass_fields__))
+        frame["load_id"] = load_id
+        con.execute("begin")
+        warehouse.insert_frame(con, "raw.arrivals", frame)
+        con.execute("delete from raw.loads where load_id = ?", [load_id])
+        con.execute("insert into raw.loads (load_id, started_at, files_seen, files_new) values (?, ?, ?, ?)",
+                    [load_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), seen, len(arrivals)])
+        con.execute("commit")
+    log.info("archive: %d files in the inbox, %d new arrivals (%d duplicates)", seen, len(arrivals),
+             sum(a.is_duplicate for a in arrivals))
+    return {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals),
+            "duplicates": sum(a.is_duplicate for a in arrivals)}
+
+
+# --- parse ----------------------------------------------------------------------------------------
+
+def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False) -> pd.DataFrame:
+    """The first arrival of every file content that has not been parsed (or all of them, to reprocess)."""
+    condition = "" if reprocess else "where sha256 not in (select sha256 from raw.submissions)"
+    return con.execute(f"""
+        select sha256, file_name, folder_unit_code, received_at
+        from (select *, row_number() over (partition by sha256 order by received_at, arrival_id) as n
+              from raw.arrivals) first_arrival
+        where n = 1 {condition.replace('where', 'and')}
+        order by received_at, sha256
+    """).df()
+
+
+def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
+    sheets = read_workbook(data)
+    if isinstance(sheets, ReadFailure):
+        return sheets
+    return parse_sheets(sheets, catalogue)
+
+
+def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False) -> dict[str, int | str]:
+    """Read every pending file from the archive and write the load package."""
+    catalogue = load_catalogue()
+    root = data_dir()
+    with warehouse.connect() as con:
+        warehouse.ensure_schema(con)
+        pending = pending_files(con, reprocess)
+    subs, obs, problems = [], [], []
+    rows = pending.itertuples(index=False)
+    if progress:
+        from tqdm import tqdm
+        rows = tqdm(rows, total=len(pending), desc="parse", unit="file")
+    for f in rows:
+        origin = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code}
+        parsed = parse_file(archive.read_archived(f.sha256, root), catalogue)
+        record = {**origin, "received_at": f.received_at, "unit_code": None, "form_code": None,
+                  "form_version": None, "period_type": None, "period_start": None, "source_sheet": None,
+                  "submission_id": None}
+        if isinstance(parsed, ReadFailure):
+            problems.append(Problem(parsed.rule, **origin, details={"detail": parsed.detail}))
+        else:
+            sid = f.sha256[:16] if parsed.identified else None
+            if parsed.form is not None:
+                record.update(form_code=parsed.form.code, period_type=parsed.form.period_type,
+                              form_version=FORM_VERSION)
+            record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
+                          source_sheet=parsed.sheet)
+            for o in parsed.observations if sid else ():
+                obs.append({"submission_id": sid, **{k: getattr(o, k) for k in
+                            ("row_code", "measure", "value", "value_text", "qualifier")},
+                            "source_sheet": o.sheet, "source_cell": o.cell})
+            for fd in parsed.findings:
+                problems.append(Problem(fd.rule, **origin, submission_id=sid, sheet=fd.sheet, cell=fd.cell,
+                                        row_code=fd.row_code, measure=fd.measure, value=fd.value,
+                                        details={"form": parsed.form.code if parsed.form else "", **fd.details}))
+        subs.append(record)
+    package = Package(
+        load_id=load_id,
+        submissions=_submission_frame(subs),
+        observations=pd.DataFrame(obs, columns=OBSERVATION_COLUMNS).astype({"value": "float64"}),
+        problems=_problem_frame(problems, load_id),
+    )
+    package.write()
+    log.info("parse: %d files, %d identified, %d numbers, %d problems", len(subs),
+             package.submissions["submission_id"].notna().sum(), len(package.observations), len(problems))
+    return {"load_id": load_id, "files": len(subs), "identified": int(package.submissions["submission_id"].notna().sum()),
+            "observations": len(package.observations), "problems": len(problems)}
+
+
+def _submission_frame(records: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=[c for c in SUBMISSION_COLUMNS
+                                           if c not in ("status", "n_errors", "n_warnings", "parser_version")])
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
+    frame["parser_version"] = PARSER_VERSION
+    for col in ("submission_id", "unit_code", "form_code", "form_version", "period_type", "source_sheet"):
+        frame[col] = frame[col].astype("object")
+    return frame
+
+
+def _problem_frame(problems: list[Problem], load_id: str) -> pd.DataFrame:
+    frame = pd.DataFrame([p.record(load_id) for p in problems], columns=[*PROBLEM_COLUMNS, "load_id"])
+    return frame.drop(columns=["load_id"]).astype("object")
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str, int | str]:
+    """Run the Great Expectations suites over the whole package; add the failures and set each status."""
+    catalogue = load_catalogue()
+    package = Package.read(load_id)
+    subs = package.submissions
+    problems = package.problems[package.problems["stage"] != "validate"]  # re-running replaces our own
+    obs = package.observations.merge(subs[["submission_id", "form_code"]].dropna(subset=["submission_id"]),
+                                     on="submission_id", how="left")
+    failures = validate_batch(subs, obs, catalogue, validator) if subs["submission_id"].notna().any() else []
+    origin = subs.set_index("sha256")[["file_name", "folder_unit_code"]].to_dict("index")
+    new = [Problem(f.rule, f.sha256, **origin[f.sha256], submission_id=f.submission_id, sheet=f.sheet,
+                   cell=f.cell, row_code=f.row_code, measure=f.measure, value=f.value, details=f.details)
+           for f in failures]
+    problems = pd.concat([problems, _problem_frame(new, load_id)], ignore_index=True) if new else problems
+    problems = problems.drop_duplicates(subset=["problem_id"])
+    counts = problems.groupby(["sha256", "severity"]).size().unstack(fill_value=0)
+    errors = subs["sha256"].map(counts["error"] if "error" in counts else {}).fillna(0).astype(int)
+    warnings = subs["sha256"].map(counts["warning"] if "warning" in counts else {}).fillna(0).astype(int)
+    subs = subs.assign(n_errors=errors, n_warnings=warnings)
+    subs["status"] = "accepted"
+    subs.loc[subs["n_warnings"] > 0, "status"] = "accepted_with_warnings"
+    subs.loc[(subs["n_errors"] > 0) | subs["submission_id"].isna(), "status"] = "rejected"
+    Package(load_id, subs, package.observations, problems.reset_index(drop=True)).write()
+    by_rule = Counter(f.rule for f in failures)
+    log.info("validate: %d submissions, %d rule failures %s", len(subs), len(failures), dict(by_rule))
+    return {"load_id": load_id, "submissions": len(subs), "failures": len(failures),
+            **{f"status_{k}": int(v) for k, v in subs["status"].value_counts().items()}}
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+def catalogue_frames(catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+    forms = pd.DataFrame([{
+        "form_code": f.code, "domain": f.domain, "title_vi": f.title_vi, "title_en": f.title_en,
+        "frequency": f.frequency, "period_type": f.period_type, "due_day": f.due_day,
+        "catalogue_version": catalogue.version} for f in catalogue.forms])
+    indicators = pd.DataFrame([{
+        "form_code": f.code, "row_code": r.code, "indicator_name": r.name, "kind": r.kind, "unit": r.unit,
+        "label_vi": r.label_vi, "label_en": r.label_en, "section_vi": r.section, "of_row_code": r.of,
+        "sum_of": ",".join(r.sum_of) or None, "sort_order": i}
+        for f in catalogue.forms for i, r in enumerate(f.rows, start=1)])
+    settings = pd.DataFrame([{
+        "catalogue_version": catalogue.version, "reporting_start": catalogue.reporting_start,
+        "reminder_days_before": catalogue.reminder_days_before,
+        "escalate_days_after": catalogue.escalate_days_after}])
+    return {"raw.catalogue_forms": forms, "raw.catalogue_indicators": indicators, "raw.catalogue_settings": settings}
+
+
+def load_stage(load_id: str) -> dict[str, int | str]:
+    """Write the package into the raw tables in one transaction (replacing the files it carries)."""
+    catalogue = load_catalogue()
+    package = Package.read(load_id)
+    subs = package.submissions.assign(load_id=load_id)
+    obs = package.observations.assign(load_id=load_id)
+    problems = package.problems.assign(load_id=load_id)
+    with warehouse.connect() as con:
+        warehouse.ensure_schema(con)
+        con.execute("begin")
+        try:
+            con.register("package_files", subs[["sha256"]])
+            con.execute("""delete from raw.observations where submission_id in
+                           (select submission_id from raw.submissions where sha256 in (select sha256 from package_files))""")
+            con.execute("delete from raw.problems where sha256 in (select sha256 from package_files)")
+            con.execute("delete from raw.submissions where sha256 in (select sha256 from package_files)")
+            con.unregister("package_files")
+            warehouse.insert_frame(con, "raw.submissions", subs)
+            warehouse.insert_frame(con, "raw.observations", obs)
+            warehouse.insert_frame(con, "raw.problems", problems)
+            con.execute("""
+                update raw.submissions as s set version = v.version
+                from (select sha256, row_number() over (
+                          partition by unit_code, form_code, period_start order by received_at, sha256) as version
+                      from raw.submissions where submission_id is not null) as v
+                where s.sha256 = v.sha256""")
+            for table, frame in catalogue_frames(catalogue).items():
+                warehouse.replace_frame(con, table, frame)
+            con.execute("""insert into raw.loads (load_id, started_at) select ?, ?
+                           where not exists (select 1 from raw.loads where load_id = ?)""",
+                        [load_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), load_id])
+            con.execute("""update raw.loads set finished_at = ?, submissions = ?, problems = ?, catalogue_version = ?
+                           where load_id = ?""",
+                        [dt.datetime.now(dt.UTC).replace(tzinfo=None), len(subs), len(problems),
+                         catalogue.version, load_id])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    log.info("load: %d submissions, %d numbers, %d problems", len(subs), len(obs), len(problems))
+    return {"load_id": load_id, "submissions": len(subs), "observations": len(obs), "problems": len(problems)}
+
+
+def run_ingest(load_id: str | None = None, *, inbox: Path | None = None, reprocess: bool = False,
+               progress: bool = False) -> dict[str, dict]:
+    """All four stages in one process (the CLI and tests; the DAG runs them as separate tasks)."""
+    load_id = load_id or new_load_id()
+    return {
+        "archive": archive_stage(load_id, inbox),
+        "parse": parse_stage(load_id, reprocess=reprocess, progress=progress),
+        "validate": validate_stage(load_id),
+        "load": load_stage(load_id),
+    }

@@ -1,0 +1,74 @@
+"""Opening a received file as a workbook of cell grids, with python-calamine.
+
+The format is decided from the bytes, never from the file name (districts name files anything).
+A file that cannot be opened is a :class:`ReadFailure` carrying the problem code, not an exception
+that stops the run.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
+
+log = logging.getLogger(__name__)
+
+# Signatures of the containers calamine reads: OOXML/ODS are zip files, .xls is an OLE2 compound file.
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+Grid = list[list[object]]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    rows: Grid  # absolute positions: rows[r][c] is the cell at zero-based (r, c)
+
+    def cell(self, r: int, c: int) -> object:
+        if r < len(self.rows) and c < len(self.rows[r]):
+            return self.rows[r][c]
+        return None
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    rule: str  # a code from problems.yaml
+    detail: str
+
+
+def looks_like_spreadsheet(data: bytes) -> bool:
+    return data.startswith(_ZIP) or data.startswith(_OLE2)
+
+
+def read_workbook(data: bytes) -> list[Sheet] | ReadFailure:
+    """Every worksheet of the file, in workbook order, or why it could not be read."""
+    if not looks_like_spreadsheet(data):
+        return ReadFailure("file-not-spreadsheet", "unknown file signature")
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except PasswordError as exc:
+        return ReadFailure("file-password-protected", str(exc))
+    except CalamineError as exc:
+        # An OLE2 file that calamine cannot read is usually an encrypted (password) OOXML package
+        if data.startswith(_OLE2) and "password" in str(exc).lower():
+            return ReadFailure("file-password-protected", str(exc))
+        rule = "file-not-spreadsheet" if "detect file format" in str(exc) and not data.startswith(_ZIP) \
+            else "file-damaged"
+        return ReadFailure(rule, str(exc))
+    except Exception as exc:  # calamine raises plain errors for broken XML/zip members
+        return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
+    sheets: list[Sheet] = []
+    try:
+        for meta in wb.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            sheet = wb.get_sheet_by_name(meta.name)
+            sheets.append(Sheet(name=meta.name, rows=sheet.to_python(skip_empty_area=False)))
+    except Exception as exc:
+        return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
+    finally:
+        wb.close()
+    return sheets

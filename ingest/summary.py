@@ -1,0 +1,71 @@
+"""The run summary: per form, what was expected, accepted, rejected and missing, and the on-time rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ingest import warehouse
+from ingest.settings import reports_dir
+
+STATUSES = ("accepted", "accepted_with_warnings", "rejected", "missing")
+
+
+def summarise(as_of: dt.date) -> pd.DataFrame:
+    """One row per form (and a total): expected, each status, received on time, on-time rate."""
+    with warehouse.connect(read_only=True) as con:
+        frame = con.execute("""
+            select form_code,
+                   count(*) filter (where is_expected) as expected,
+                   count(*) filter (where status = 'accepted') as accepted,
+                   count(*) filter (where status = 'accepted_with_warnings') as accepted_with_warnings,
+                   count(*) filter (where status = 'rejected') as rejected,
+                   count(*) filter (where status = 'missing') as missing,
+                   count(*) filter (where is_expected and on_time) as on_time
+            from marts.fct_submission
+            where due_date <= ? or status <> 'missing'
+            group by form_code order by form_code""", [as_of]).df()
+    total = frame.drop(columns="form_code").sum().to_frame().T
+    total.insert(0, "form_code", "total")
+    frame = pd.concat([frame, total], ignore_index=True)
+    frame["on_time_rate"] = (frame["on_time"] / frame["expected"].where(frame["expected"] > 0)).round(3)
+    return frame
+
+
+def problem_counts() -> pd.DataFrame:
+    with warehouse.connect(read_only=True) as con:
+        return con.execute("""select rule, severity, count(*) as problems, count(distinct sha256) as files
+                              from marts.fct_problem group by rule, severity order by severity, problems desc""").df()
+
+
+def render(frame: pd.DataFrame, problems: pd.DataFrame, as_of: dt.date) -> str:
+    lines = [f"sectorstats — submissions due up to {as_of:%Y-%m-%d}", ""]
+    header = f"{'form':<11}{'expected':>9}{'accepted':>9}{'warnings':>9}{'rejected':>9}{'missing':>9}{'on time':>9}"
+    lines += [header, "-" * len(header)]
+    for r in frame.itertuples(index=False):
+        rate = "" if pd.isna(r.on_time_rate) else f"{r.on_time_rate:.1%}"
+        lines.append(f"{r.form_code:<11}{r.expected:>9}{r.accepted:>9}{r.accepted_with_warnings:>9}"
+                     f"{r.rejected:>9}{r.missing:>9}{rate:>9}")
+    if not problems.empty:
+        lines += ["", "problems by rule:"]
+        lines += [f"  {r.severity:<8}{r.rule:<24}{r.problems:>6} in {r.files} file(s)"
+                  for r in problems.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_summary(as_of: dt.date, out_dir: Path | None = None) -> str:
+    """Render the summary, and keep it as text and JSON under ``reports/``."""
+    frame, problems = summarise(as_of), problem_counts()
+    text = render(frame, problems, as_of)
+    out = out_dir or reports_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps({
+        "as_of": as_of.isoformat(),
+        "forms": json.loads(frame.to_json(orient="records")),
+        "problems": json.loads(problems.to_json(orient="records")),
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    return text

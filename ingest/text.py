@@ -1,0 +1,37 @@
+"""Text folding, so that labels typed by hand compare equal to the catalogue's.
+
+Labels are compared after Unicode NFC normalisation, case folding and collapsing every run of
+white space (including no-break and zero-width spaces) to one space.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"[\s\u00a0\u200b\u2007\u202f\ufeff]+")
+
+
+def fold(text: object) -> str:
+    """``"  Mã  SỐ\\u00a0"`` → ``"mã số"``: NFC, lower case, single spaces, trimmed."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFC", str(text))
+    s = _SPACE.sub(" ", s).strip().casefold()
+    # "luỹ"/"lũy": old and new Vietnamese tone placement on the same word
+    return s.replace("uỹ", "ũy").replace("uý", "úy").replace("uỳ", "ùy").replace("uỷ", "ủy").replace("uỵ", "ụy")
+
+
+def column_letter(index: int) -> str:
+    """0 → ``A``, 25 → ``Z``, 26 → ``AA``."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def cell_address(row: int, col: int) -> str:
+    """Zero-based (row, col) → A1 address: (13, 6) → ``G14``."""
+    return f"{column_letter(col)}{row + 1}"

@@ -1,0 +1,259 @@
+"""Checking a batch of submissions with Great Expectations, and mapping every failure to a cell.
+
+All new submissions of a run are validated together: one Great Expectations run per suite, not per
+file, so the cost does not grow with the number of files. The suites are generated from the form
+catalogue by small named callables (``configure_*_suite``), never written by hand per row:
+
+- ``submissions``: the sheet's unit is the uploading folder's; the unit existed in the period; the
+  period had begun when the file arrived;
+- ``cells``: no negative numbers; year-to-date ≥ this period;
+- ``arithmetic_<form>``: every ``sum_of`` identity and every ``of`` (part ≤ whole) in every column.
+
+Each expectation carries its problem code in ``meta``; the result format returns the ``key`` column
+of every unexpected row, which leads back to the submission, the row code and the cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ingest.catalogue import Catalogue, Form
+from ingest.numbers import format_vi
+
+if TYPE_CHECKING:
+    from great_expectations.data_context import AbstractDataContext
+    from great_expectations.expectations import Expectation
+
+log = logging.getLogger(__name__)
+
+MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")
+FAR_FUTURE = pd.Timestamp("2999-12-31")
+DECIMALS = 6  # values are compared after rounding, so 0.1 + 0.2 equals 0.3
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One unexpected row of one expectation, mapped back to the sheet."""
+
+    rule: str
+    sha256: str
+    submission_id: str
+    sheet: str | None
+    cell: str | None
+    row_code: str | None
+    measure: str | None
+    value: str | None
+    details: dict[str, str]
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    v = float(value)
+    return format_vi(v, 0 if v.is_integer() else 2)
+
+
+# --- frames ---------------------------------------------------------------------------------------
+
+def submission_frame(submissions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """One row per identified submission, with what the submission-level rules compare."""
+    subs = submissions[submissions["submission_id"].notna()].copy()
+    units = {u.code: u for u in catalogue.units}
+    subs["key"] = subs["sha256"]
+    subs["period_start"] = pd.to_datetime(subs["period_start"])
+    subs["period_end"] = [
+        (ps + pd.offsets.MonthEnd(1 if pt == "month" else 3)) for ps, pt in zip(subs["period_start"],
+                                                                               subs["period_type"], strict=True)
+    ]
+    subs["unit_valid_from"] = pd.to_datetime([units[u].valid_from for u in subs["unit_code"]])
+    subs["unit_valid_to"] = pd.to_datetime([units[u].valid_to or FAR_FUTURE.date() for u in subs["unit_code"]])
+    subs["received_date"] = (pd.to_datetime(subs["received_at"]) + pd.Timedelta(hours=7)).dt.normalize()
+    return subs[["key", "sha256", "submission_id", "source_sheet", "unit_code", "folder_unit_code", "period_start",
+                 "period_end", "unit_valid_from", "unit_valid_to", "received_date"]].reset_index(drop=True)
+
+
+def cell_frame(observations: pd.DataFrame) -> pd.DataFrame:
+    """One row per (submission, row code), a column per measure."""
+    wide = observations.pivot_table(index=["submission_id", "row_code"], columns="measure", values="value",
+                                    aggfunc="first", dropna=False).round(DECIMALS)
+    wide = wide.reindex(columns=list(MEASURES)).reset_index()
+    wide.columns.name = None
+    wide.insert(0, "key", wide["submission_id"] + "|" + wide["row_code"])
+    return wide
+
+
+def form_frame(observations: pd.DataFrame, form: Form) -> pd.DataFrame:
+    """One row per (submission, measure) of one form, a column ``rNN`` per row code, plus the sums."""
+    obs = observations[observations["form_code"] == form.code]
+    wide = obs.pivot_table(index=["submission_id", "measure"], columns="row_code", values="value",
+                           aggfunc="first", dropna=False).round(DECIMALS)
+    wide = wide.reindex(columns=list(form.row_codes))
+    wide.columns = [f"r{c}" for c in wide.columns]
+    wide = wide.reset_index()
+    for row in form.rows:
+        if row.sum_of:
+            parts = wide[[f"r{c}" for c in row.sum_of]]
+            wide[f"sum_r{row.code}"] = parts.sum(axis=1, min_count=len(row.sum_of)).round(DECIMALS)
+    wide.insert(0, "key", wide["submission_id"] + "|" + wide["measure"])
+    return wide
+
+
+# --- suites ---------------------------------------------------------------------------------------
+
+def configure_submission_suite(gxe: Any) -> list[Expectation]:
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="unit_code", column_B="folder_unit_code",
+                                            meta={"rule": "unit-folder-mismatch"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="period_start", column_B="unit_valid_from",
+                                                    or_equal=True, meta={"rule": "unit-not-in-period"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="unit_valid_to", column_B="period_end",
+                                                    or_equal=True, meta={"rule": "unit-not-in-period"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="received_date", column_B="period_start",
+                                                    or_equal=True, meta={"rule": "period-in-future"}),
+    ]
+
+
+def configure_cell_suite(gxe: Any) -> list[Expectation]:
+    out = [
+        gxe.ExpectColumnValuesToBeBetween(column=m, min_value=0, meta={"rule": "negative-value", "measure": m})
+        for m in MEASURES
+    ]
+    out.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A="ytd", column_B="period", or_equal=True, ignore_row_if="either_value_is_missing",
+        meta={"rule": "ytd-below-period", "measure": "ytd"}))
+    return out
+
+
+def configure_form_suite(gxe: Any, form: Form) -> list[Expectation]:
+    out = []
+    for row in form.rows:
+        if row.sum_of:
+            out.append(gxe.ExpectColumnPairValuesToBeEqual(
+                column_A=f"r{row.code}", column_B=f"sum_r{row.code}", ignore_row_if="either_value_is_missing",
+                meta={"rule": "sum-mismatch", "row_code": row.code, "parts": ", ".join(row.sum_of)}))
+        if row.of:
+            out.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=f"r{row.of}", column_B=f"r{row.code}", or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta={"rule": "part-exceeds-whole", "row_code": row.code, "whole_row": row.of}))
+    return out
+
+
+# --- running --------------------------------------------------------------------------------------
+
+class Validator:
+    """An ephemeral Great Expectations context holding the suites generated from the catalogue."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.catalogue = catalogue
+        self._gx = gx
+        self.context: AbstractDataContext = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._asset = self.context.data_sources.add_pandas("sectorstats").add_dataframe_asset("batch")
+        self._batch = self._asset.add_batch_definition_whole_dataframe("whole batch")
+        suites: dict[str, Callable[[], list[Expectation]]] = {
+            "submissions": lambda: configure_submission_suite(gxe),
+            "cells": lambda: configure_cell_suite(gxe),
+        }
+        for form in catalogue.forms:
+            suites[f"arithmetic_{form.code}"] = lambda f=form: configure_form_suite(gxe, f)
+        self.definitions = {}
+        for name, build in suites.items():
+            suite = gx.ExpectationSuite(name=name)
+            for expectation in build():
+                suite.add_expectation(expectation)
+            suite = self.context.suites.add_or_update(suite)
+            self.definitions[name] = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=self._batch, suite=suite))
+
+    def run(self, name: str, frame: pd.DataFrame) -> list[tuple[dict, dict]]:
+        """Validate ``frame`` with suite ``name``: (expectation meta, unexpected index row) per failure."""
+        if frame.empty:
+            return []
+        result = self.definitions[name].run(
+            batch_parameters={"dataframe": frame},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["key"]},
+        )
+        failures = []
+        for r in result.results:
+            if r.success:
+                continue
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                raise RuntimeError(f"suite {name}: {r.expectation_config.type} raised "
+                                   f"{r.exception_info.get('exception_message')}")
+            for index_row in r.result.get("unexpected_index_list") or []:
+                failures.append((dict(r.expectation_config.meta or {}), index_row))
+        log.info("suite %s: %d rows, %d failures", name, len(frame), len(failures))
+        return failures
+
+
+def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalogue: Catalogue,
+                   validator: Validator | None = None) -> list[Failure]:
+    """Every rule failure in the batch, each pointing at a submission and, where there is one, a cell.
+
+    ``observations`` must carry ``form_code`` beside the columns of ``raw.observations``.
+    """
+    validator = validator or Validator(catalogue)
+    subs = submissions[submissions["submission_id"].notna()]
+    if subs.empty:
+        return []
+    sid_to_sha = dict(zip(subs["submission_id"], subs["sha256"], strict=True))
+    sheet_of = dict(zip(subs["submission_id"], subs["source_sheet"], strict=True))
+    obs = observations[observations["submission_id"].isin(sid_to_sha)]
+    cells = {(s, r, m): (c, v) for s, r, m, c, v in
+             obs[["submission_id", "row_code", "measure", "source_cell", "value"]].itertuples(index=False)}
+    failures: list[Failure] = []
+
+    def cell_failure(rule: str, sid: str, row_code: str | None, measure: str | None, details: dict[str, str]) -> None:
+        cell, value = cells.get((sid, row_code, measure), (None, None))
+        failures.append(Failure(rule, sid_to_sha[sid], sid, sheet_of[sid], cell, row_code, measure, _fmt(value),
+                                details))
+
+    sframe = submission_frame(subs, catalogue)
+    by_key = sframe.set_index("key")
+    seen: set[tuple[str, str]] = set()
+    for meta, row in validator.run("submissions", sframe):
+        rec = by_key.loc[row["key"]]
+        if (row["key"], meta["rule"]) in seen:
+            continue
+        seen.add((row["key"], meta["rule"]))
+        period = f"{rec['period_start']:%m/%Y}"
+        failures.append(Failure(meta["rule"], rec["sha256"], rec["submission_id"], rec["source_sheet"], None, None,
+                                None, None, {"sheet_unit": str(rec["unit_code"]),
+                                             "folder_unit": str(rec["folder_unit_code"]), "period": period}))
+
+    if not obs.empty:
+        cframe = cell_frame(obs)
+        by_cell = cframe.set_index("key")
+        for meta, row in validator.run("cells", cframe):
+            sid, row_code = row["key"].split("|")
+            details = {}
+            if meta["rule"] == "ytd-below-period":
+                details["expected"] = _fmt(by_cell.loc[row["key"], "period"])
+            cell_failure(meta["rule"], sid, row_code, meta.get("measure"), details)
+
+        for form in catalogue.forms:
+            fframe = form_frame(obs, form)
+            if fframe.empty:
+                continue
+            by_measure = fframe.set_index("key")
+            for meta, row in validator.run(f"arithmetic_{form.code}", fframe):
+                sid, measure = row["key"].split("|")
+                rec = by_measure.loc[row["key"]]
+                if meta["rule"] == "sum-mismatch":
+                    details = {"parts": meta["parts"], "expected": _fmt(rec[f"sum_r{meta['row_code']}"])}
+                else:
+                    details = {"whole_row": meta["whole_row"], "expected": _fmt(rec[f"r{meta['whole_row']}"])}
+                cell_failure(meta["rule"], sid, meta["row_code"], measure, details)
+    return failures
