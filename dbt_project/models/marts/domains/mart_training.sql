@@ -1,0 +1,3 @@
+{#- One wide row per (unit, form, period) of the 'training' domain, from the latest accepted submissions.
+    The indicator columns come from raw.catalogue_indicators (see macros/domain_marts.sql). -#}
+{{ domain_mart('training') }}

@@ -1,0 +1,134 @@
+"""The real DAGs on a small inbox: round trip, corrections, broken files, idempotence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.catalogue import load_catalogue
+from ingest.workbook import Quirks
+
+from .conftest import at, consistent_values, pipeline_env, put, query, run_dags
+
+pytestmark = pytest.mark.integration
+
+JAN, FEB, Q1 = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path):
+    """A small inbox for two units, run through both DAGs once."""
+    data = tmp_path_factory.mktemp("data")
+    (data / "airflow").mkdir()
+    shutil.copy(airflow_home / "airflow.db", data / "airflow" / "airflow.db")
+    inbox = data / "inbox"
+    cat = load_catalogue()
+    written = {}
+    for i, (form_code, period, months) in enumerate([("01/LĐVL-H", JAN, 1), ("01/LĐVL-H", FEB, 2),
+                                                     ("02/GDNN-H", Q1, 1)]):
+        form = cat.form(form_code)
+        written[(form_code, period, "443")] = put(
+            inbox, "443", f"bao cao {i}.xlsx", form_code, "443", period, consistent_values(form, i, months),
+            at(str(form.due_date(period) - dt.timedelta(days=2))),
+            Quirks(extra_rows_before=2, sum_formulas=True, numbers_as_text=("09",)) if i == 1 else None)
+    form3 = cat.form("03/BTXH-H")
+    good3 = consistent_values(form3, 7, 1)
+    bad3 = dict(good3)
+    bad3[("01", "period")] = good3[("01", "period")] + 5  # total ≠ sum of parts
+    written["bad"] = put(inbox, "440", "BTXH thang 1.xlsx", "03/BTXH-H", "440", JAN, bad3, at("2024-02-08"))
+    written["good3"] = good3
+    # the same district's form, put in another district's folder
+    put(inbox, "441", "nham.xlsx", "01/LĐVL-H", "440", JAN, consistent_values(cat.form("01/LĐVL-H"), 9, 1),
+        at("2024-02-09"))
+    (inbox / "443" / "ghi chu.xlsx").write_bytes(b"%PDF-1.4 this is not a spreadsheet")
+    damaged = (inbox / "443" / "bao cao 0.xlsx").read_bytes()[:900]
+    (inbox / "443" / "hong.xlsx").write_bytes(damaged)
+    env = pipeline_env(data)
+    run_dags(env)
+    return data, env, written
+
+
+def test_round_trip_every_number_lands_with_its_cell(pipeline) -> None:
+    data, _, written = pipeline
+    for (form_code, period, unit), w in ((k, v) for k, v in written.items() if isinstance(k, tuple)):
+        rows = query(data, """select row_code, measure, value, source_cell, source_file from marts.fct_indicator_value
+                              where unit_code = ? and form_code = ? and period_start = ?""",
+                     [unit, form_code, period])
+        got = {(r, m): (v, c) for r, m, v, c, _ in rows}
+        expected = {k: (v, w.cells[k]) for k, v in w.values.items() if v is not None}
+        assert {k: got.get(k) for k in expected} == expected
+        assert {f for *_, f in rows} == {w.name}
+
+
+def test_statuses_of_the_small_inbox(pipeline) -> None:
+    data, _, _ = pipeline
+    rows = query(data, """select unit_code, form_code, period_start, status from marts.fct_submission
+                          where status <> 'missing' order by 1, 2, 3""")
+    assert rows == [
+        ("440", "01/LĐVL-H", JAN, "rejected"),
+        ("440", "03/BTXH-H", JAN, "rejected"),
+        ("443", "01/LĐVL-H", JAN, "accepted"),
+        ("443", "01/LĐVL-H", FEB, "accepted"),
+        ("443", "02/GDNN-H", Q1, "accepted"),
+    ]
+
+
+def test_arithmetic_error_is_reported_at_its_cell(pipeline) -> None:
+    data, _, written = pipeline
+    bad = written["bad"]
+    rows = query(data, """select rule, severity, row_code, source_cell, message_vi from marts.fct_problem
+                          where file_name = 'BTXH thang 1.xlsx'""")
+    good = written["good3"]
+    parts = sum(good[(c, "period")] for c in ("02", "03", "04", "05"))
+    assert rows == [(
+        "sum-mismatch", "error", "01", bad.cells[("01", "period")],
+        f"Sheet «Bieu 03», ô {bad.cells[('01', 'period')]} (mã số 01, cột «Thực hiện kỳ báo cáo»): tổng "
+        f"{int(parts + 5)} khác tổng các mã số 02, 03, 04, 05 là {int(parts)}.".replace(",", ",", 1),
+    )]
+
+
+def test_broken_and_misplaced_files_are_recorded_not_fatal(pipeline) -> None:
+    data, _, _ = pipeline
+    rows = dict(query(data, "select file_name, rule from marts.fct_problem where severity = 'error'"))
+    assert rows["ghi chu.xlsx"] == "file-not-spreadsheet"
+    assert rows["hong.xlsx"] == "file-damaged"
+    assert rows["nham.xlsx"] == "unit-folder-mismatch"
+    # nothing received is lost: every file is archived byte for byte
+    archived = {p.name for p in (data / "archive" / "sha256").rglob("*") if p.is_file()}
+    inbox = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (data / "inbox").rglob("*") if p.is_file()}
+    assert inbox <= archived
+
+
+def _snapshot(data: Path) -> dict[str, list]:
+    tables = ["raw.arrivals", "raw.submissions", "raw.observations", "raw.problems", "marts.fct_indicator_value",
+              "marts.fct_submission", "marts.fct_problem", "ops.alert_log"]
+    return {t: sorted(map(repr, query(data, f"select * exclude (load_id) from {t}")))
+            if t.startswith("raw.") else sorted(map(repr, query(data, f"select * from {t}"))) for t in tables}
+
+
+def test_running_twice_changes_nothing(pipeline) -> None:
+    data, env, _ = pipeline
+    before = _snapshot(data)
+    run_dags(env)
+    assert _snapshot(data) == before
+
+
+def test_corrected_resubmission_replaces_the_rejected_one(pipeline) -> None:
+    data, env, written = pipeline
+    fixed = put(data / "inbox", "440", "BTXH thang 1 (sua).xlsx", "03/BTXH-H", "440", JAN, written["good3"],
+                at("2024-02-12"))
+    run_dags(env)
+    ledger = query(data, """select file_name, version, status from raw.submissions
+                            where unit_code = '440' and form_code = '03/BTXH-H' order by version""")
+    assert ledger == [("BTXH thang 1.xlsx", 1, "rejected"), ("BTXH thang 1 (sua).xlsx", 2, "accepted")]
+    sub = query(data, """select status, version, on_time from marts.fct_submission
+                         where unit_code = '440' and form_code = '03/BTXH-H' and period_start = ?""", [JAN])
+    assert sub == [("accepted", 2, False)]  # due 2024-02-10, corrected on the 12th
+    values = dict(((r, m), v) for r, m, v in query(data, """
+        select row_code, measure, value from marts.fct_indicator_value
+        where unit_code = '440' and form_code = '03/BTXH-H' and period_start = ?""", [JAN]))
+    assert values == {k: v for k, v in fixed.values.items() if v is not None}
