@@ -29,8 +29,9 @@ help:  ## list the targets
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24" 2> >(grep -v "^WARNING: Location" >&2)
-	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+	@echo "installing locked dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(PY) -m pip install --upgrade "pip>=24" && $(PY) -m pip install -c requirements.lock -e ".[dev]"; } \
+		> $(VENV)/install.log 2>&1 || { grep -v "^WARNING: Location" $(VENV)/install.log | tail -40; exit 1; }
 	@touch $@
 
 install: $(VENV)/.installed  ## create the virtualenv and install the locked dependencies

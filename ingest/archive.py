@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,20 @@ class InboxFile:
     mtime_ns: int
 
 
+def display_name(name: str) -> str:
+    """A file name as text. Names that were not UTF-8 on disk (old Windows machines write Vietnamese in
+    code page 1258) arrive with surrogate escapes; decode their bytes as cp1258 so they can be stored."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        try:
+            return unicodedata.normalize("NFC", raw.decode("cp1258"))
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "replace")
+
+
 def scan_inbox(inbox: Path) -> Iterator[InboxFile]:
     """Every regular file under ``inbox/<folder>/``, in a stable order. Links are not followed."""
     if not inbox.is_dir():
@@ -58,12 +73,13 @@ def scan_inbox(inbox: Path) -> Iterator[InboxFile]:
                 st = path.lstat()
                 if not path.is_file() or path.is_symlink():
                     continue
-                yield InboxFile(path=path, folder=folder.name, name=str(path.relative_to(folder)),
+                yield InboxFile(path=path, folder=display_name(folder.name),
+                                name=display_name(str(path.relative_to(folder))),
                                 size=st.st_size, mtime_ns=st.st_mtime_ns)
     loose = sorted(p for p in inbox.iterdir() if p.is_file() and not p.is_symlink())
     for path in loose:  # uploaded outside any unit folder: kept, the sender is unknown
         st = path.lstat()
-        yield InboxFile(path=path, folder="", name=path.name, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        yield InboxFile(path=path, folder="", name=display_name(path.name), size=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
 def sha256_of(path: Path) -> str:

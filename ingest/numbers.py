@@ -30,7 +30,8 @@ QUALIFIERS = {
     "ước đạt": "estimate",
 }
 _DASHES = {"-", "–", "—", "−", "--", "---"}
-_QUALIFIER_RE = re.compile(r"^(" + "|".join(sorted((re.escape(q) for q in QUALIFIERS), key=len, reverse=True)) + r")\s*")
+_QUALIFIER_RE = re.compile(
+    r"^(" + "|".join(sorted((re.escape(q) for q in QUALIFIERS), key=len, reverse=True)) + r")\s*")
 _GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.234 / 12.345.678
 _GROUPED_DEC = re.compile(r"^\d{1,3}(\.\d{3})*,\d+$")  # 1.234,5 / 12,5
 _PLAIN = re.compile(r"^\d+$")

@@ -201,7 +201,8 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
     package.write()
     log.info("parse: %d files, %d identified, %d numbers, %d problems", len(subs),
              package.submissions["submission_id"].notna().sum(), len(package.observations), len(problems))
-    return {"load_id": load_id, "files": len(subs), "identified": int(package.submissions["submission_id"].notna().sum()),
+    identified = int(package.submissions["submission_id"].notna().sum())
+    return {"load_id": load_id, "files": len(subs), "identified": identified,
             "observations": len(package.observations), "problems": len(problems)}
 
 
@@ -239,8 +240,9 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     problems = pd.concat([problems, _problem_frame(new, load_id)], ignore_index=True) if new else problems
     problems = problems.drop_duplicates(subset=["problem_id"])
     counts = problems.groupby(["sha256", "severity"]).size().unstack(fill_value=0)
-    errors = subs["sha256"].map(counts["error"] if "error" in counts else {}).fillna(0).astype(int)
-    warnings = subs["sha256"].map(counts["warning"] if "warning" in counts else {}).fillna(0).astype(int)
+    counts = counts.reindex(columns=["error", "warning"], fill_value=0)
+    errors = subs["sha256"].map(counts["error"]).fillna(0).astype(int)
+    warnings = subs["sha256"].map(counts["warning"]).fillna(0).astype(int)
     subs = subs.assign(n_errors=errors, n_warnings=warnings)
     subs["status"] = "accepted"
     subs.loc[subs["n_warnings"] > 0, "status"] = "accepted_with_warnings"
@@ -283,8 +285,9 @@ def load_stage(load_id: str) -> dict[str, int | str]:
         con.execute("begin")
         try:
             con.register("package_files", subs[["sha256"]])
-            con.execute("""delete from raw.observations where submission_id in
-                           (select submission_id from raw.submissions where sha256 in (select sha256 from package_files))""")
+            con.execute("""delete from raw.observations where submission_id in (
+                               select submission_id from raw.submissions
+                               where sha256 in (select sha256 from package_files))""")
             con.execute("delete from raw.problems where sha256 in (select sha256 from package_files)")
             con.execute("delete from raw.submissions where sha256 in (select sha256 from package_files)")
             con.unregister("package_files")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import zipfile
 from dataclasses import dataclass
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
@@ -43,6 +44,18 @@ def looks_like_spreadsheet(data: bytes) -> bool:
     return data.startswith(_ZIP) or data.startswith(_OLE2)
 
 
+def _zip_is_workbook(data: bytes) -> bool | None:
+    """True for an OOXML or ODS package, False for another zip (a .docx, an archive), None if unreadable."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                return zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet")
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return any(n.startswith("xl/") for n in names)
+
+
 def read_workbook(data: bytes) -> list[Sheet] | ReadFailure:
     """Every worksheet of the file, in workbook order, or why it could not be read."""
     if not looks_like_spreadsheet(data):
@@ -55,9 +68,11 @@ def read_workbook(data: bytes) -> list[Sheet] | ReadFailure:
         # An OLE2 file that calamine cannot read is usually an encrypted (password) OOXML package
         if data.startswith(_OLE2) and "password" in str(exc).lower():
             return ReadFailure("file-password-protected", str(exc))
-        rule = "file-not-spreadsheet" if "detect file format" in str(exc) and not data.startswith(_ZIP) \
-            else "file-damaged"
-        return ReadFailure(rule, str(exc))
+        if data.startswith(_ZIP) and _zip_is_workbook(data) is False:
+            return ReadFailure("file-not-spreadsheet", "a zip package that holds no workbook")
+        if data.startswith(_OLE2) and "detect file format" in str(exc):  # a Word .doc, an Outlook .msg
+            return ReadFailure("file-not-spreadsheet", str(exc))
+        return ReadFailure("file-damaged", str(exc))
     except Exception as exc:  # calamine raises plain errors for broken XML/zip members
         return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
     sheets: list[Sheet] = []

@@ -10,6 +10,10 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"[\s\u00a0\u200b\u2007\u202f\ufeff]+")
+# Old and new tone placement on the same word ("luỹ" / "lũy"): the mark moves from y to u, except
+# after "q", where "qu" is one consonant and the mark always sits on y ("quý").
+_TONE_ON_Y = re.compile(r"(?<!q)u([ỹýỳỷỵ])")
+_TONE_MOVE = {"ỹ": "ũy", "ý": "úy", "ỳ": "ùy", "ỷ": "ủy", "ỵ": "ụy"}
 
 
 def fold(text: object) -> str:
@@ -18,8 +22,8 @@ def fold(text: object) -> str:
         return ""
     s = unicodedata.normalize("NFC", str(text))
     s = _SPACE.sub(" ", s).strip().casefold()
-    # "luỹ"/"lũy": old and new Vietnamese tone placement on the same word
-    return s.replace("uỹ", "ũy").replace("uý", "úy").replace("uỳ", "ùy").replace("uỷ", "ủy").replace("uỵ", "ụy")
+    s = _TONE_ON_Y.sub(lambda m: _TONE_MOVE[m.group(1)], s)
+    return unicodedata.normalize("NFC", s)  # a stray combining mark may now compose with the bare "y"
 
 
 def column_letter(index: int) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ingest.catalogue import load_catalogue
+from ingest.numbers import format_vi
 from ingest.workbook import Quirks
-
-from .conftest import at, consistent_values, pipeline_env, put, query, run_dags
+from tests.integration.helpers import at, consistent_values, pipeline_env, put, query, run_dags, smtp_connection_env
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +20,8 @@ JAN, FEB, Q1 = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 1, 1)
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path):
-    """A small inbox for two units, run through both DAGs once."""
+def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path, mailbox):
+    """A small inbox for two units, run through both DAGs once, with alerts e-mailed to a local server."""
     data = tmp_path_factory.mktemp("data")
     (data / "airflow").mkdir()
     shutil.copy(airflow_home / "airflow.db", data / "airflow" / "airflow.db")
@@ -38,7 +38,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path):
     form3 = cat.form("03/BTXH-H")
     good3 = consistent_values(form3, 7, 1)
     bad3 = dict(good3)
-    bad3[("01", "period")] = good3[("01", "period")] + 5  # total ≠ sum of parts
+    for measure in ("period", "ytd"):  # a stock: year-to-date repeats the period, so both are off by 5
+        bad3[("01", measure)] = good3[("01", measure)] + 5  # total ≠ sum of parts
     written["bad"] = put(inbox, "440", "BTXH thang 1.xlsx", "03/BTXH-H", "440", JAN, bad3, at("2024-02-08"))
     written["good3"] = good3
     # the same district's form, put in another district's folder
@@ -47,7 +48,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path):
     (inbox / "443" / "ghi chu.xlsx").write_bytes(b"%PDF-1.4 this is not a spreadsheet")
     damaged = (inbox / "443" / "bao cao 0.xlsx").read_bytes()[:900]
     (inbox / "443" / "hong.xlsx").write_bytes(damaged)
-    env = pipeline_env(data)
+    env = {**pipeline_env(data), **smtp_connection_env(mailbox.port)}
     run_dags(env)
     return data, env, written
 
@@ -79,16 +80,17 @@ def test_statuses_of_the_small_inbox(pipeline) -> None:
 
 def test_arithmetic_error_is_reported_at_its_cell(pipeline) -> None:
     data, _, written = pipeline
-    bad = written["bad"]
-    rows = query(data, """select rule, severity, row_code, source_cell, message_vi from marts.fct_problem
-                          where file_name = 'BTXH thang 1.xlsx'""")
-    good = written["good3"]
-    parts = sum(good[(c, "period")] for c in ("02", "03", "04", "05"))
-    assert rows == [(
-        "sum-mismatch", "error", "01", bad.cells[("01", "period")],
-        f"Sheet «Bieu 03», ô {bad.cells[('01', 'period')]} (mã số 01, cột «Thực hiện kỳ báo cáo»): tổng "
-        f"{int(parts + 5)} khác tổng các mã số 02, 03, 04, 05 là {int(parts)}.".replace(",", ",", 1),
-    )]
+    bad, good = written["bad"], written["good3"]
+    rows = query(data, """select rule, severity, row_code, measure, source_cell, message_vi from marts.fct_problem
+                          where file_name = 'BTXH thang 1.xlsx' order by source_cell""")
+    expected = []
+    for measure, label in (("period", "Thực hiện kỳ báo cáo"), ("ytd", "Lũy kế từ đầu năm")):
+        parts = sum(good[(c, measure)] for c in ("02", "03", "04", "05"))
+        cell = bad.cells[("01", measure)]
+        expected.append(("sum-mismatch", "error", "01", measure, cell,
+                         f"Sheet «Bieu 03», ô {cell} (mã số 01, cột «{label}»): tổng {format_vi(parts + 5)} "
+                         f"khác tổng các mã số 02, 03, 04, 05 là {format_vi(parts)}."))
+    assert rows == expected
 
 
 def test_broken_and_misplaced_files_are_recorded_not_fatal(pipeline) -> None:
@@ -132,3 +134,27 @@ def test_corrected_resubmission_replaces_the_rejected_one(pipeline) -> None:
         select row_code, measure, value from marts.fct_indicator_value
         where unit_code = '440' and form_code = '03/BTXH-H' and period_start = ?""", [JAN]))
     assert values == {k: v for k, v in fixed.values.items() if v is not None}
+
+
+def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox) -> None:
+    data, _, written = pipeline
+    sent = query(data, "select kind, unit_code, send_status, channel from ops.alert_log order by kind, unit_code")
+    assert all(status == "sent" and channel == "email" for *_, status, channel in sent)
+    assert len(mailbox.messages) == len(sent)
+    subjects = [m["Subject"] for m in mailbox.messages]
+    bodies = dict(zip(subjects, mailbox.bodies(), strict=True))
+    rejected = "[sectorstats] Báo cáo bị từ chối: 03/BTXH-H Tháng 1 năm 2024"
+    cell = written["bad"].cells[("01", "period")]
+    assert rejected in bodies
+    assert f"Sheet «Bieu 03», ô {cell} (mã số 01, cột «Thực hiện kỳ báo cáo»)" in bodies[rejected]
+    assert "Huyện Đức Thọ (mã 440)" in bodies[rejected]
+    recipients = {m["Subject"]: m["To"] for m in mailbox.messages}
+    assert recipients[rejected] == "phongldtbxh.ductho@example.invalid, thongke@soldtbxh.example.invalid"
+    # the file put in another district's folder is told to both districts
+    mixup = [s for s, b in bodies.items() if "nham.xlsx" in b]
+    assert len(mixup) == 1
+    assert set(recipients[mixup[0]].split(", ")) == {"phongldtbxh.ductho@example.invalid",
+                                                     "phongldtbxh.vuquang@example.invalid",
+                                                     "thongke@soldtbxh.example.invalid"}
+    # a missing report (unit 443, form 03, January; due 2024-02-10) gets a notice
+    assert "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 1 năm 2024 — Huyện Can Lộc (mã 443)" in bodies

@@ -1,4 +1,6 @@
-{#- One row per number of the latest accepted version of each (unit, form, period) report. -#}
+{#- One row per number of the latest accepted version of each (unit, form, period) report.
+    An empty cell is not a number: it stays in raw.observations (value null) but not here;
+    a dash ("-") is a number, zero, and is here with value_text '-'. -#}
 with
 
 latest_accepted as (
@@ -12,6 +14,7 @@ latest_accepted as (
 observations as (
 
     select * from {{ ref('stg_district_reports__observations') }}
+    where value is not null
 
 ),
 

@@ -1,0 +1,175 @@
+"""Fixtures that run the real pipeline (Airflow DAGs, Great Expectations, dbt) on small inboxes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import html
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.catalogue import Form, load_catalogue
+from ingest.workbook import Quirks, write_form
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW = Path(sys.executable).with_name("airflow")
+VN = dt.timezone(dt.timedelta(hours=7))
+AS_OF = "2024-03-31"
+
+
+def consistent_values(form: Form, seed: int, months_elapsed: int) -> dict[tuple[str, str], float | None]:
+    """Values that satisfy every ``sum_of`` and ``of`` rule of ``form`` in every column."""
+    rng = random.Random(seed)
+    totals = {r.code for r in form.rows if r.sum_of}
+    part_of_sum = {c for r in form.rows for c in r.sum_of}
+    leaves = {r.code: rng.randint(3, 400) for r in form.rows if r.code not in totals and
+              (r.code in part_of_sum or not r.of)}
+    factors = {"period": 1.0, "ytd": float(months_elapsed), "plan_year": 13.0, "ytd_prev_year": 0.9 * months_elapsed}
+    out: dict[tuple[str, str], float | None] = {}
+    for measure, factor in factors.items():
+        vals = {code: float(round(v * factor)) for code, v in leaves.items()}
+        for row in reversed(form.rows):  # totals of totals: 04 before 01
+            if row.sum_of:
+                vals[row.code] = sum(vals[c] for c in row.sum_of)
+        for row in form.rows:
+            if row.code not in vals:  # an "of which" part outside any sum: half its whole
+                vals[row.code] = float(vals[row.of] // 2)
+        for row in form.rows:
+            if row.kind == "stock":
+                out[(row.code, measure)] = None if measure == "plan_year" else \
+                    vals[row.code] if measure != "ytd" else out.get((row.code, "period"))
+            else:
+                out[(row.code, measure)] = vals[row.code]
+    for row in form.rows:  # stocks: the year-to-date column repeats the period-end value
+        if row.kind == "stock":
+            out[(row.code, "ytd")] = out[(row.code, "period")]
+    return out
+
+
+@dataclass
+class Written:
+    folder: str
+    name: str
+    form_code: str
+    unit_code: str
+    period_start: dt.date
+    values: dict
+    cells: dict
+
+
+def put(inbox: Path, folder: str, name: str, form_code: str, unit_code: str, period_start: dt.date,
+        values: dict, received: dt.datetime, quirks: Quirks | None = None) -> Written:
+    """Write one submission into ``inbox/<folder>/<name>`` with the given arrival time."""
+    cat = load_catalogue()
+    path = inbox / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = write_form(path, cat.form(form_code), cat.unit(unit_code), period_start, values, options=quirks)
+    ts = received.timestamp()
+    os.utime(path, (ts, ts))
+    return Written(folder, name, form_code, unit_code, period_start, values, cells)
+
+
+def pipeline_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SECTORSTATS"))}
+    env.update({
+        "SECTORSTATS_DATA_DIR": str(data_dir),
+        "SECTORSTATS_AS_OF": AS_OF,
+        "AIRFLOW_HOME": str(data_dir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "GX_ANALYTICS_ENABLED": "False",
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    })
+    return env
+
+
+def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise AssertionError(f"airflow {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-4000:]}")
+    return proc
+
+
+def run_dags(env: dict[str, str]) -> None:
+    """One scheduled cycle, as `make run` does it: the ingest DAG, then the transform DAG."""
+    airflow(env, "dags", "test", "sectorstats_ingest")
+    airflow(env, "dags", "test", "sectorstats_transform")
+
+
+def query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Airflow metadata database (SQLite), copied into each pipeline's data directory."""
+    home = tmp_path_factory.mktemp("airflow-template")
+    env = pipeline_env(home)
+    airflow(env, "db", "migrate")
+    return home / "airflow"
+
+
+class Mailbox:
+    """An SMTP server on loopback (aiosmtpd) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def bodies(self) -> list[str]:
+        out = []
+        for msg in self.messages:
+            part = msg.get_body(preferencelist=("html", "plain"))
+            out.append(html.unescape(part.get_content()))
+        return out
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def smtp_connection_env(port: int) -> dict[str, str]:
+    """The Airflow connection the alerts use, given as an environment variable (never in the repository)."""
+    return {"AIRFLOW_CONN_SMTP_SECTORSTATS": json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "sectorstats@example.invalid",
+                  "timeout": 10, "retry_limit": 1}})}
+
+
+def at(day: str, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=VN)

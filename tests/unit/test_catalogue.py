@@ -1,0 +1,233 @@
+"""ingest.catalogue: forms.yaml and the reference units, read into Forms, Rows, Units and deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest.catalogue import Catalogue, Form, load_catalogue, read_catalogue
+from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
+
+FORMS_YAML = CATALOGUE_DIR / "forms.yaml"
+UNITS_CSV = REFERENCE_DIR / "ref_districts.csv"
+CAT = load_catalogue()
+LDVL, GDNN, BTXH, TTR = (CAT.form(c) for c in ("01/LĐVL-H", "02/GDNN-H", "03/BTXH-H", "04/TTr-H"))
+
+
+def test_the_four_forms() -> None:
+    assert [(f.code, f.frequency, f.domain, len(f.rows)) for f in CAT.forms] == [
+        ("01/LĐVL-H", "monthly", "employment", 14),
+        ("02/GDNN-H", "quarterly", "training", 12),
+        ("03/BTXH-H", "monthly", "social_protection", 14),
+        ("04/TTr-H", "quarterly", "inspection", 16),
+    ]
+    assert (CAT.province_code, CAT.reporting_start) == ("42", dt.date(2024, 1, 1))
+    assert (CAT.reminder_days_before, CAT.escalate_days_after) == (3, 7)
+    assert CAT.receiver == "Sở Lao động - Thương binh và Xã hội tỉnh Hà Tĩnh"
+
+
+def test_load_catalogue_is_cached() -> None:
+    assert load_catalogue() is CAT
+
+
+@pytest.mark.parametrize("form", CAT.forms, ids=lambda f: f.code)
+def test_row_codes_are_two_digit_unique_and_in_order(form: Form) -> None:
+    codes = form.row_codes
+    assert list(codes) == [f"{i:02d}" for i in range(1, len(codes) + 1)]
+    assert len({r.name for r in form.rows}) == len(form.rows)
+    assert all(r.kind in ("flow", "stock", "amount") for r in form.rows)
+    assert all(r.unit == "triệu đồng" for r in form.rows if r.kind == "amount")
+
+
+@pytest.mark.parametrize("form", CAT.forms, ids=lambda f: f.code)
+def test_every_sum_of_and_of_refers_to_an_existing_row(form: Form) -> None:
+    codes = set(form.row_codes)
+    for r in form.rows:
+        if r.of is not None:
+            assert r.of in codes, (form.code, r.code)
+            assert r.of != r.code
+            assert form.row_codes.index(r.of) < form.row_codes.index(r.code)  # the whole comes before its parts
+        for p in r.sum_of:
+            assert p in codes, (form.code, r.code, p)
+            assert p != r.code
+            assert form.row(p).of == r.code  # each part of a total is a part ("of") of that total
+        assert len(set(r.sum_of)) == len(r.sum_of)
+
+
+@pytest.mark.parametrize("form", CAT.forms, ids=lambda f: f.code)
+def test_of_chains_have_no_cycles_and_parts_are_of_the_same_kind(form: Form) -> None:
+    for r in form.rows:
+        seen = {r.code}
+        cur = r
+        while cur.of is not None:
+            assert cur.of not in seen
+            seen.add(cur.of)
+            whole = form.row(cur.of)
+            assert whole.kind == cur.kind, (form.code, cur.code)
+            cur = whole
+
+
+def test_columns_by_frequency() -> None:
+    assert [c.key for c in LDVL.columns] == ["plan_year", "period", "ytd", "ytd_prev_year"]
+    assert [c.key for c in GDNN.columns] == ["plan_year", "period", "ytd", "ytd_prev_year"]
+    period_m = LDVL.columns[1]
+    period_q = GDNN.columns[1]
+    assert period_m.match == ("tháng báo cáo", "tháng này", "trong tháng")
+    assert period_q.match == ("quý báo cáo", "quý này", "trong quý")
+    assert "lũy kế" in LDVL.columns[2].match  # "luỹ kế" folds to the same
+
+
+def test_sections_in_sheet_order() -> None:
+    sections = LDVL.sections()
+    assert [h for h, _ in sections] == ["I. GIẢI QUYẾT VIỆC LÀM", "II. BẢO HIỂM THẤT NGHIỆP",
+                                        "III. VAY VỐN GIẢI QUYẾT VIỆC LÀM"]
+    assert [[r.code for r in rows] for _, rows in sections] == [
+        ["01", "02", "03", "04", "05", "06", "07", "08", "09"], ["10", "11", "12"], ["13", "14"]]
+
+
+def test_row_lookup() -> None:
+    r = LDVL.row("04")
+    assert (r.name, r.of, r.sum_of, r.section) == ("jobs_abroad", "01", ("05", "06", "07", "08"),
+                                                   "I. GIẢI QUYẾT VIỆC LÀM")
+    with pytest.raises(KeyError, match="01/LĐVL-H has no row '99'"):
+        LDVL.row("99")
+    with pytest.raises(KeyError, match="no form '09/X' in the catalogue"):
+        CAT.form("09/X")
+
+
+# --- due dates and periods -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "due"),
+    [(dt.date(2024, 1, 1), dt.date(2024, 2, 10)), (dt.date(2024, 10, 1), dt.date(2024, 11, 10)),
+     (dt.date(2024, 11, 1), dt.date(2024, 12, 10)), (dt.date(2024, 12, 1), dt.date(2025, 1, 10)),
+     (dt.date(2025, 12, 1), dt.date(2026, 1, 10))],
+)
+def test_monthly_due_date_is_the_10th_of_next_month(start: dt.date, due: dt.date) -> None:
+    assert LDVL.due_date(start) == due
+    assert BTXH.due_date(start) == due
+
+
+@pytest.mark.parametrize(
+    ("start", "due"),
+    [(dt.date(2024, 1, 1), dt.date(2024, 4, 15)), (dt.date(2024, 4, 1), dt.date(2024, 7, 15)),
+     (dt.date(2024, 7, 1), dt.date(2024, 10, 15)), (dt.date(2024, 10, 1), dt.date(2025, 1, 15))],
+)
+def test_quarterly_due_date_is_the_15th_after_the_quarter(start: dt.date, due: dt.date) -> None:
+    assert GDNN.due_date(start) == due
+    assert TTR.due_date(start) == due
+
+
+def test_due_days_and_period_types() -> None:
+    assert [(f.due_day, f.period_type) for f in CAT.forms] == [(10, "month"), (15, "quarter"), (10, "month"),
+                                                               (15, "quarter")]
+
+
+@pytest.mark.parametrize(
+    ("form", "start", "label"),
+    [(LDVL, dt.date(2024, 10, 1), "Tháng 10 năm 2024"), (BTXH, dt.date(2025, 1, 1), "Tháng 1 năm 2025"),
+     (GDNN, dt.date(2024, 1, 1), "Quý I năm 2024"), (GDNN, dt.date(2024, 4, 1), "Quý II năm 2024"),
+     (TTR, dt.date(2024, 7, 1), "Quý III năm 2024"), (TTR, dt.date(2024, 10, 1), "Quý IV năm 2024")],
+)
+def test_period_labels(form: Form, start: dt.date, label: str) -> None:
+    assert form.period_label_vi(start) == label
+
+
+# --- finding a form by its code ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Biểu số: 01/LĐVL-H", "01/LĐVL-H"), ("BIỂU SỐ 02/GDNN-H", "02/GDNN-H"), ("biểu số: 03 / btxh - h", "03/BTXH-H"),
+     ("Mẫu 04/TTr-H (ban hành kèm theo ...)", "04/TTr-H"),
+     (unicodedata.normalize("NFD", "Biểu số: 01/LĐVL-H"), "01/LĐVL-H"), ("01/LĐVL-H\u00a0", "01/LĐVL-H")],
+)
+def test_find_form(text: str, code: str) -> None:
+    assert CAT.find_form(text) is CAT.form(code)
+
+
+@pytest.mark.parametrize("text", ["", "Biểu số: 05/LĐVL-H", "01/LDVL-H", "LĐVL", "BÁO CÁO KẾT QUẢ"])
+def test_find_form_none(text: str) -> None:
+    assert CAT.find_form(text) is None
+
+
+# --- units -------------------------------------------------------------------------------------------------------
+
+
+def test_units() -> None:
+    assert len(CAT.units) == 13
+    can_loc = CAT.unit("443")
+    assert (can_loc.name, can_loc.unit_type, can_loc.short_name) == ("Huyện Can Lộc", "Huyện", "Can Lộc")
+    assert can_loc.issuing_body == "UBND HUYỆN CAN LỘC"
+    assert can_loc.office_name == "Phòng Lao động - Thương binh và Xã hội huyện Can Lộc"
+    city = CAT.unit("436")
+    assert (city.short_name, city.issuing_body) == ("Hà Tĩnh", "UBND THÀNH PHỐ HÀ TĨNH")
+    assert city.office_name == "Phòng Lao động - Thương binh và Xã hội thành phố Hà Tĩnh"
+    town = CAT.unit("449")
+    assert (town.short_name, town.office_name) == ("Kỳ Anh", "Phòng Lao động - Thương binh và Xã hội thị xã Kỳ Anh")
+    assert CAT.unit("999") is None
+
+
+def test_unit_validity() -> None:
+    loc_ha = CAT.unit("448")
+    assert loc_ha.exists_on(dt.date(2024, 12, 31))
+    assert not loc_ha.exists_on(dt.date(2025, 1, 1))
+    assert not loc_ha.exists_on(dt.date(2019, 12, 31))
+    assert CAT.unit("443").exists_on(dt.date(2025, 6, 30))
+    assert not CAT.unit("443").exists_on(dt.date(2025, 7, 1))
+
+
+def test_unit_names_do_not_contain_one_another() -> None:
+    """The parser finds a unit by name inside a line: no name may be part of another's."""
+    names = [u.name.lower() for u in CAT.units]
+    assert not [(a, b) for a in names for b in names if a != b and a in b]
+
+
+# --- a catalogue whose arithmetic is wrong is refused -------------------------------------------------------------
+
+
+def _write(tmp_path: Path, edit) -> Path:
+    spec = yaml.safe_load(FORMS_YAML.read_text(encoding="utf-8"))
+    edit(spec)
+    path = tmp_path / "forms.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _rows(spec: dict, form: int = 0, section: int = 0) -> list[dict]:
+    return spec["forms"][form]["sections"][section]["rows"]
+
+
+def test_a_copy_of_the_catalogue_reads_the_same(tmp_path: Path) -> None:
+    cat = read_catalogue(_write(tmp_path, lambda spec: None), UNITS_CSV)
+    assert isinstance(cat, Catalogue)
+    assert cat == CAT
+
+
+def test_sum_of_an_unknown_row_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: _rows(spec)[0].update(sum_of=["03", "44"]))
+    with pytest.raises(ValueError, match="catalogue: form 01/LĐVL-H row 01 refers to unknown row 44"):
+        read_catalogue(path, UNITS_CSV)
+
+
+def test_of_an_unknown_row_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: _rows(spec, form=2, section=1)[0].update(of="77"))
+    with pytest.raises(ValueError, match="catalogue: form 03/BTXH-H row 08 refers to unknown row 77"):
+        read_catalogue(path, UNITS_CSV)
+
+
+def test_repeated_row_code_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: _rows(spec, form=1)[1].update(code="01"))
+    with pytest.raises(ValueError, match="catalogue: form 02/GDNN-H repeats a row code"):
+        read_catalogue(path, UNITS_CSV)
+
+
+def test_repeated_row_name_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: _rows(spec, form=3)[1].update(name="inspections_total"))
+    with pytest.raises(ValueError, match="catalogue: form 04/TTr-H repeats a row name"):
+        read_catalogue(path, UNITS_CSV)
