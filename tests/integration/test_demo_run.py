@@ -1,0 +1,125 @@
+"""The whole demo inbox (the one `make run` uses) through ingest, dbt and alerts, checked against its manifest.
+
+The demo generator records what it planted (late, missing, wrong sums, a file in the wrong folder, a
+damaged file, …) and every number it wrote with its cell; the warehouse must say exactly that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ingest.catalogue import load_catalogue
+from ingest.demo import generate_demo
+from tests.integration.helpers import query
+
+pytestmark = pytest.mark.integration
+
+AS_OF = dt.date(2025, 1, 31)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("demo")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SECTORSTATS_DATA_DIR", str(data))
+    mp.setenv("SECTORSTATS_AS_OF", AS_OF.isoformat())
+    mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+    mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
+    from ingest.alerts import dispatch
+    from ingest.pipeline import run_ingest
+    from ingest.summary import write_summary
+    from ingest.transform import run_dbt
+
+    manifest = generate_demo(data / "inbox", year=2024, seed=2024)
+    run_ingest("demo-load-1")
+    run_dbt("build", as_of=AS_OF)
+    alerts = dispatch(AS_OF)
+    summary = write_summary(AS_OF)
+    yield data, manifest, alerts, summary
+    mp.undo()
+
+
+def test_every_file_gets_the_status_its_scenario_calls_for(demo) -> None:
+    data, manifest, _, _ = demo
+    status = dict(query(data, "select sha256, status from raw.submissions"))
+    expected = {f.sha256: f.expected_status for f in manifest.files if f.expected_status}
+    assert {sha: status.get(sha) for sha in expected} == expected
+    scenario = {f.sha256: f.scenario for f in manifest.files}
+    rules = query(data, "select sha256, rule from raw.problems where severity = 'error'")
+    by_scenario: dict[str, set[str]] = {}
+    for sha, rule in rules:
+        by_scenario.setdefault(scenario[sha], set()).add(rule)
+    assert by_scenario["wrong_folder"] == {"unit-folder-mismatch"}
+    assert by_scenario["damaged"] == {"file-damaged"}
+    assert by_scenario["not_spreadsheet"] == {"file-not-spreadsheet"}
+    assert by_scenario["arithmetic_error"] <= {"sum-mismatch", "part-exceeds-whole", "negative-value",
+                                               "ytd-below-period"}
+    assert "ok" not in by_scenario and "late" not in by_scenario
+
+
+def test_missing_and_late_reports_match_what_was_planted(demo) -> None:
+    data, manifest, _, _ = demo
+    missing = {(m.unit_code, m.form_code, m.period_start) for m in manifest.missing}
+    got = set(query(data, "select unit_code, form_code, period_start from marts.fct_submission "
+                          "where status = 'missing'"))
+    assert got == missing
+    late = {(f.unit_code, f.form_code, f.period_start) for f in manifest.files
+            if f.is_late and f.scenario != "correction_bad"}
+    got_late = set(query(data, "select unit_code, form_code, period_start from marts.fct_submission "
+                               "where on_time = false"))
+    assert got_late == late
+
+
+def test_every_accepted_number_is_in_the_marts_at_its_cell(demo) -> None:
+    data, manifest, _, _ = demo
+    facts = {(s, r, m): (v, c) for s, r, m, v, c in query(data, """
+        select submission_id, row_code, measure, value, source_cell from marts.fct_indicator_value""")}
+    codes = {(f.code, r.code) for f in load_catalogue().forms for r in f.rows}
+    sub_of = dict(query(data, "select sha256, submission_id from raw.submissions"))
+    checked: set[tuple[str, str, str]] = set()
+    latest = {(u, f, p): s for u, f, p, s in query(data, """
+        select unit_code, form_code, period_start, submission_id from marts.fct_submission
+        where status in ('accepted', 'accepted_with_warnings')""")}
+    for f in manifest.files:
+        sid = sub_of.get(f.sha256)
+        if sid is None or latest.get((f.unit_code, f.form_code, f.period_start)) != sid:
+            continue
+        for v in f.values:
+            if v.value is None or (f.form_code, v.row_code) not in codes:  # unknown rows are reported, not loaded
+                continue
+            assert facts[(sid, v.row_code, v.measure)] == (pytest.approx(v.value), v.cell)
+            checked.add((sid, v.row_code, v.measure))
+    assert checked == set(facts)  # and nothing in the marts that was not written
+
+
+def test_duplicates_are_one_submission(demo) -> None:
+    data, manifest, _, _ = demo
+    for f in manifest.by_scenario("duplicate"):
+        arrivals = query(data, "select file_name, is_duplicate from raw.arrivals where sha256 = ? "
+                               "order by received_at", [f.sha256])
+        assert len(arrivals) == 2 and [d for _, d in arrivals] == [False, True]
+        assert query(data, "select count(*) from raw.submissions where sha256 = ?", [f.sha256]) == [(1,)]
+
+
+def test_alerts_are_recorded_once(demo) -> None:
+    data, manifest, alerts, _ = demo
+    from ingest.alerts import dispatch
+
+    rows = query(data, "select kind, count(*) from ops.alert_log group by kind")
+    assert dict(rows) == {k: v for k, v in alerts.items() if k != "new"}
+    assert dict(rows)["missing"] == len(manifest.missing)
+    assert dispatch(AS_OF) == {"new": 0}  # a second run sends nothing again
+
+
+def test_summary_counts(demo) -> None:
+    data, manifest, _, summary = demo
+    assert summary.splitlines()[0] == "sectorstats — submissions due up to 2025-01-31"
+    total = next(line for line in summary.splitlines() if line.startswith("total"))
+    expected, accepted, warnings, rejected, missing = (int(x) for x in total.split()[1:6])
+    assert expected == manifest.expected_reports == 416
+    assert missing == len(manifest.missing)
+    assert accepted + warnings + rejected + missing == expected
+    assert (Path(data) / "reports" / "summary.json").exists()
