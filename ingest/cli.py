@@ -61,6 +61,15 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _problems_doc(args: argparse.Namespace) -> int:
+    from ingest.problems import problems_markdown
+
+    out = settings.REPO_DIR / "docs" / "problems.md"
+    out.write_text(problems_markdown(), encoding="utf-8")
+    print(out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -79,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
     sub.add_parser("alerts", help="record and send new alerts").set_defaults(func=_alerts)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
+    sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
+        func=_problems_doc)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

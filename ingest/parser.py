@@ -249,7 +249,7 @@ def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
             result.findings.append(period_problem)
         unit_code = find_unit(sheet, catalogue, header_row)
         if unit_code is not None and catalogue.unit(unit_code) is None:
-            result.findings.append(Finding("unit-not-found", sheet.name, value=unit_code))
+            result.findings.append(Finding("unit-unknown", sheet.name, value=unit_code))
         elif unit_code is None:
             result.findings.append(Finding("unit-not-found", sheet.name))
         else:

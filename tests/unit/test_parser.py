@@ -363,7 +363,7 @@ def test_unknown_unit_code() -> None:
     grid, _ = make_grid(unit_line="Đơn vị báo cáo: Phòng Lao động - Thương binh và Xã hội (mã 999)")
     result = parse(grid)
     assert result.unit_code is None
-    assert result.findings == [Finding("unit-not-found", SHEET, value="999")]
+    assert result.findings == [Finding("unit-unknown", SHEET, value="999")]
     assert not result.identified
 
 

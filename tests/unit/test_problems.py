@@ -64,7 +64,7 @@ def full_problem(code: str) -> Problem:
 def test_catalogue_has_the_codes_the_stages_use() -> None:
     assert set(CODES) == {
         "file-not-spreadsheet", "file-damaged", "file-password-protected",
-        "form-not-found", "period-not-found", "period-mismatch", "unit-not-found", "header-not-found",
+        "form-not-found", "period-not-found", "period-mismatch", "unit-not-found", "unit-unknown", "header-not-found",
         "column-not-found", "row-duplicated", "row-missing", "row-unknown", "value-not-number",
         "unit-folder-mismatch", "unit-not-in-period", "period-in-future", "negative-value", "ytd-below-period",
         "sum-mismatch", "part-exceeds-whole",
@@ -225,3 +225,11 @@ def test_record() -> None:
     }
     assert rec["message_en"] == ("Sheet «Bieu 01», cell G14 (row 04, «this period»): the value 1.234,5.6 is "
                                  "negative.")
+
+
+def test_problems_doc_is_generated_from_the_catalogue() -> None:
+    from ingest.problems import problems_markdown
+    from ingest.settings import REPO_DIR
+
+    assert (REPO_DIR / "docs" / "problems.md").read_text(encoding="utf-8") == problems_markdown(), (
+        "docs/problems.md is out of date: run `python -m ingest problems-doc`")
