@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run demo ingest transform summary templates airflow-db test test-unit test-integration lint clean
+.PHONY: help install run demo ingest transform summary templates airflow-db docs gx-suites test test-unit lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ summary: install  ## print the per-form summary
 
 templates: install  ## write the blank official forms into data/reports/templates/
 	$(PY) -m ingest templates
+
+docs: install  ## Great Expectations Data Docs (suites and validation results) → data/gx/data_docs/index.html
+	$(PY) -m ingest data-docs
+
+gx-suites: install  ## rewrite great_expectations/ from the catalogue (after changing forms.yaml or the rules)
+	$(PY) -m ingest gx-suites
 
 test: install  ## lint, then every test (unit, property, integration with real DAGs)
 	$(VENV)/bin/ruff check ingest dags tests

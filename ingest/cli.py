@@ -61,6 +61,23 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gx_suites(args: argparse.Namespace) -> int:
+    from ingest.catalogue import load_catalogue
+    from ingest.validate import write_suites
+
+    changed = write_suites(load_catalogue())
+    print(f"great_expectations/: {len(changed)} suite(s) written: {', '.join(changed) or 'none (up to date)'}")
+    return 0
+
+
+def _data_docs(args: argparse.Namespace) -> int:
+    from ingest.catalogue import load_catalogue
+    from ingest.validate import Validator
+
+    print(Validator(load_catalogue()).build_data_docs())
+    return 0
+
+
 def _problems_doc(args: argparse.Namespace) -> int:
     from ingest.problems import problems_markdown
 
@@ -88,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
     sub.add_parser("alerts", help="record and send new alerts").set_defaults(func=_alerts)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
+    sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
+                   ).set_defaults(func=_gx_suites)
+    sub.add_parser("data-docs", help="build Great Expectations Data Docs into $SECTORSTATS_DATA_DIR/gx/data_docs"
+                   ).set_defaults(func=_data_docs)
     sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
         func=_problems_doc)
     args = parser.parse_args(argv)

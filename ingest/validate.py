@@ -1,8 +1,10 @@
 """Checking a batch of submissions with Great Expectations, and mapping every failure to a cell.
 
 All new submissions of a run are validated together: one Great Expectations run per suite, not per
-file, so the cost does not grow with the number of files. The suites are generated from the form
-catalogue by small named callables (``configure_*_suite``), never written by hand per row:
+file, so the cost does not grow with the number of files. The suites live in the project's file data
+context (``great_expectations/``), written there from the form catalogue by small named callables
+(``configure_*_suite``, via ``python -m ingest gx-suites``), never by hand per row; a run refuses suites
+that no longer match the catalogue. Results and Data Docs go to ``$SECTORSTATS_DATA_DIR/gx/``.
 
 - ``submissions``: the sheet's unit is the uploading folder's; the unit existed in the period; the
   period had begun when the file arrived;
@@ -17,14 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ingest.catalogue import Catalogue, Form
 from ingest.numbers import format_vi
+from ingest.settings import REPO_DIR, data_dir
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")
+GX_ROOT = REPO_DIR / "great_expectations"
+DATASOURCE, ASSET, BATCH = "sectorstats", "submission_batch", "whole batch"
 FAR_FUTURE = pd.Timestamp("2999-12-31")
 DECIMALS = 6  # values are compared after rounding, so 0.1 + 0.2 equals 0.3
 
@@ -147,35 +153,111 @@ def configure_form_suite(gxe: Any, form: Form) -> list[Expectation]:
 
 # --- running --------------------------------------------------------------------------------------
 
+SUITES_HINT = "run `python -m ingest gx-suites` and commit great_expectations/"
+
+
+class SuitesOutOfDate(RuntimeError):
+    """The suites stored in great_expectations/ are not the ones the catalogue generates."""
+
+
+def generated_suites(catalogue: Catalogue) -> dict[str, list[Expectation]]:
+    """Every suite, by name, as the catalogue defines it."""
+    import great_expectations.expectations as gxe
+
+    suites: dict[str, list[Expectation]] = {
+        "submissions": configure_submission_suite(gxe),
+        "cells": configure_cell_suite(gxe),
+    }
+    for form in catalogue.forms:
+        suites[suite_name(form)] = configure_form_suite(gxe, form)
+    return suites
+
+
+def suite_name(form: Form) -> str:
+    """``arithmetic_01_LDVL-H``: a form's suite, named in ASCII so its file name is portable."""
+    code = unicodedata.normalize("NFKD", form.code.replace("Đ", "D").replace("đ", "d"))
+    return "arithmetic_" + "".join(ch for ch in code if not unicodedata.combining(ch)).replace("/", "_")
+
+
+def _signature(expectations: list[Any]) -> list[dict]:
+    """What an expectation says, without the ids the store gives it."""
+    out = []
+    for e in expectations:
+        conf = e.configuration.to_json_dict()
+        out.append({k: v for k, v in conf.items() if k != "id"})
+    return sorted(out, key=lambda d: repr(d))
+
+
+def gx_results_dir() -> str:
+    """Validation results and Data Docs go to the data directory, not the repository."""
+    return str(data_dir() / "gx")
+
+
+def open_context(root: Path | None = None) -> AbstractDataContext:
+    """The project's file data context (``great_expectations/``)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ["SECTORSTATS_GX_DIR"] = gx_results_dir()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", context_root_dir=str(root or GX_ROOT))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def write_suites(catalogue: Catalogue, root: Path | None = None) -> list[str]:
+    """(Re)write the datasource, suites and validation definitions from the catalogue.
+
+    A maintenance step, run after the catalogue or the rules change; the result is committed. A suite
+    whose expectations are unchanged is left as it is, so the files do not churn.
+    """
+    import great_expectations as gx
+
+    context = open_context(root)
+    try:  # kept as it is when present: re-adding it would give the asset new ids and churn the files
+        source = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        source = context.data_sources.add_pandas(DATASOURCE)
+    asset = source.get_asset(ASSET) if ASSET in [a.name for a in source.assets] else \
+        source.add_dataframe_asset(ASSET)
+    batch = asset.get_batch_definition(BATCH) if BATCH in [b.name for b in asset.batch_definitions] else \
+        asset.add_batch_definition_whole_dataframe(BATCH)
+    changed = []
+    existing = {s.name: s for s in context.suites.all()}
+    for name, expectations in generated_suites(catalogue).items():
+        if name in existing and _signature(existing[name].expectations) == _signature(expectations):
+            continue
+        suite = gx.ExpectationSuite(name=name, meta={"generated_from": "ingest/catalogue/forms.yaml"})
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        suite = context.suites.add_or_update(suite)
+        context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        changed.append(name)
+    for stale in set(existing) - set(generated_suites(catalogue)):
+        context.validation_definitions.delete(stale)
+        context.suites.delete(stale)
+        changed.append(stale)
+    log.info("great_expectations/: %d suites written %s", len(changed), changed)
+    return changed
+
+
 class Validator:
-    """An ephemeral Great Expectations context holding the suites generated from the catalogue."""
+    """The suites of the project's file data context, checked against the catalogue before use."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        import great_expectations as gx
-        import great_expectations.expectations as gxe
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
+    def __init__(self, catalogue: Catalogue, root: Path | None = None) -> None:
         self.catalogue = catalogue
-        self._gx = gx
-        self.context: AbstractDataContext = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._asset = self.context.data_sources.add_pandas("sectorstats").add_dataframe_asset("batch")
-        self._batch = self._asset.add_batch_definition_whole_dataframe("whole batch")
-        suites: dict[str, Callable[[], list[Expectation]]] = {
-            "submissions": lambda: configure_submission_suite(gxe),
-            "cells": lambda: configure_cell_suite(gxe),
-        }
-        for form in catalogue.forms:
-            suites[f"arithmetic_{form.code}"] = lambda f=form: configure_form_suite(gxe, f)
+        self.context = open_context(root)
         self.definitions = {}
-        for name, build in suites.items():
-            suite = gx.ExpectationSuite(name=name)
-            for expectation in build():
-                suite.add_expectation(expectation)
-            suite = self.context.suites.add_or_update(suite)
-            self.definitions[name] = self.context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=self._batch, suite=suite))
+        for name, expectations in generated_suites(catalogue).items():
+            try:
+                definition = self.context.validation_definitions.get(name)
+            except Exception as exc:
+                raise SuitesOutOfDate(f"great_expectations/ has no validation definition {name!r}: {SUITES_HINT}") \
+                    from exc
+            if _signature(definition.suite.expectations) != _signature(expectations):
+                raise SuitesOutOfDate(f"suite {name!r} in great_expectations/ differs from the catalogue: "
+                                      f"{SUITES_HINT}")
+            self.definitions[name] = definition
 
     def run(self, name: str, frame: pd.DataFrame) -> list[tuple[dict, dict]]:
         """Validate ``frame`` with suite ``name``: (expectation meta, unexpected index row) per failure."""
@@ -196,6 +278,10 @@ class Validator:
                 failures.append((dict(r.expectation_config.meta or {}), index_row))
         log.info("suite %s: %d rows, %d failures", name, len(frame), len(failures))
         return failures
+
+    def build_data_docs(self) -> Path:
+        self.context.build_data_docs()
+        return Path(gx_results_dir()) / "data_docs" / "index.html"
 
 
 def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalogue: Catalogue,
@@ -248,7 +334,7 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
             if fframe.empty:
                 continue
             by_measure = fframe.set_index("key")
-            for meta, row in validator.run(f"arithmetic_{form.code}", fframe):
+            for meta, row in validator.run(suite_name(form), fframe):
                 sid, measure = row["key"].split("|")
                 rec = by_measure.loc[row["key"]]
                 if meta["rule"] == "sum-mismatch":
