@@ -47,6 +47,15 @@ class Row:
 
 
 @dataclass(frozen=True)
+class FormVersion:
+    """An older issue of a form that files still arrive in: the rows it did not have yet."""
+
+    id: str
+    without_rows: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Form:
     code: str
     domain: str
@@ -56,6 +65,8 @@ class Form:
     rows: tuple[Row, ...]
     columns: tuple[Column, ...]
     due_day: int
+    version: str = "current"
+    previous_versions: tuple[FormVersion, ...] = ()
 
     @property
     def period_type(self) -> str:
@@ -70,6 +81,23 @@ class Form:
             if r.code == code:
                 return r
         raise KeyError(f"{self.code} has no row {code!r}")
+
+    def version_rows(self, version: str) -> frozenset[str]:
+        """The row codes a version of the form has."""
+        if version == self.version:
+            return frozenset(self.row_codes)
+        for v in self.previous_versions:
+            if v.id == version:
+                return frozenset(self.row_codes) - frozenset(v.without_rows)
+        raise KeyError(f"{self.code} has no version {version!r}")
+
+    def match_version(self, codes: set[str]) -> str:
+        """The version whose rows are exactly ``codes`` (the catalogue rows found on a sheet); the current
+        version when none matches exactly (missing rows are then reported as missing)."""
+        for version in (self.version, *(v.id for v in self.previous_versions)):
+            if self.version_rows(version) == codes:
+                return version
+        return self.version
 
     def sections(self) -> list[tuple[str, list[Row]]]:
         """The rows grouped under their section headings, in sheet order."""
@@ -186,8 +214,14 @@ def _form(spec: dict, columns: dict[str, tuple[Column, ...]], deadlines: dict) -
     freq = spec["frequency"]
     due = deadlines[freq]
     due_day = due.get("day_of_following_month") or due.get("day_of_month_after_quarter")
+    previous = tuple(
+        FormVersion(id=str(v["id"]), without_rows=tuple(v.get("without_rows", ())), note=v.get("note", ""))
+        for v in spec.get("previous_versions", ())
+    )
     return Form(
         code=spec["code"],
+        version=str(spec.get("version", "current")),
+        previous_versions=previous,
         domain=spec["domain"],
         title_vi=spec["title_vi"],
         title_en=spec["title_en"],
@@ -245,6 +279,13 @@ def _check(forms: tuple[Form, ...]) -> None:
             for ref in ((r.of,) if r.of else ()) + r.sum_of:
                 if ref not in codes:
                     raise ValueError(f"catalogue: form {f.code} row {r.code} refers to unknown row {ref}")
+        ids = [f.version, *(v.id for v in f.previous_versions)]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"catalogue: form {f.code} repeats a version id")
+        for v in f.previous_versions:
+            unknown = set(v.without_rows) - codes
+            if unknown:
+                raise ValueError(f"catalogue: form {f.code} version {v.id} leaves out unknown rows {sorted(unknown)}")
 
 
 @cache

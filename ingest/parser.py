@@ -64,6 +64,7 @@ class ParsedSubmission:
 
     sheet: str | None = None
     form: Form | None = None
+    form_version: str | None = None
     unit_code: str | None = None
     period_start: dt.date | None = None
     observations: list[Observation] = field(default_factory=list)
@@ -219,7 +220,9 @@ def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns:
                 continue
             result.observations.append(Observation(code, measure, number.value, number.text, number.qualifier,
                                                    sheet.name, addr))
-    for code in form.row_codes:
+    # an older issue of the form lacks some rows: recognise it, and do not call its absent rows missing
+    result.form_version = form.match_version(set(seen))
+    for code in sorted(form.version_rows(result.form_version)):
         if code not in seen:
             result.findings.append(Finding("row-missing", sheet.name, row_code=code, details={"form": form.code}))
 

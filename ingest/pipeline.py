@@ -30,7 +30,6 @@ from ingest.validate import Validator, validate_batch
 log = logging.getLogger(__name__)
 
 PARSER_VERSION = 1
-FORM_VERSION = "current"
 
 SUBMISSION_COLUMNS = ["sha256", "submission_id", "file_name", "folder_unit_code", "received_at", "unit_code",
                       "form_code", "form_version", "period_type", "period_start", "source_sheet", "status",
@@ -180,7 +179,7 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
             sid = f.sha256[:16] if parsed.identified else None
             if parsed.form is not None:
                 record.update(form_code=parsed.form.code, period_type=parsed.form.period_type,
-                              form_version=FORM_VERSION)
+                              form_version=parsed.form_version or parsed.form.version)
             record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
                           source_sheet=parsed.sheet)
             for o in parsed.observations if sid else ():

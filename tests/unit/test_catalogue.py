@@ -231,3 +231,28 @@ def test_repeated_row_name_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda spec: _rows(spec, form=3)[1].update(name="inspections_total"))
     with pytest.raises(ValueError, match="catalogue: form 04/TTr-H repeats a row name"):
         read_catalogue(path, UNITS_CSV)
+
+
+def test_previous_versions_are_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: spec["forms"][0].update(
+        version="2024", previous_versions=[{"id": "2023", "without_rows": ["09"], "note": "row 09 added in 2024"}]))
+    form = read_catalogue(path, UNITS_CSV).form("01/LĐVL-H")
+    assert form.version == "2024"
+    assert form.version_rows("2023") == frozenset(form.row_codes) - {"09"}
+    assert form.match_version(set(form.row_codes) - {"09"}) == "2023"
+    assert form.match_version(set(form.row_codes)) == "2024"
+    assert form.match_version(set(form.row_codes) - {"10"}) == "2024"
+
+
+def test_a_version_leaving_out_an_unknown_row_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: spec["forms"][0].update(
+        previous_versions=[{"id": "2023", "without_rows": ["99"]}]))
+    with pytest.raises(ValueError, match=r"catalogue: form 01/LĐVL-H version 2023 leaves out unknown rows \['99'\]"):
+        read_catalogue(path, UNITS_CSV)
+
+
+def test_a_repeated_version_id_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: spec["forms"][0].update(
+        previous_versions=[{"id": "current", "without_rows": ["09"]}]))
+    with pytest.raises(ValueError, match="catalogue: form 01/LĐVL-H repeats a version id"):
+        read_catalogue(path, UNITS_CSV)

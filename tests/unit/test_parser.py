@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import unicodedata
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.catalogue import Form, load_catalogue
+from ingest.catalogue import Form, FormVersion, load_catalogue
 from ingest.numbers import format_vi
 from ingest.parser import Finding, Observation, ParsedSubmission, normalise_row_code, parse_sheets
 from ingest.reader import Sheet, read_workbook
@@ -409,6 +410,40 @@ def test_missing_row() -> None:
     result = parse(grid)
     assert result.findings == [Finding("row-missing", SHEET, row_code="09", details={"form": "01/LĐVL-H"})]
     assert "09" not in {o.row_code for o in result.observations}
+
+
+OLD_LDVL = dataclasses.replace(LDVL, version="2024", previous_versions=(
+    FormVersion("2023", without_rows=("09",), note="row 09 added in 2024"),
+    FormVersion("2022", without_rows=("09", "13", "14")),
+))
+OLD_CAT = dataclasses.replace(CAT, forms=(OLD_LDVL, *CAT.forms[1:]))
+
+
+def test_current_version_recorded() -> None:
+    grid, _ = make_grid()
+    result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
+    assert (result.form_version, result.findings) == ("2024", [])
+
+
+@pytest.mark.parametrize(("skip", "version"), [(("09",), "2023"), (("09", "13", "14"), "2022")])
+def test_older_version_recognised_and_loaded_for_the_rows_it_has(skip: tuple[str, ...], version: str) -> None:
+    grid, cells = make_grid(skip=skip)
+    result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
+    assert (result.form_version, result.findings) == (version, [])
+    assert {(o.row_code, o.measure): o.cell for o in result.observations} == {
+        k: v for k, v in cells.items() if k[0] not in skip}
+
+
+def test_rows_missing_from_no_known_version_are_reported_on_the_current_one() -> None:
+    grid, _ = make_grid(skip=("09", "10"))
+    result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
+    assert result.form_version == "2024"
+    assert [(f.rule, f.row_code) for f in result.findings] == [("row-missing", "09"), ("row-missing", "10")]
+
+
+def test_catalogue_without_versions_calls_the_form_current() -> None:
+    grid, _ = make_grid(skip=("09",))
+    assert parse(grid).form_version == "current"
 
 
 def test_every_row_missing_when_the_table_is_empty() -> None:
