@@ -7,6 +7,9 @@ Rules (see ``docs/ingest.md``):
   ``1.234,5`` = 1234.5; a lone ``.`` followed by other than exactly three digits (``3.5``) is a decimal point;
 - ``-`` (or a dash of any kind) means "none", read as 0 but remembered as a dash; an empty cell is blank (None);
 - words in front (``khoảng``, ``trên``, ``hơn``, ``gần``, ``ước``) become a qualifier on the value;
+- spaces may group thousands (``1 234 567``) and nothing else (``12 34`` is a problem);
+- ``1,234`` (a comma then exactly three digits, no dot) is 1.234 by Vietnamese rules and 1234 by English
+  ones: not guessed, a problem on that cell (``1.234`` and ``1,5`` are unambiguous);
 - anything else (``1.234,5.6``, ``12/15``, ``n/a``) is not guessed: it is a problem on that cell.
 """
 
@@ -35,6 +38,9 @@ _QUALIFIER_RE = re.compile(
 _GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.234 / 12.345.678
 _GROUPED_DEC = re.compile(r"^\d{1,3}(\.\d{3})*,\d+$")  # 1.234,5 / 12,5
 _PLAIN = re.compile(r"^\d+$")
+_AMBIGUOUS_COMMA = re.compile(r"^\d{1,3},\d{3}$")
+_DECIMAL_COMMA = re.compile(r"^\d+,\d+$")
+_SPACE_GROUPED = re.compile(r"^\d{1,3}( \d{3})+(,\d+)?$")
 _DOT_DEC = re.compile(r"^\d+\.\d+$")  # 3.5 — decimal point (not three digits after it)
 _COMMA_GROUPED = re.compile(r"^\d{1,3}(,\d{3}){2,}$")  # 1,234,567 (English grouping, unambiguous with 2+ groups)
 
@@ -82,7 +88,10 @@ def parse_number(cell: object) -> CellNumber:
     negative = False
     if text[:1] in ("-", "−") and len(text) > 1:
         negative, text = True, text[1:].lstrip()
-    text = text.replace(" ", "")
+    if " " in text:  # "1 234 567": spaces may group thousands, nothing else ("12 34" is not a number)
+        if not _SPACE_GROUPED.match(text):
+            raise NotANumber(raw)
+        text = text.replace(" ", "")
     value = _read_digits(text)
     if value is None:
         raise NotANumber(raw)
@@ -90,6 +99,8 @@ def parse_number(cell: object) -> CellNumber:
 
 
 def _read_digits(text: str) -> float | None:
+    if _AMBIGUOUS_COMMA.match(text):  # "1,234": 1.234 by Vietnamese rules, 1234 by English ones — not guessed
+        return None
     if _PLAIN.match(text):
         return float(text)
     if _GROUPED.match(text):
@@ -100,6 +111,8 @@ def _read_digits(text: str) -> float | None:
         return float(text)
     if _COMMA_GROUPED.match(text):
         return float(text.replace(",", ""))
+    if _DECIMAL_COMMA.match(text):  # 1234,5 (no grouping)
+        return float(text.replace(",", "."))
     return None
 
 

@@ -151,3 +151,15 @@ def test_format_vi_groups_by_three_with_dots(n: int) -> None:
     assert 1 <= len(groups[0]) <= 3
     assert all(len(g) == 3 for g in groups[1:])
     assert "".join(groups) == str(n)
+
+
+@pytest.mark.parametrize(("typed", "value"), [("1 234", 1234.0), ("1 234 567", 1234567.0), ("1 234,5", 1234.5),
+                                              ("1234,5", 1234.5), ("khoảng 1 200", 1200.0)])
+def test_spaces_group_thousands(typed: str, value: float) -> None:
+    assert parse_number(typed).value == value
+
+
+@pytest.mark.parametrize("typed", ["12 34", "1 23", "1,234", "12,345", "999,999"])
+def test_ambiguous_grouping_is_not_guessed(typed: str) -> None:
+    with pytest.raises(NotANumber):
+        parse_number(typed)
