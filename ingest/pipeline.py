@@ -137,8 +137,12 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
 # --- parse ----------------------------------------------------------------------------------------
 
 def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False) -> pd.DataFrame:
-    """The first arrival of every file content that has not been parsed (or all of them, to reprocess)."""
-    condition = "" if reprocess else "where sha256 not in (select sha256 from raw.submissions)"
+    """The first arrival of every file content not yet parsed by this parser version (all of them, to reprocess).
+
+    Bumping ``PARSER_VERSION`` after a change to reading or parsing makes the next run parse every archived
+    file again, from the archive; alert and problem ids are stable, so nobody is told twice."""
+    condition = "" if reprocess else \
+        f"where sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
     return con.execute(f"""
         select sha256, file_name, folder_unit_code, received_at
         from (select *, row_number() over (partition by sha256 order by received_at, arrival_id) as n
@@ -149,10 +153,16 @@ def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False) -> pd
 
 
 def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
-    sheets = read_workbook(data)
-    if isinstance(sheets, ReadFailure):
-        return sheets
-    return parse_sheets(sheets, catalogue)
+    """Read and parse one file. A bug of ours on a strange file is recorded on that file (``internal-error``)
+    and logged with its traceback; it never stops the run, and the file is parsed again by ``--reprocess``."""
+    try:
+        sheets = read_workbook(data)
+        if isinstance(sheets, ReadFailure):
+            return sheets
+        return parse_sheets(sheets, catalogue)
+    except Exception as exc:
+        log.exception("parser failed on a file of %d bytes", len(data))
+        return ReadFailure("internal-error", f"{type(exc).__name__}: {exc}")
 
 
 def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False) -> dict[str, int | str]:

@@ -63,7 +63,7 @@ def full_problem(code: str) -> Problem:
 
 def test_catalogue_has_the_codes_the_stages_use() -> None:
     assert set(CODES) == {
-        "file-not-spreadsheet", "file-damaged", "file-password-protected",
+        "file-not-spreadsheet", "file-damaged", "file-password-protected", "internal-error",
         "form-not-found", "period-not-found", "period-mismatch", "unit-not-found", "unit-unknown", "header-not-found",
         "column-not-found", "row-duplicated", "row-missing", "row-unknown", "value-not-number",
         "unit-folder-mismatch", "unit-not-in-period", "period-in-future", "negative-value", "ytd-below-period",
