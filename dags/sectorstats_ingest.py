@@ -5,7 +5,8 @@ Every hour, takes what the districts uploaded to the inbox and moves it one way:
 **archive** (every file kept byte for byte under its sha256) → **parse** (form, unit, period and every
 number with its cell, found by content) → **validate** (Great Expectations suites generated from the
 form catalogue, one run per suite for the whole batch) → **load** (raw tables of the warehouse, in
-one transaction).
+one transaction) → **feedback** (for each file with problems, the district's sheet with the problem
+cells marked, in `reports/feedback/<unit>/`).
 
 Each task is a call into the `ingest` library; data passes between tasks as a load package on disk
 (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task reads the same input and a repeated
@@ -59,13 +60,21 @@ def sectorstats_ingest():
         return load_id
 
     @task(outlets=[RAW_TABLES])
-    def load(load_id: str) -> dict:
+    def load(load_id: str) -> str:
         """Replace the package's files in the raw tables, in one transaction."""
         from ingest.pipeline import load_stage
 
-        return load_stage(load_id)
+        load_stage(load_id)
+        return load_id
 
-    load(validate(parse(archive())))
+    @task
+    def feedback(load_id: str) -> dict:
+        """Write the feedback workbooks (the district's sheet, problem cells marked) for files with problems."""
+        from ingest.pipeline import feedback_stage
+
+        return feedback_stage(load_id)
+
+    feedback(load(validate(parse(archive()))))
 
 
 sectorstats_ingest()

@@ -27,7 +27,8 @@ import yaml
 
 from ingest import warehouse
 from ingest.catalogue import load_catalogue
-from ingest.settings import CATALOGUE_DIR
+from ingest.feedback import feedback_path
+from ingest.settings import CATALOGUE_DIR, reports_dir
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Alert:
     subject: str
     body: str
     reason: str
+    attachments: tuple[str, ...] = ()  # the feedback workbook, when there is one
 
 
 @cache
@@ -148,13 +150,19 @@ def _problem_alert(status: str, key: str, group: pd.DataFrame, unit_code: str | 
     verdict = ("bị từ chối, đề nghị sửa và gửi lại" if kind == "rejected"
                else "đã được tiếp nhận nhưng có cảnh báo cần kiểm tra")
     file_name = group["file_name"].iloc[0]
+    sha = group["sha256"].iloc[0]
+    feedback = feedback_path(reports_dir() / "feedback", unit_code or (sorted(folders)[0] if folders else None),
+                             file_name, sha)
+    attachments = (str(feedback),) if feedback.exists() else ()
     body = (f"Báo cáo {label} (tệp «{file_name}») của {_unit_label(unit_code)} {verdict}:\n"
             + "\n".join(lines)
+            + (f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
+               if attachments else "")
             + f"\n\n{'Rejected' if kind == 'rejected' else 'Accepted with warnings'}: "
             + f"{len(group)} problem(s) in file «{file_name}».")
     return Alert(_alert_id(kind, key), kind, unit_code, form_code, period, recipients_for(*units),
                  f"[sectorstats] {'Báo cáo bị từ chối' if kind == 'rejected' else 'Cảnh báo số liệu'}: {label}",
-                 body, f"{len(group)} problem(s): " + ", ".join(sorted(set(group["rule"]))))
+                 body, f"{len(group)} problem(s): " + ", ".join(sorted(set(group["rule"]))), attachments)
 
 
 def smtp_conn_id() -> str:
@@ -177,7 +185,7 @@ def send_email(alert: Alert, conn_id: str) -> None:
 
     content = "<pre style='font-family:sans-serif'>" + html.escape(alert.body) + "</pre>"
     SmtpNotifier(to=list(alert.recipients), subject=alert.subject, html_content=content,
-                 smtp_conn_id=conn_id).notify({})
+                 files=list(alert.attachments), smtp_conn_id=conn_id).notify({})
 
 
 def dispatch(as_of: dt.date, *, now: dt.datetime | None = None) -> dict[str, int]:

@@ -24,7 +24,7 @@ from ingest.catalogue import Catalogue, load_catalogue
 from ingest.parser import ParsedSubmission, parse_sheets
 from ingest.problems import Problem
 from ingest.reader import ReadFailure, read_workbook
-from ingest.settings import data_dir, inbox_dir
+from ingest.settings import data_dir, inbox_dir, reports_dir
 from ingest.validate import Validator, validate_batch
 
 log = logging.getLogger(__name__)
@@ -142,12 +142,12 @@ def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False) -> pd
     Bumping ``PARSER_VERSION`` after a change to reading or parsing makes the next run parse every archived
     file again, from the archive; alert and problem ids are stable, so nobody is told twice."""
     condition = "" if reprocess else \
-        f"where sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
+        f"and sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
     return con.execute(f"""
         select sha256, file_name, folder_unit_code, received_at
         from (select *, row_number() over (partition by sha256 order by received_at, arrival_id) as n
               from raw.arrivals) first_arrival
-        where n = 1 {condition.replace('where', 'and')}
+        where n = 1 {condition}
         order by received_at, sha256
     """).df()
 
@@ -184,7 +184,8 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
                   "form_version": None, "period_type": None, "period_start": None, "source_sheet": None,
                   "submission_id": None}
         if isinstance(parsed, ReadFailure):
-            problems.append(Problem(parsed.rule, **origin, details={"detail": parsed.detail}))
+            problems.append(Problem(parsed.rule, **origin, sheet=parsed.sheet, cell=parsed.cell, value=parsed.value,
+                                    details={"detail": parsed.detail, "expected": parsed.expected or ""}))
         else:
             sid = f.sha256[:16] if parsed.identified else None
             if parsed.form is not None:
@@ -326,6 +327,20 @@ def load_stage(load_id: str) -> dict[str, int | str]:
     return {"load_id": load_id, "submissions": len(subs), "observations": len(obs), "problems": len(problems)}
 
 
+def feedback_stage(load_id: str) -> dict[str, int | str]:
+    """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``)."""
+    from ingest.feedback import write_feedback_files
+
+    package = Package.read(load_id)
+    if package.problems.empty:
+        return {"load_id": load_id, "feedback_files": 0}
+    units = package.submissions.set_index("sha256")["unit_code"]
+    problems = package.problems.assign(unit_code=package.problems["sha256"].map(units))
+    root = data_dir()
+    written = write_feedback_files(problems, lambda sha: archive.read_archived(sha, root), reports_dir() / "feedback")
+    return {"load_id": load_id, "feedback_files": len(written)}
+
+
 def run_ingest(load_id: str | None = None, *, inbox: Path | None = None, reprocess: bool = False,
                progress: bool = False) -> dict[str, dict]:
     """All four stages in one process (the CLI and tests; the DAG runs them as separate tasks)."""
@@ -335,4 +350,5 @@ def run_ingest(load_id: str | None = None, *, inbox: Path | None = None, reproce
         "parse": parse_stage(load_id, reprocess=reprocess, progress=progress),
         "validate": validate_stage(load_id),
         "load": load_stage(load_id),
+        "feedback": feedback_stage(load_id),
     }

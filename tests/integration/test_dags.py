@@ -45,7 +45,8 @@ def test_no_import_errors(bag: dict) -> None:
 
 def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_ingest"]
-    assert dag["tasks"] == {"archive": ["parse"], "parse": ["validate"], "validate": ["load"], "load": []}
+    assert dag["tasks"] == {"archive": ["parse"], "parse": ["validate"], "validate": ["load"], "load": ["feedback"],
+                            "feedback": []}
     assert dag["outlets"] == {"load": ["sectorstats_raw_tables"]}
     assert (dag["catchup"], dag["max_active_runs"], dag["has_doc"]) == (False, 1, True)
     assert dag["schedule"].startswith(

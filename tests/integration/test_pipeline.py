@@ -148,6 +148,11 @@ def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox) -> None:
     assert rejected in bodies
     assert f"Sheet «Bieu 03», ô {cell} (mã số 01, cột «Thực hiện kỳ báo cáo»)" in bodies[rejected]
     assert "Huyện Đức Thọ (mã 440)" in bodies[rejected]
+    # the feedback workbook (the district's sheet with the cell marked) goes with it
+    msg = next(m for m in mailbox.messages if m["Subject"] == rejected)
+    sha = hashlib.sha256((data / "inbox" / "440" / "BTXH thang 1.xlsx").read_bytes()).hexdigest()
+    assert [p.get_filename() for p in msg.iter_attachments()] == [f"BTXH_thang_1_{sha[:8]}.xlsx"]
+    assert (data / "reports" / "feedback" / "440" / f"BTXH_thang_1_{sha[:8]}.xlsx").exists()
     recipients = {m["Subject"]: m["To"] for m in mailbox.messages}
     assert recipients[rejected] == "phongldtbxh.ductho@example.invalid, thongke@soldtbxh.example.invalid"
     # the file put in another district's folder is told to both districts

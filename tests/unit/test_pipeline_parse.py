@@ -19,3 +19,27 @@ def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pyte
     cat = load_catalogue()
     data = form_bytes(cat.form("01/LĐVL-H"), cat.unit("443")).data
     assert pipeline.parse_file(data, cat) == ReadFailure("internal-error", "IndexError: list index out of range")
+
+
+def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser() -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from ingest import warehouse
+
+    con = duckdb.connect()
+    warehouse.ensure_schema(con)
+    t = dt.datetime(2024, 11, 5, 2)
+    for i, (sha, name, hours) in enumerate([("a", "first.xlsx", 0), ("a", "again.xlsx", 5), ("b", "b.xlsx", 1),
+                                            ("c", "c.xlsx", 2), ("d", "d.xlsx", 3)]):
+        con.execute("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+                    [f"id{i}", sha, name, t + dt.timedelta(hours=hours)])
+    for sha, version in (("b", pipeline.PARSER_VERSION), ("c", pipeline.PARSER_VERSION - 1)):
+        con.execute("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, status,
+                       n_errors, n_warnings, parser_version, load_id) values (?, 'x', '443', ?, 'accepted', 0, 0, ?,
+                       'L')""", [sha, t, version])
+    pending = pipeline.pending_files(con)
+    assert list(pending[["sha256", "file_name"]].itertuples(index=False, name=None)) == [
+        ("a", "first.xlsx"), ("c", "c.xlsx"), ("d", "d.xlsx")]
+    assert list(pipeline.pending_files(con, reprocess=True)["sha256"]) == ["a", "b", "c", "d"]

@@ -1,0 +1,154 @@
+"""Feedback workbooks: the district's own sheet with every problem cell highlighted and commented.
+
+For each received file with problems, ``reports/feedback/<unit>/<file>.xlsx`` holds:
+
+- the district's sheet, cell for cell at the same addresses, each cell with a problem filled in red
+  (errors) or amber (warnings) and carrying a comment with the message in Vietnamese;
+- a sheet ``Danh sách lỗi`` listing every problem: severity, rule, sheet, cell, row code, column, value,
+  expected, message (vi and en).
+
+Everything copied from a district's file is written as a string or a number, never as a formula: a
+cell that starts with ``=``, ``+``, ``-`` or ``@`` is written with ``write_string`` (which xlsxwriter never
+interprets), so opening the workbook cannot execute anything the district typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+
+from ingest.reader import ReadFailure, Sheet, read_workbook
+
+log = logging.getLogger(__name__)
+
+_A1 = re.compile(r"^([A-Z]+)(\d+)$")
+_UNSAFE_NAME = re.compile(r"[^0-9A-Za-z._-]+")
+MAX_COMMENT = 1000
+LIST_SHEET = "Danh sách lỗi"
+LIST_COLUMNS = [("severity", "Mức độ", 10), ("rule", "Mã lỗi", 22), ("source_sheet", "Sheet", 14),
+                ("source_cell", "Ô", 7), ("row_code", "Mã số", 8), ("measure", "Cột", 14),
+                ("value_text", "Giá trị", 14), ("message_vi", "Nội dung (tiếng Việt)", 90),
+                ("message_en", "Message (English)", 90)]
+
+
+def a1_to_index(address: str) -> tuple[int, int]:
+    """``G14`` → (13, 6)."""
+    m = _A1.match(address)
+    if not m:
+        raise ValueError(f"not an A1 address: {address!r}")
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + (ord(ch) - 64)
+    return int(m.group(2)) - 1, col - 1
+
+
+def safe_file_stem(name: str, fallback: str) -> str:
+    """A file name we create from a district's file name: ASCII letters, digits, ``._-`` only
+    (``Báo cáo T10.xlsx`` → ``Bao_cao_T10``); never a path."""
+    base = Path(name.replace("\\", "/")).stem.replace("đ", "d").replace("Đ", "D")
+    ascii_ = "".join(ch for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch))
+    stem = _UNSAFE_NAME.sub("_", ascii_).strip("._")[:80]
+    return stem or fallback
+
+
+def write_cell(ws: xlsxwriter.worksheet.Worksheet, r: int, c: int, value: object, fmt=None) -> None:
+    """A district's value as data: numbers as numbers, everything else as a string (never a formula)."""
+    if value is None or value == "":
+        if fmt is not None:
+            ws.write_blank(r, c, None, fmt)
+        return
+    if isinstance(value, bool):
+        ws.write_boolean(r, c, value, fmt)
+    elif isinstance(value, (int, float)) and pd.notna(value):
+        ws.write_number(r, c, float(value), fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
+
+
+@dataclass(frozen=True)
+class FeedbackFile:
+    path: Path
+    sha256: str
+    problems: int
+
+
+def write_feedback(path: Path, sheets: list[Sheet] | None, problems: pd.DataFrame) -> None:
+    """One feedback workbook: the district's sheet(s) with problems marked, then the list of problems."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    error_fmt = wb.add_format({"bg_color": "#F8B4B4", "border": 2, "border_color": "#C00000"})
+    warning_fmt = wb.add_format({"bg_color": "#FFE699", "border": 2, "border_color": "#BF8F00"})
+    head_fmt = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "top"})
+    wrap_fmt = wb.add_format({"text_wrap": True, "valign": "top"})
+    marked = problems[problems["source_cell"].notna() & problems["source_sheet"].notna()]
+    by_sheet = {name: g for name, g in marked.groupby("source_sheet")}
+    for sheet in sheets or []:
+        if sheet.name not in by_sheet:
+            continue
+        ws = wb.add_worksheet(sheet.name[:31])
+        cells: dict[tuple[int, int], list] = {}
+        for p in by_sheet[sheet.name].itertuples(index=False):
+            cells.setdefault(a1_to_index(p.source_cell), []).append(p)
+        for r, row in enumerate(sheet.rows):
+            for c, value in enumerate(row):
+                if (r, c) not in cells:
+                    write_cell(ws, r, c, value)
+        for (r, c), found in cells.items():
+            worst = error_fmt if any(p.severity == "error" for p in found) else warning_fmt
+            write_cell(ws, r, c, sheet.cell(r, c), worst)
+            text = "\n".join(f"[{p.rule}] {p.message_vi}" for p in found)[:MAX_COMMENT]
+            ws.write_comment(r, c, text, {"x_scale": 3, "y_scale": 2, "author": "sectorstats"})
+        ws.set_column(1, 1, 50)
+        ws.activate()
+    ws = wb.add_worksheet(LIST_SHEET)
+    for c, (_, label, width) in enumerate(LIST_COLUMNS):
+        ws.write_string(0, c, label, head_fmt)
+        ws.set_column(c, c, width)
+    ordered = problems.sort_values(["severity", "source_sheet", "source_cell"], na_position="first")
+    for r, p in enumerate(ordered.itertuples(index=False), start=1):
+        for c, (key, _, _) in enumerate(LIST_COLUMNS):
+            value = getattr(p, key)
+            ws.write_string(r, c, "" if value is None or (not isinstance(value, str) and pd.isna(value))
+                            else str(value), wrap_fmt)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(ordered), 1), len(LIST_COLUMNS) - 1)
+    if not by_sheet:
+        ws.activate()
+    wb.close()
+    tmp.replace(path)
+
+
+def feedback_path(root: Path, unit_code: str | None, file_name: str, sha256: str) -> Path:
+    folder = unit_code if unit_code and unit_code.isdigit() else "unknown"
+    return root / folder / f"{safe_file_stem(file_name, 'file')}_{sha256[:8]}.xlsx"
+
+
+def write_feedback_files(problems: pd.DataFrame, read_archived, root: Path,
+                         only_sha256: Iterable[str] | None = None) -> list[FeedbackFile]:
+    """A feedback workbook for every file with problems (or only the given files).
+
+    ``problems`` has the columns of ``raw.problems`` plus ``unit_code``; ``read_archived(sha256)`` returns the
+    file's bytes from the archive. Files are written to ``root/<unit>/`` (the sheet's unit, else the folder).
+    """
+    wanted = set(only_sha256) if only_sha256 is not None else None
+    written = []
+    for sha, group in problems.groupby("sha256"):
+        if wanted is not None and sha not in wanted:
+            continue
+        first = group.iloc[0]
+        unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
+        sheets = read_workbook(read_archived(sha))
+        path = feedback_path(root, unit, first["file_name"], sha)
+        write_feedback(path, None if isinstance(sheets, ReadFailure) else sheets, group)
+        written.append(FeedbackFile(path, sha, len(group)))
+    log.info("feedback: %d workbooks written under %s", len(written), root)
+    return written
