@@ -212,6 +212,10 @@ def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns:
         for measure, c in columns.items():
             raw = sheet.cell(r, c)
             addr = cell_address(r, c)
+            if (r, c) in sheet.uncached:  # calamine reads it as empty: a problem, never a blank or a zero
+                result.findings.append(Finding("formula-without-value", sheet.name, addr, row_code=code,
+                                               measure=measure))
+                continue
             try:
                 number = parse_number(raw)
             except NotANumber:

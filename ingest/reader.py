@@ -2,7 +2,8 @@
 
 The format is decided from the bytes, never from the file name (districts name files anything).
 A file that cannot be opened is a :class:`ReadFailure` carrying the problem code, not an exception
-that stops the run.
+that stops the run. Before calamine sees the bytes, :mod:`ingest.safety` checks them against the limits
+of :mod:`ingest.limits` (size, decompression bombs, XML entities, giant sheets, encryption).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import zipfile
 from dataclasses import dataclass
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
+
+from ingest.legacy import to_unicode
+from ingest.limits import Limits, current_limits
+from ingest.safety import Refused, inspect_workbook
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,8 @@ Grid = list[list[object]]
 class Sheet:
     name: str
     rows: Grid  # absolute positions: rows[r][c] is the cell at zero-based (r, c)
+    # zero-based (r, c) of formula cells with no cached value (calamine reads them as empty): xlsx/xlsm/ods
+    uncached: frozenset[tuple[int, int]] = frozenset()
 
     def cell(self, r: int, c: int) -> object:
         if r < len(self.rows) and c < len(self.rows[r]):
@@ -38,6 +45,10 @@ class Sheet:
 class ReadFailure:
     rule: str  # a code from problems.yaml
     detail: str
+    sheet: str | None = None
+    cell: str | None = None
+    value: str | None = None
+    expected: str | None = None  # the limit breached, as shown in the message
 
 
 def looks_like_spreadsheet(data: bytes) -> bool:
@@ -56,10 +67,16 @@ def _zip_is_workbook(data: bytes) -> bool | None:
     return any(n.startswith("xl/") for n in names)
 
 
-def read_workbook(data: bytes) -> list[Sheet] | ReadFailure:
-    """Every worksheet of the file, in workbook order, or why it could not be read."""
-    if not looks_like_spreadsheet(data):
-        return ReadFailure("file-not-spreadsheet", "unknown file signature")
+def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | ReadFailure:
+    """Every worksheet of the file, in workbook order, or why it could not be read.
+
+    Text typed in a legacy Vietnamese font (TCVN3, VNI) is decoded to Unicode cell by cell, so labels,
+    the unit and the period are found whatever font the district's office still uses."""
+    try:
+        inspection = inspect_workbook(data, limits or current_limits())
+    except Refused as r:
+        log.info("refused before reading: %s", r)
+        return ReadFailure(r.rule, r.detail, sheet=r.sheet, cell=r.cell, value=r.value, expected=r.expected)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError as exc:
@@ -81,7 +98,9 @@ def read_workbook(data: bytes) -> list[Sheet] | ReadFailure:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
-            sheets.append(Sheet(name=meta.name, rows=sheet.to_python(skip_empty_area=False)))
+            rows = [[to_unicode(c) if isinstance(c, str) and c else c for c in row]
+                    for row in sheet.to_python(skip_empty_area=False)]
+            sheets.append(Sheet(name=meta.name, rows=rows, uncached=inspection.uncached.get(meta.name, frozenset())))
     except Exception as exc:
         return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
     finally:

@@ -10,6 +10,7 @@ import pytest
 import xlsxwriter
 
 from ingest.reader import ReadFailure, Sheet, looks_like_spreadsheet, read_workbook
+from tests.unit.office_files import cfb
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -48,7 +49,7 @@ def sample() -> bytes:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"hello", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "STT;Chỉ tiêu;Mã số\n1;Lao động;01\n".encode(),
+    [b"hello", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "STT;Chỉ tiêu;Mã số\n1;Lao động;01\n".encode(),
      b"<html><body><table><tr><td>1</td></tr></table></body></html>", b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
      b"PK\x05\x06" + b"\0" * 18],  # an empty zip archive has no local file header
 )
@@ -57,12 +58,21 @@ def test_non_spreadsheet_bytes(data: bytes) -> None:
     assert read_workbook(data) == ReadFailure("file-not-spreadsheet", "unknown file signature")
 
 
+def test_empty_file_is_empty_not_unknown() -> None:
+    assert read_workbook(b"") == ReadFailure("file-empty", "0 bytes")
+
+
 def test_ole2_file_that_is_not_a_workbook_is_not_a_spreadsheet() -> None:
-    """An OLE2 container calamine cannot place (a .doc, say) is not a spreadsheet, not a damaged one."""
+    """An OLE2 container with no workbook stream (a Word .doc, say) is not a spreadsheet, not a damaged one."""
+    got = read_workbook(cfb({"WordDocument": b"\xec\xa5" + b"\0" * 5000, "1Table": b"\0" * 100}))
+    assert got == ReadFailure("file-not-spreadsheet", "an OLE2 file with no workbook stream (1Table, WordDocument)")
+
+
+def test_ole2_signature_followed_by_garbage_is_damaged() -> None:
     got = read_workbook(OLE2 + b"\0" * 1024)
     assert isinstance(got, ReadFailure)
-    assert got.rule == "file-not-spreadsheet"
-    assert "detect file format" in got.detail
+    assert got.rule == "file-damaged"
+    assert got.detail.startswith("OLE2: ")
 
 
 def test_signatures() -> None:

@@ -1,0 +1,211 @@
+"""Parsing archived files in long-lived worker processes, each file under a time limit.
+
+calamine is native code and cannot be interrupted from Python, so the only honest per-file time limit is
+a process that can be killed. Starting a process per file would cost far more than parsing one (a form
+parses in a few milliseconds), so a few long-lived workers each take a chunk of files and send back one
+result per file; the parent gives each file ``max_seconds`` from the moment the worker's previous result
+(or the chunk) arrived, and when a worker overruns it is killed, the file is recorded as ``file-timeout``,
+the rest of its chunk goes back to the queue, and a fresh worker takes over. A worker that dies (native
+code aborting, the address-space limit hit) costs its file an ``internal-error`` and is replaced the same
+way. Results come back in the order of the input, whatever the order the workers finish in.
+
+Workers are plain ``python -m ingest.parallel`` processes talking over a socket pair, not
+``multiprocessing`` children: those re-import the caller's main module (an unguarded script starts
+pools recursively) and ``fork`` is unsafe in a threaded host such as an Airflow task. A worker imports
+the parse function's module once (``ingest.pipeline``: ~0.8 s) and then serves every chunk of the run.
+
+``workers=1`` parses in the calling process (no time limit, no isolation): the tests use it, and so can
+a debugger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from ingest.limits import Limits, current_limits, human_bytes
+from ingest.reader import ReadFailure
+
+log = logging.getLogger(__name__)
+
+Parse = Callable[[bytes], Any]
+
+
+def default_workers() -> int:
+    """``SECTORSTATS_PARSE_WORKERS``, else the number of CPUs this process may use."""
+    raw = os.environ.get("SECTORSTATS_PARSE_WORKERS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"SECTORSTATS_PARSE_WORKERS={raw!r} must be a whole number ≥ 1")
+        return int(raw)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def read_file(path: Path, limits: Limits) -> bytes | ReadFailure:
+    """The file's bytes, or ``file-too-large`` decided from its size without reading it."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        return ReadFailure("file-too-large", f"{size} bytes", value=human_bytes(size),
+                           expected=human_bytes(limits.max_file_bytes))
+    return path.read_bytes()
+
+
+def _parse_path(path: Path, parse: Parse, limits: Limits) -> Any:
+    data = read_file(path, limits)
+    return data if isinstance(data, ReadFailure) else parse(data)
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: first (parse, limits); then a chunk [(index, path)] → (index, result) each; ``None`` ends."""
+    parse, limits = conn.recv()
+    if limits.worker_memory_bytes:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limits.worker_memory_bytes, limits.worker_memory_bytes))
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        for index, path in chunk:
+            conn.send((index, _parse_path(path, parse, limits)))
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    conn: Connection
+    tasks: deque[int] = field(default_factory=deque)
+    since: float = 0.0  # when the file at the head of ``tasks`` was handed over (or its predecessor came back)
+
+
+class _Pool:
+    def __init__(self, parse: Parse, workers: int, limits: Limits) -> None:
+        self.parse, self.size, self.limits = parse, workers, limits
+        self.workers: list[_Worker] = []
+        # the workers import what this process can: the same package, the parse function's module
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))}
+
+    def start_worker(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            proc = subprocess.Popen([sys.executable, "-m", "ingest.parallel", str(theirs.fileno())],
+                                    pass_fds=[theirs.fileno()], env=self.env, stdin=subprocess.DEVNULL)
+            conn = Connection(ours.detach())
+        conn.send((self.parse, self.limits))
+        worker = _Worker(proc, conn)
+        self.workers.append(worker)
+        return worker
+
+    def retire(self, worker: _Worker, *, kill: bool) -> None:
+        self.workers.remove(worker)
+        if kill:
+            worker.process.kill()
+        else:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                worker.conn.send(None)
+        try:
+            worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        worker.conn.close()
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            self.retire(worker, kill=bool(worker.tasks))
+
+
+def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = None, limits: Limits | None = None,
+                chunk: int | None = None) -> Iterator[Any]:
+    """``parse(bytes)`` of every file, in the order of ``paths``; with ``workers`` > 1 in worker processes.
+
+    ``parse`` must be a module-level function when ``workers`` > 1 (it is sent to the workers by name).
+    A file over the size limit is never read; one over the time limit is a ``file-timeout`` ReadFailure.
+    """
+    limits = limits or current_limits()
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or len(paths) <= 1:
+        for path in paths:
+            yield _parse_path(path, parse, limits)
+        return
+    workers = min(workers, len(paths))
+    chunk = chunk or max(1, min(16, len(paths) // (workers * 4)))
+    queue: deque[int] = deque(range(len(paths)))
+    results: dict[int, Any] = {}
+    next_out = 0
+    pool = _Pool(parse, workers, limits)
+    try:
+        while next_out < len(paths):
+            while next_out in results:
+                yield results.pop(next_out)
+                next_out += 1
+            if next_out >= len(paths):
+                break
+            _dispatch(pool, queue, paths, chunk)
+            _collect(pool, queue, results, limits)
+    finally:
+        pool.close()
+
+
+def _dispatch(pool: _Pool, queue: deque[int], paths: Sequence[Path], chunk: int) -> None:
+    while queue and (len(pool.workers) < pool.size or any(not w.tasks for w in pool.workers)):
+        worker = next((w for w in pool.workers if not w.tasks), None) or pool.start_worker()
+        batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
+        worker.tasks.extend(batch)
+        worker.since = time.monotonic()
+        worker.conn.send([(i, paths[i]) for i in batch])
+
+
+def _collect(pool: _Pool, queue: deque[int], results: dict[int, Any], limits: Limits) -> None:
+    busy = [w for w in pool.workers if w.tasks]
+    if not busy:
+        return
+    now = time.monotonic()
+    timeout = max(0.0, min(w.since + limits.max_seconds for w in busy) - now)
+    ready = wait([w.conn for w in busy], timeout=timeout)
+    for worker in busy:
+        if worker.conn in ready:
+            try:
+                index, result = worker.conn.recv()
+            except (EOFError, OSError):
+                try:
+                    code = worker.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    code = None
+                head = worker.tasks.popleft()
+                log.error("parse worker died on file #%d (exit code %s); starting another", head, code)
+                results[head] = ReadFailure("internal-error", f"the reader process stopped (exit code {code})")
+                queue.extendleft(reversed(worker.tasks))
+                worker.tasks.clear()
+                pool.retire(worker, kill=True)
+                continue
+            worker.tasks.remove(index)
+            results[index] = result
+            worker.since = time.monotonic()
+        elif time.monotonic() >= worker.since + limits.max_seconds:
+            head = worker.tasks.popleft()
+            log.warning("file #%d took more than %.0f s: worker killed", head, limits.max_seconds)
+            results[head] = ReadFailure("file-timeout", f"more than {limits.max_seconds:g} s",
+                                        expected=f"{limits.max_seconds:g}")
+            queue.extendleft(reversed(worker.tasks))
+            worker.tasks.clear()
+            pool.retire(worker, kill=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s (parse worker): %(message)s")
+    _serve(Connection(int(sys.argv[1])))

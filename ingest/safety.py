@@ -1,0 +1,541 @@
+"""Safety checks on a received file's bytes, before python-calamine touches them.
+
+calamine builds a dense grid from the first to the last cell of a sheet (one 32-byte cell each, before any
+Python object exists): a single cell at ``XFD1048576`` asks for 512 GB and aborts the process, a cell at
+row 1,000,000 costs ~200 MB. It also inflates zip members and reads XML without limits. So every file is
+inspected here first, streaming and bounded by :class:`ingest.limits.Limits`, and refused with a problem
+code when it breaches one:
+
+- ``file-empty``, ``file-too-large``: from the length;
+- zip containers (.xlsx, .xlsm, .ods): the member count, total declared size and per-member compression
+  ratio, from the central directory, *before inflating anything* (``file-bomb``); then each member is
+  inflated once, streaming, with a hard cap at its declared size, so a lying header is caught after at most
+  one chunk past the lie (``file-bomb``);
+- every member's XML prolog (a bounded prefix, never parsed with expansion) must not declare a DOCTYPE
+  or ENTITY (``file-xml-entities``); the expat parsers used below refuse them again as a second line;
+- the sheets' cells (xlsx ``<c>``, ods ``table:table-cell`` with their repeat counts, xls BIFF cell records)
+  must lie within the row/column limits (``sheet-too-large``), counting only cells that hold something,
+  as calamine does; a ``<dimension>`` declaration is not trusted either way (calamine does not allocate from
+  it, and a lying one does no harm), the cells decide;
+- OLE2 containers: an encrypted OOXML package (``EncryptionInfo`` + ``EncryptedPackage`` streams) or an
+  .xls whose workbook stream carries a ``FILEPASS`` record is ``file-password-protected``.
+
+The same pass records the formula cells that carry no cached value (xlsx ``<c><f>…</f></c>`` with no or an
+empty ``<v>``; ods ``table:formula`` with no ``office:value-type``): calamine reads them as empty, and
+the parser reports them instead of reading a number.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+from ingest.cfb import CfbError, CompoundFile
+from ingest.limits import Limits, human_bytes
+from ingest.text import cell_address
+
+log = logging.getLogger(__name__)
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CHUNK = 64 * 1024
+_ODS_MIMETYPES = (b"application/vnd.oasis.opendocument.spreadsheet",)
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+
+
+class Refused(Exception):
+    """The file breaches a safety check; carries the problem code and the fields of its message."""
+
+    def __init__(self, rule: str, detail: str, *, sheet: str | None = None, cell: str | None = None,
+                 value: str | None = None, expected: str | None = None) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule, self.detail = rule, detail
+        self.sheet, self.cell, self.value, self.expected = sheet, cell, value, expected
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the checks learnt: the container kind and, per sheet name, the formula cells with no value."""
+
+    kind: str  # "xlsx" (also .xlsm), "ods" or "xls"
+    uncached: dict[str, frozenset[tuple[int, int]]] = field(default_factory=dict)
+
+
+def inspect_workbook(data: bytes, limits: Limits) -> Inspection:
+    """Check ``data`` before it is opened; raise :class:`Refused` on the first breach."""
+    if not data:
+        raise Refused("file-empty", "0 bytes")
+    if len(data) > limits.max_file_bytes:
+        raise Refused("file-too-large", f"{len(data)} bytes", value=human_bytes(len(data)),
+                      expected=human_bytes(limits.max_file_bytes))
+    if data.startswith(ZIP_SIGNATURE):
+        return _ZipInspector(data, limits).run()
+    if data.startswith(OLE2_SIGNATURE):
+        return _inspect_ole2(data, limits)
+    raise Refused("file-not-spreadsheet", "unknown file signature")
+
+
+# --- zip containers -----------------------------------------------------------------------------------------
+
+
+def _too_far(kind: str, sheet: str, row: int, col: int, limits: Limits) -> Refused:
+    return Refused("sheet-too-large", f"{kind} sheet has a cell at {cell_address(row, col)}", sheet=sheet,
+                   cell=cell_address(row, col), expected=f"{limits.max_rows} × {limits.max_columns}")
+
+
+def _prolog_verdict(prefix: bytes, complete: bool, member: str, limits: Limits) -> bool:
+    """True once the prolog is known to be free of DTDs; False if more bytes are needed; raise if not.
+
+    The prolog (before the root element) is the only place a DOCTYPE, and so an ENTITY, can be declared.
+    It is read from a bounded prefix, decoded as UTF-16 when the bytes say so (else as Latin-1, which
+    keeps every ASCII-compatible encoding's markup visible), and never parsed by an XML parser here.
+    """
+    if prefix.startswith((b"\xff\xfe", b"<\x00")):
+        text = prefix.decode("utf-16-le", "replace")
+    elif prefix.startswith((b"\xfe\xff", b"\x00<")):
+        text = prefix.decode("utf-16-be", "replace")
+    else:
+        text = prefix.decode("latin-1")
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i] in " \t\r\n\ufeff\u00ef\u00bb\u00bf":
+            i += 1
+        if i >= n:
+            break
+        if text[i] != "<":  # not XML, or not well-formed: refused only if a lenient parser could find a DTD
+            if "<!DOCTYPE" in text or "<!ENTITY" in text:
+                raise Refused("file-xml-entities", f"{member}: DOCTYPE after leading text", value=member)
+            return True
+        rest = text[i:i + 4]
+        if rest.startswith("<?"):
+            end, skip = text.find("?>", i + 2), 2
+        elif rest == "<!--":
+            end, skip = text.find("-->", i + 4), 3
+        elif len(rest) < 4 and "<!--".startswith(rest):
+            break  # cut at the end of the prefix: need more
+        elif rest.startswith("<!"):  # <!DOCTYPE (or any other declaration before the root)
+            raise Refused("file-xml-entities", f"{member}: {text[i:i + 40]!r}", value=member)
+        else:
+            return True  # the root element: the prolog had no DTD
+        if end < 0:
+            break
+        i = end + skip
+    if complete:
+        return True
+    if len(prefix) >= limits.xml_prolog_bytes:
+        raise Refused("file-xml-entities", f"{member}: no root element in the first {human_bytes(len(prefix))}",
+                      value=member)
+    return False
+
+
+def _forbid_dtd(parser: expat.XMLParserType, member: str) -> None:
+    """Second line behind the prolog check: the expat parsers used here stop at any DTD or entity."""
+    def refuse(*_: object) -> None:
+        raise Refused("file-xml-entities", f"{member}: DOCTYPE or ENTITY declaration", value=member)
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+
+def _local(name: str) -> str:
+    return name.rsplit(" ", 1)[-1]
+
+
+def _ref(ref: str | None) -> tuple[int, int] | None:
+    """``"AB12"`` → zero-based (11, 27)."""
+    if not ref:
+        return None
+    m = _REF.match(ref)
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+class _XlsxSheetScan:
+    """Streams one worksheet part: extent of the cells holding something, and formulas without a value."""
+
+    def __init__(self, sheet: str, limits: Limits) -> None:
+        self.sheet, self.limits = sheet, limits
+        self.uncached: set[tuple[int, int]] = set()
+        self._in_data = False
+        self._row, self._col = -1, -1
+        self._cell: tuple[int, int] | None = None
+        self._type: str | None = None
+        self._has_f = self._has_v = self._v_text = self._has_is = self._in_v = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "sheetData":
+            self._in_data = True
+        elif not self._in_data:
+            return
+        elif tag == "row":
+            r = attrs.get("r", "")
+            self._row = int(r) - 1 if r.isdigit() and 0 < len(r) < 9 else self._row + 1
+            self._col = -1
+        elif tag == "c":
+            pos = _ref(attrs.get("r"))
+            if pos is not None:
+                self._row, self._col = pos
+            else:
+                self._col += 1
+            self._cell = (self._row, self._col)
+            self._type = attrs.get("t")
+            self._has_f = self._has_v = self._v_text = self._has_is = False
+        elif self._cell is not None:
+            if tag == "f":
+                self._has_f = True
+            elif tag == "v":
+                self._has_v = self._in_v = True
+            elif tag == "is":
+                self._has_is = True
+
+    def end(self, name: str) -> None:
+        tag = _local(name)
+        if tag == "sheetData":
+            self._in_data = False
+        elif tag == "v":
+            self._in_v = False
+        elif tag == "c" and self._cell is not None:
+            if self._has_f or self._has_v or self._has_is:
+                r, c = self._cell
+                if r >= self.limits.max_rows or c >= self.limits.max_columns or r < 0 or c < 0:
+                    raise _too_far("xlsx", self.sheet, max(r, 0), max(c, 0), self.limits)
+                cached = self._has_is or (self._has_v and (self._v_text or self._type in ("str", "inlineStr")))
+                if self._has_f and not cached:
+                    self.uncached.add(self._cell)
+            self._cell = None
+
+    def text(self, data: str) -> None:
+        if self._in_v and data.strip():
+            self._v_text = True
+
+
+class _OdsScan:
+    """Streams ``content.xml``: tables, rows and cells with their repeat counts."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.uncached: dict[str, set[tuple[int, int]]] = {}
+        self.tables = 0
+        self._table: str | None = None
+        self._row = self._col = 0
+        self._rows_rep = 1
+        # the open cell: first column, columns repeated, holds something, formula without value
+        self._cell: tuple[int, int, bool, bool] | None = None
+        self._depth = 0  # elements open inside the cell
+
+    @staticmethod
+    def _repeat(attrs: dict[str, str], key: str) -> int:
+        raw = attrs.get(f"{_TABLE_NS} {key}", "1")
+        return int(raw) if raw.isdigit() and len(raw) < 10 else 1
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        ns, _, tag = name.rpartition(" ")
+        if self._cell is not None:
+            if ns == _TABLE_NS and tag == "table":
+                raise Refused("file-damaged", f"content.xml: a table nested in a cell of {self._table!r}")
+            col, reps, _, uncached = self._cell
+            self._cell = (col, reps, True, uncached)  # any child element (text:p …) is content, to be safe
+            self._depth += 1
+            return
+        if ns != _TABLE_NS:
+            return
+        if tag == "table":
+            self.tables += 1
+            if self.tables > self.limits.max_sheets:
+                raise Refused("file-too-many-sheets", f"more than {self.limits.max_sheets} tables",
+                              value=f"> {self.limits.max_sheets}", expected=str(self.limits.max_sheets))
+            self._table = attrs.get(f"{_TABLE_NS} name", f"Sheet{self.tables}")
+            self._row = 0
+        elif self._table is None:
+            return
+        elif tag == "table-row":
+            self._rows_rep = self._repeat(attrs, "number-rows-repeated")
+            self._col = 0
+        elif tag in ("table-cell", "covered-table-cell"):
+            has_value = f"{_OFFICE_NS} value-type" in attrs
+            formula = f"{_TABLE_NS} formula" in attrs
+            self._cell = (self._col, self._repeat(attrs, "number-columns-repeated"), has_value,
+                          formula and not has_value)
+
+    def end(self, name: str) -> None:
+        if self._depth:
+            self._depth -= 1
+            return
+        ns, _, tag = name.rpartition(" ")
+        if ns != _TABLE_NS or self._table is None:
+            return
+        if tag == "table":
+            self._table = None
+        elif tag == "table-row":
+            self._row += self._rows_rep
+            self._rows_rep = 1
+        elif tag in ("table-cell", "covered-table-cell") and self._cell is not None:
+            col, reps, content, uncached = self._cell
+            if content or uncached:
+                last_row, last_col = self._row + self._rows_rep - 1, col + reps - 1
+                if last_row >= self.limits.max_rows or last_col >= self.limits.max_columns:
+                    raise _too_far("ods", self._table, last_row, last_col, self.limits)
+                if uncached:
+                    self.uncached.setdefault(self._table, set()).update(
+                        (self._row + i, col + j) for i in range(self._rows_rep) for j in range(reps))
+            self._col = col + reps
+            self._cell = None
+
+
+class _ZipInspector:
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        self.data, self.limits = data, limits
+
+    def run(self) -> Inspection:
+        limits = self.limits
+        # every central-directory entry zipfile would build starts with this signature: an upper bound,
+        # counted before zipfile builds one object per entry
+        if self.data.count(b"PK\x01\x02") > limits.max_zip_members:
+            raise Refused("file-bomb", f"more than {limits.max_zip_members} zip members",
+                          value=f"> {limits.max_zip_members}", expected=f"{limits.max_zip_members} members")
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(self.data))
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+            raise Refused("file-damaged", f"ZipError: {type(exc).__name__}: {exc}") from None
+        self._check_directory(infos)
+        self.members = {i.filename: i for i in infos}
+        self.done: set[str] = set()
+        kind = self._kind()
+        # calamine tries xlsx, then xlsb, then ods on any zip: whatever it could read is scanned
+        uncached: dict[str, frozenset[tuple[int, int]]] = {}
+        if "xl/workbook.xml" in self.members:
+            uncached.update(self._scan_xlsx())
+        if "content.xml" in self.members:
+            scan = _OdsScan(limits)
+            self._parse("content.xml", scan.start, scan.end)
+            uncached.update({k: frozenset(v) for k, v in scan.uncached.items()})
+        for name in self.members:  # every other member: inflated once, capped, its prolog checked
+            if name not in self.done:
+                for _ in self._inflate(name):
+                    pass
+        return Inspection(kind, uncached)
+
+    def _check_directory(self, infos: list[zipfile.ZipInfo]) -> None:
+        limits = self.limits
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_unpacked_bytes:
+            raise Refused("file-bomb", f"{len(infos)} members declare {total} bytes unpacked",
+                          value=human_bytes(total), expected=human_bytes(limits.max_unpacked_bytes))
+        for i in infos:
+            if i.flag_bits & 0x1:
+                raise Refused("file-damaged", f"ZipError: member {i.filename} is encrypted")
+            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise Refused("file-damaged", f"ZipError: member {i.filename} uses compression {i.compress_type}")
+            if i.file_size > limits.ratio_grace_bytes:
+                ratio = i.file_size / max(i.compress_size, 1)
+                if ratio > limits.max_compression_ratio:
+                    raise Refused("file-bomb", f"{i.filename}: {i.compress_size} bytes unpack to {i.file_size}",
+                                  value=f"{ratio:.0f}:1", expected=f"{limits.max_compression_ratio:.0f}:1")
+
+    def _inflate(self, name: str) -> Iterator[bytes]:
+        """The member's bytes in chunks, never more than it declares; its prolog is checked on the way."""
+        self.done.add(name)
+        info = self.members[name]
+        off = info.header_offset
+        head = self.data[off:off + 30]
+        if len(head) < 30 or head[:4] != ZIP_SIGNATURE:
+            raise Refused("file-damaged", f"ZipError: bad local header for {name}")
+        n, m = struct.unpack("<HH", head[26:30])
+        start = off + 30 + n + m
+        raw = memoryview(self.data)[start:start + info.compress_size]
+        if len(raw) < info.compress_size:
+            raise Refused("file-damaged", f"ZipError: {name} is truncated")
+        cap = info.file_size
+        out = 0
+        prefix = b""
+        verdict = False
+        d = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        try:
+            for pos in range(0, max(len(raw), 1), _CHUNK):
+                buf = bytes(raw[pos:pos + _CHUNK])
+                while True:
+                    # at most one chunk is inflated past the declared size before the lie is caught
+                    piece = buf if d is None else d.decompress(buf, _CHUNK)
+                    out += len(piece)
+                    if out > cap:
+                        raise Refused("file-bomb", f"{name} unpacks past its declared {cap} bytes",
+                                      value=f"> {human_bytes(cap)}", expected=human_bytes(cap))
+                    if not verdict:
+                        prefix += piece[:self.limits.xml_prolog_bytes - len(prefix)]
+                        verdict = _prolog_verdict(prefix, False, name, self.limits)
+                    if piece:
+                        yield piece
+                    if d is None or d.eof or (not d.unconsumed_tail and len(piece) < _CHUNK):
+                        break
+                    buf = d.unconsumed_tail
+                if d is not None and d.eof:
+                    break
+        except zlib.error as exc:
+            raise Refused("file-damaged", f"ZipError: {name}: {exc}") from None
+        if out != cap or (d is not None and not d.eof):
+            raise Refused("file-damaged", f"ZipError: {name} unpacks to {out} bytes, declares {cap}")
+        if not verdict:
+            _prolog_verdict(prefix, True, name, self.limits)
+
+    def _read_small(self, name: str) -> bytes:
+        return b"".join(self._inflate(name)) if name in self.members else b""
+
+    def _parse(self, name: str, start: Callable, end: Callable, text: Callable | None = None) -> None:
+        parser = expat.ParserCreate(namespace_separator=" ")
+        _forbid_dtd(parser, name)
+        parser.buffer_text = True
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        if text is not None:
+            parser.CharacterDataHandler = text
+        try:
+            for chunk in self._inflate(name):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise Refused("file-damaged", f"XmlError: {name}: {exc}") from None
+
+    def _kind(self) -> str:
+        if "xl/workbook.bin" in self.members:  # its binary sheets are not inspected, so never opened
+            raise Refused("file-not-spreadsheet", "an Excel binary workbook (.xlsb): save it as .xlsx")
+        if "mimetype" in self.members and self._read_small("mimetype").strip().startswith(_ODS_MIMETYPES):
+            return "ods"
+        if "xl/workbook.xml" in self.members:
+            return "xlsx"
+        raise Refused("file-not-spreadsheet", "a zip package that holds no workbook")
+
+    def _sheet_parts(self) -> list[tuple[str, str]]:
+        """(sheet name, part path) in workbook order, from xl/workbook.xml and its relationships."""
+        sheets: list[tuple[str, str]] = []
+        targets: dict[str, str] = {}
+
+        def wb_start(name: str, attrs: dict[str, str]) -> None:
+            if _local(name) == "sheet":
+                sheets.append((attrs.get("name", ""), attrs.get(f"{_REL_NS} id", "")))
+
+        def rel_start(name: str, attrs: dict[str, str]) -> None:
+            if _local(name) == "Relationship":
+                target = attrs.get("Target", "")
+                path = target[1:] if target.startswith("/") else target if target.startswith("xl/") else f"xl/{target}"
+                targets[attrs.get("Id", "")] = path
+
+        self._parse("xl/workbook.xml", wb_start, lambda _: None)
+        if len(sheets) > self.limits.max_sheets:
+            raise Refused("file-too-many-sheets", f"{len(sheets)} sheets", value=str(len(sheets)),
+                          expected=str(self.limits.max_sheets))
+        if "xl/_rels/workbook.xml.rels" in self.members:
+            self._parse("xl/_rels/workbook.xml.rels", rel_start, lambda _: None)
+        return [(name, targets.get(rid, "")) for name, rid in sheets]
+
+    def _scan_xlsx(self) -> dict[str, frozenset[tuple[int, int]]]:
+        # a target is looked up as written (as calamine does) and normalised ("xl/../x.xml"), whichever exists
+        parts = [(n, p) for n, target in self._sheet_parts()
+                 for p in dict.fromkeys((target, posixpath.normpath(target))) if p in self.members]
+        named = {p for _, p in parts}
+        # any other sheet-like part is scanned too: calamine must not meet a sheet nobody checked
+        parts += [(p, p) for p in self.members if p.startswith("xl/") and p.lower().endswith(".xml")
+                  and "sheet" in p.lower() and p not in named]
+        uncached: dict[str, frozenset[tuple[int, int]]] = {}
+        for sheet, part in parts:
+            if part in self.done:
+                continue
+            scan = _XlsxSheetScan(sheet, self.limits)
+            self._parse(part, scan.start, scan.end, scan.text)
+            if scan.uncached:
+                uncached[sheet] = frozenset(scan.uncached)
+        return uncached
+
+
+# --- OLE2 containers (.xls, encrypted OOXML) ----------------------------------------------------------------
+
+_BOF, _EOF, _FILEPASS, _BOUNDSHEET = 0x0809, 0x000A, 0x002F, 0x0085
+_CELL_RECORDS = {0x0006, 0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x00D6}  # FORMULA NUMBER LABEL BOOLERR RK …
+_MULRK = 0x00BD
+
+
+def _inspect_ole2(data: bytes, limits: Limits) -> Inspection:
+    try:
+        cf = CompoundFile(data)
+    except (CfbError, struct.error) as exc:
+        raise Refused("file-damaged", f"OLE2: {exc}") from None
+    names = {n.casefold() for n in cf.names()}
+    if "encryptedpackage" in names or "encryptioninfo" in names:
+        raise Refused("file-password-protected", "an encrypted Office package (EncryptionInfo, EncryptedPackage)")
+    entry = cf.find("Workbook") or cf.find("Book")
+    if entry is None:
+        found = ", ".join(sorted(cf.names())[:6])
+        raise Refused("file-not-spreadsheet", f"an OLE2 file with no workbook stream ({found})")
+    try:
+        stream = cf.read(entry, limits.max_file_bytes)
+    except (CfbError, struct.error) as exc:
+        raise Refused("file-damaged", f"OLE2: {exc}") from None
+    _scan_biff(stream, limits)
+    return Inspection("xls")
+
+
+def _scan_biff(stream: bytes, limits: Limits) -> None:
+    """Walk the BIFF records: FILEPASS and BOUNDSHEETs in the globals, and every value cell's position.
+
+    calamine reads each sheet from the offset its BOUNDSHEET record gives, so besides one walk from the
+    start, every sheet offset is walked too; a bitmap of visited record starts keeps the total work
+    within one pass over the stream whatever the offsets.
+    """
+    n = len(stream)
+    visited = bytearray(n)
+    names: dict[int, str] = {}
+
+    def walk(pos: int, sheet: str, globals_: bool) -> None:
+        while pos + 4 <= n and not visited[pos]:
+            visited[pos] = 1
+            typ, length = struct.unpack_from("<HH", stream, pos)
+            if typ == _BOF:
+                sheet = names.get(pos, sheet)
+            elif typ == _EOF:
+                globals_ = False
+            elif globals_ and typ == _FILEPASS:
+                raise Refused("file-password-protected", "the workbook stream is encrypted (FILEPASS)")
+            elif globals_ and typ == _BOUNDSHEET and length >= 8:
+                body = stream[pos + 4:pos + 4 + length]
+                (offset,) = struct.unpack_from("<I", body)
+                names[offset] = _boundsheet_name(body) or f"Sheet{len(names) + 1}"
+                if len(names) > limits.max_sheets:
+                    raise Refused("file-too-many-sheets", f"more than {limits.max_sheets} sheets",
+                                  value=f"> {limits.max_sheets}", expected=str(limits.max_sheets))
+            elif (typ in _CELL_RECORDS or typ == _MULRK) and length >= 4:
+                row, col = struct.unpack_from("<HH", stream, pos + 4)
+                if typ == _MULRK and length >= 6:
+                    (col,) = struct.unpack_from("<H", stream, pos + 4 + length - 2)
+                if row >= limits.max_rows or col >= limits.max_columns:
+                    raise _too_far("xls", sheet, row, col, limits)
+            pos += 4 + length
+
+    walk(0, "?", True)
+    for offset, name in list(names.items()):
+        walk(offset, name, False)
+
+
+def _boundsheet_name(body: bytes) -> str:
+    cch = body[6]
+    if len(body) >= 8 + cch and body[7] in (0, 1):  # BIFF8: ShortXLUnicodeString
+        raw = body[8:8 + cch * (2 if body[7] else 1)]
+        return raw.decode("utf-16-le" if body[7] else "latin-1", "replace")
+    return body[7:7 + cch].decode("cp1258", "replace")  # BIFF5: 8-bit text in the workbook's code page
+

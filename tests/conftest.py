@@ -1,0 +1,9 @@
+"""Settings for every test: files are parsed in the test process unless a test asks for worker processes."""
+
+from __future__ import annotations
+
+import os
+
+# parse_stage's default is one worker per CPU; the tests monkeypatch the parser in-process and time
+# single runs, so they parse in-process unless they pass workers= themselves (tests/unit/test_parallel.py)
+os.environ.setdefault("SECTORSTATS_PARSE_WORKERS", "1")

@@ -1,0 +1,127 @@
+"""ingest.parallel: worker processes keep the input order, kill a file that overruns its time limit, survive a
+worker that dies, and a file over the size limit is never read. The parse functions below run in the workers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.limits import MB, Limits
+from ingest.parallel import default_workers, parse_paths
+from ingest.reader import ReadFailure
+
+# --- parse functions, imported by name in the worker processes --------------------------------------------------
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    return len(data), os.getpid()
+
+
+def sleepy(data: bytes) -> int:
+    if data.startswith(b"slow"):
+        time.sleep(60)
+    return len(data)
+
+
+def crashy(data: bytes) -> int:
+    if data == b"crash":
+        os.abort()  # as native code does when it fails
+    return len(data)
+
+
+def hungry(data: bytes) -> int:
+    if data == b"hog":
+        block = bytearray(1024 * MB)  # over the worker's address-space limit
+        return len(block)
+    return len(data)
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def files(tmp_path: Path, contents: list[bytes]) -> list[Path]:
+    paths = []
+    for i, body in enumerate(contents):
+        p = tmp_path / f"{i:03d}.bin"
+        p.write_bytes(body)
+        paths.append(p)
+    return paths
+
+
+def test_default_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECTORSTATS_PARSE_WORKERS", "3")
+    assert default_workers() == 3
+    monkeypatch.delenv("SECTORSTATS_PARSE_WORKERS")
+    assert default_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("SECTORSTATS_PARSE_WORKERS", "0")
+    with pytest.raises(ValueError, match="SECTORSTATS_PARSE_WORKERS='0'"):
+        default_workers()
+
+
+def test_results_keep_the_input_order_with_workers(tmp_path: Path) -> None:
+    contents = [b"x" * n for n in range(1, 60)]
+    results = list(parse_paths(files(tmp_path, contents), size_of, workers=2, chunk=3))
+    assert [n for n, _ in results] == [len(c) for c in contents]
+    pids = {pid for _, pid in results}
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_one_worker_parses_in_process(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"bb"]), size_of, workers=1))
+    assert results == [(1, os.getpid()), (2, os.getpid())]
+
+
+def test_a_file_over_the_time_limit_is_killed_and_the_rest_go_on(tmp_path: Path) -> None:
+    contents = [b"a", b"slow 1", b"bb", b"ccc", b"dddd", b"slow 2", b"eeeee"]
+    t = time.perf_counter()
+    results = list(parse_paths(files(tmp_path, contents), sleepy, workers=2, chunk=3,
+                               limits=Limits(max_seconds=1.5)))
+    elapsed = time.perf_counter() - t
+    timeout = ReadFailure("file-timeout", "more than 1.5 s", expected="1.5")
+    assert results == [1, timeout, 2, 3, 4, timeout, 5]
+    assert elapsed < 15, elapsed  # two kills and restarts, not two minutes of sleep
+
+
+def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"crash", b"bb", b"crash", b"ccc"]), crashy, workers=2,
+                               chunk=2))
+    dead = ReadFailure("internal-error", "the reader process stopped (exit code -6)")
+    assert results == [1, dead, 2, dead, 3]
+
+
+def test_the_worker_address_space_limit_holds(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"hog", b"bb"]), hungry, workers=2, chunk=1,
+                               limits=Limits(worker_memory_bytes=768 * MB)))
+    assert results[0] == 1 and results[2] == 2
+    assert isinstance(results[1], ReadFailure) and results[1].rule == "internal-error"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path, workers: int) -> None:
+    paths = files(tmp_path, [b"a", b"b"])
+    big = tmp_path / "big.xlsx"
+    with big.open("wb") as f:
+        f.truncate(3 * 1024 * MB)  # sparse: reading it would take 3 GB
+    results = list(parse_paths([paths[0], big, paths[1]], size_of, workers=workers))
+    assert results[1] == ReadFailure("file-too-large", f"{3 * 1024 * MB} bytes", value="3072 MB", expected="20 MB")
+    assert [r[0] for r in (results[0], results[2])] == [1, 1]
+
+
+def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real pipeline: the package written with 2 workers is the package written in-process."""
+    from ingest import pipeline
+    from ingest.demo import generate_demo
+
+    generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443"])
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
+    pipeline.archive_stage("a")
+    one = pipeline.parse_stage("one", workers=1)
+    two = pipeline.parse_stage("two", reprocess=True, workers=2)
+    assert {k: v for k, v in one.items() if k != "load_id"} == {k: v for k, v in two.items() if k != "load_id"}
+    a, b = pipeline.Package.read("one"), pipeline.Package.read("two")
+    for name in ("submissions", "observations", "problems"):
+        assert getattr(a, name).equals(getattr(b, name)), name
