@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest import archive, warehouse
+from ingest import archive, parallel, warehouse
 from ingest.catalogue import Catalogue, load_catalogue
 from ingest.parser import ParsedSubmission, parse_sheets
 from ingest.problems import Problem
 from ingest.reader import ReadFailure, read_workbook
-from ingest.settings import data_dir, inbox_dir, reports_dir
+from ingest.settings import data_dir, inbox_dir, reports_dir, warehouse_path
 from ingest.validate import Validator, validate_batch
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,19 @@ def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFail
         return ReadFailure("internal-error", f"{type(exc).__name__}: {exc}")
 
 
-def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False) -> dict[str, int | str]:
-    """Read every pending file from the archive and write the load package."""
-    catalogue = load_catalogue()
+def _parse_with_catalogue(data: bytes) -> ParsedSubmission | ReadFailure:
+    """``parse_file`` with the catalogue, by name, so worker processes can be handed it."""
+    return parse_file(data, load_catalogue())
+
+
+def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False,
+                workers: int | None = None) -> dict[str, int | str]:
+    """Read every pending file from the archive and write the load package.
+
+    ``workers`` (default ``SECTORSTATS_PARSE_WORKERS``, else the CPUs): processes parsing files, each file
+    under the time limit of ``ingest.limits``; 1 parses in this process, with no time limit.
+    """
+    load_catalogue()  # a broken catalogue fails here, before any file
     root = data_dir()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
@@ -177,9 +187,9 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
     if progress:
         from tqdm import tqdm
         rows = tqdm(rows, total=len(pending), desc="parse", unit="file")
-    for f in rows:
+    paths = [root / archive.archive_relpath(sha) for sha in pending["sha256"]]
+    for f, parsed in zip(rows, parallel.parse_paths(paths, _parse_with_catalogue, workers=workers), strict=True):
         origin = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code}
-        parsed = parse_file(archive.read_archived(f.sha256, root), catalogue)
         record = {**origin, "received_at": f.received_at, "unit_code": None, "form_code": None,
                   "form_version": None, "period_type": None, "period_start": None, "source_sheet": None,
                   "submission_id": None}
@@ -234,6 +244,17 @@ def _problem_frame(problems: list[Problem], load_id: str) -> pd.DataFrame:
 
 # --- validate -------------------------------------------------------------------------------------
 
+def load_history(subs: pd.DataFrame) -> pd.DataFrame:
+    """The earlier accepted reports of the batch's units, read from the warehouse (empty on a first run)."""
+    from ingest.history import HISTORY_COLUMNS, warehouse_history
+
+    if not warehouse_path().exists():
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    units = sorted(subs["unit_code"].dropna().unique().tolist())
+    with warehouse.connect(read_only=True) as con:
+        return warehouse_history(con, units, subs["sha256"].tolist())
+
+
 def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str, int | str]:
     """Run the Great Expectations suites over the whole package; add the failures and set each status."""
     catalogue = load_catalogue()
@@ -242,7 +263,10 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     problems = package.problems[package.problems["stage"] != "validate"]  # re-running replaces our own
     obs = package.observations.merge(subs[["submission_id", "form_code"]].dropna(subset=["submission_id"]),
                                      on="submission_id", how="left")
-    failures = validate_batch(subs, obs, catalogue, validator) if subs["submission_id"].notna().any() else []
+    failures = []
+    if subs["submission_id"].notna().any():
+        history = load_history(subs)
+        failures = validate_batch(subs, obs, catalogue, validator, history)
     origin = subs.set_index("sha256")[["file_name", "folder_unit_code"]].to_dict("index")
     new = [Problem(f.rule, f.sha256, **origin[f.sha256], submission_id=f.submission_id, sheet=f.sheet,
                    cell=f.cell, row_code=f.row_code, measure=f.measure, value=f.value, details=f.details)

@@ -28,6 +28,7 @@ class ProblemType:
     title: str
     vi: str
     en: str
+    params: dict = field(default_factory=dict)  # thresholds of the rule (outliers), from problems.yaml
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def problem_catalogue() -> ProblemCatalogue:
         if p["severity"] not in SEVERITIES:
             raise ValueError(f"problems.yaml: {code} has severity {p['severity']!r}, not one of {SEVERITIES}")
         types[code] = ProblemType(code=code, stage=p["stage"], severity=p["severity"], title=p["title"],
-                                  vi=p["vi"], en=p["en"])
+                                  vi=p["vi"], en=p["en"], params=dict(p.get("params") or {}))
     return ProblemCatalogue(types=types, measures=spec["measures"])
 
 

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ingest.catalogue import Catalogue, Form
+from ingest.history import HISTORY_COLUMNS, time_frame
 from ingest.numbers import format_vi
+from ingest.problems import problem_catalogue
 from ingest.settings import REPO_DIR, data_dir
 
 if TYPE_CHECKING:
@@ -136,6 +138,35 @@ def configure_cell_suite(gxe: Any) -> list[Expectation]:
     return out
 
 
+def configure_history_suite(gxe: Any) -> list[Expectation]:
+    """Rules against the unit's own history (see ``ingest/history.py``); thresholds from problems.yaml."""
+    params = {code: problem_catalogue().get(code).params for code in ("stock-jump", "outlier-zscore")}
+    pair = gxe.ExpectColumnPairValuesToBeEqual
+    greater = gxe.ExpectColumnPairValuesAToBeGreaterThanB
+    missing = "either_value_is_missing"
+    z = float(params["outlier-zscore"]["threshold"])
+    return [
+        pair(column_A="ytd", column_B="expected_ytd", ignore_row_if=missing,
+             meta={"rule": "ytd-continuity", "measure": "ytd"}),
+        greater(column_A="ytd", column_B="prev_ytd_flow", or_equal=True, ignore_row_if=missing,
+                meta={"rule": "ytd-decreased", "measure": "ytd"}),
+        pair(column_A="ytd_prev_year", column_B="last_year_ytd", ignore_row_if=missing,
+             meta={"rule": "prev-year-mismatch", "measure": "ytd_prev_year"}),
+        pair(column_A="plan_year", column_B="prev_plan", ignore_row_if=missing,
+             meta={"rule": "plan-changed", "measure": "plan_year"}),
+        pair(column_A="ytd", column_B="stock_period", ignore_row_if=missing,
+             meta={"rule": "stock-ytd-not-period", "measure": "ytd"}),
+        gxe.ExpectColumnValuesToBeBetween(column="stock_change", max_value=float(params["stock-jump"]["max_change"]),
+                                          meta={"rule": "stock-jump", "measure": "period"}),
+        gxe.ExpectColumnValuesToBeBetween(column="mod_z", min_value=-z, max_value=z,
+                                          meta={"rule": "outlier-zscore", "measure": "period"}),
+        greater(column_A="period", column_B="band_low", or_equal=True, ignore_row_if=missing,
+                meta={"rule": "outlier-minmax", "measure": "period"}),
+        greater(column_A="band_high", column_B="period", or_equal=True, ignore_row_if=missing,
+                meta={"rule": "outlier-minmax", "measure": "period"}),
+    ]
+
+
 def configure_form_suite(gxe: Any, form: Form) -> list[Expectation]:
     out = []
     for row in form.rows:
@@ -167,6 +198,7 @@ def generated_suites(catalogue: Catalogue) -> dict[str, list[Expectation]]:
     suites: dict[str, list[Expectation]] = {
         "submissions": configure_submission_suite(gxe),
         "cells": configure_cell_suite(gxe),
+        "history": configure_history_suite(gxe),
     }
     for form in catalogue.forms:
         suites[suite_name(form)] = configure_form_suite(gxe, form)
@@ -285,10 +317,12 @@ class Validator:
 
 
 def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalogue: Catalogue,
-                   validator: Validator | None = None) -> list[Failure]:
+                   validator: Validator | None = None, history: pd.DataFrame | None = None) -> list[Failure]:
     """Every rule failure in the batch, each pointing at a submission and, where there is one, a cell.
 
-    ``observations`` must carry ``form_code`` beside the columns of ``raw.observations``.
+    ``observations`` must carry ``form_code`` beside the columns of ``raw.observations``. ``history`` holds
+    the unit's earlier accepted reports (``history.warehouse_history``); without it the history rules
+    still compare the reports of the batch with each other.
     """
     validator = validator or Validator(catalogue)
     subs = submissions[submissions["submission_id"].notna()]
@@ -342,4 +376,36 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
                 else:
                     details = {"whole_row": meta["whole_row"], "expected": _fmt(rec[f"r{meta['whole_row']}"])}
                 cell_failure(meta["rule"], sid, meta["row_code"], measure, details)
+
+        tframe = time_frame(subs, obs, history if history is not None else pd.DataFrame(columns=HISTORY_COLUMNS),
+                            catalogue)
+        if not tframe.empty:
+            by_row = tframe.set_index("key")
+            seen_history: set[tuple[str, str]] = set()
+            for meta, row in validator.run("history", tframe):
+                if (row["key"], meta["rule"]) in seen_history:  # the two bounds of the min-max band
+                    continue
+                seen_history.add((row["key"], meta["rule"]))
+                sid, row_code = row["key"].split("|")
+                cell_failure(meta["rule"], sid, row_code, meta.get("measure"), _history_details(meta["rule"],
+                                                                                             by_row.loc[row["key"]]))
     return failures
+
+
+def _history_details(rule: str, rec: pd.Series) -> dict[str, str]:
+    if rule == "ytd-continuity":
+        return {"expected": _fmt(rec["expected_ytd"]), "previous": _fmt(rec["prev_ytd"]) or "0",
+                "period_value": _fmt(rec["period"])}
+    if rule == "ytd-decreased":
+        return {"expected": _fmt(rec["prev_ytd_flow"])}
+    if rule == "prev-year-mismatch":
+        return {"expected": _fmt(rec["last_year_ytd"])}
+    if rule == "plan-changed":
+        return {"expected": _fmt(rec["prev_plan"])}
+    if rule == "stock-ytd-not-period":
+        return {"expected": _fmt(rec["stock_period"])}
+    if rule == "stock-jump":
+        return {"expected": _fmt(rec["prev_stock"]), "change": f"{rec['stock_change']:.0%}"}
+    if rule == "outlier-zscore":
+        return {"expected": _fmt(rec["hist_median"]), "score": f"{rec['mod_z']:.1f}".replace(".", ",")}
+    return {"expected": f"{_fmt(max(rec['band_low'], 0))} – {_fmt(rec['band_high'])}"}

@@ -50,9 +50,11 @@ def consistent_values(form: Form, seed: int, months_elapsed: int) -> dict[tuple[
                     vals[row.code] if measure != "ytd" else out.get((row.code, "period"))
             else:
                 out[(row.code, measure)] = vals[row.code]
-    for row in form.rows:  # stocks: the year-to-date column repeats the period-end value
-        if row.kind == "stock":
+    for row in form.rows:
+        if row.kind == "stock":  # the year-to-date column repeats the period-end value
             out[(row.code, "ytd")] = out[(row.code, "period")]
+        else:  # the same every month: year to date = months × this month, so the months continue each other
+            out[(row.code, "ytd")] = out[(row.code, "period")] * months_elapsed
     return out
 
 

