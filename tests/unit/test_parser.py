@@ -534,6 +534,21 @@ def test_columns_matched_on_reworded_headers() -> None:
     assert {k: o.cell for k, o in obs_map(result).items()} == cells
 
 
+def test_the_two_thuc_hien_columns_in_either_order() -> None:
+    # the district typed "Lũy kế" over the first "Thực hiện" column and "Tháng báo cáo" over the second:
+    # the headers decide, so the numbers in the first column are the year to date
+    grid, cells = make_grid(column_headers={"period2": "Lũy kế từ đầu năm", "ytd2": "Tháng báo cáo"})
+    result = parse(grid)
+    assert result.findings == []
+    got = obs_map(result)
+    values = default_values(LDVL)
+    for row in LDVL.rows:
+        assert (got[(row.code, "ytd")].cell, got[(row.code, "ytd")].value) == (
+            cells[(row.code, "period")], values.get((row.code, "period")))
+        assert (got[(row.code, "period")].cell, got[(row.code, "period")].value) == (
+            cells[(row.code, "ytd")], values.get((row.code, "ytd")))
+
+
 def test_form_not_found() -> None:
     grid, _ = make_grid(form_line="Biểu số: 09/XYZ-H", title="BÁO CÁO TÌNH HÌNH")
     result = parse(grid)
