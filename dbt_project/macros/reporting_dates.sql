@@ -2,9 +2,16 @@
     Date arithmetic of the reporting calendar, written with dbt's cross-database macros.
 -#}
 
-{#- Number of months in a period of the given type ('month' -> 1, 'quarter' -> 3). -#}
+{#- Number of months in a period of the given type
+    ('month' -> 1, 'quarter' -> 3, 'half' -> 6, 'nine_months' -> 9, 'year' -> 12). -#}
 {% macro period_months(period_type) -%}
-    (case when {{ period_type }} = 'quarter' then 3 else 1 end)
+    (case {{ period_type }}
+        when 'quarter' then 3
+        when 'half' then 6
+        when 'nine_months' then 9
+        when 'year' then 12
+        else 1
+    end)
 {%- endmacro %}
 
 {#- Last day of the period that starts on period_start. -#}
@@ -27,7 +34,8 @@
     cast(extract({{ datepart }} from {{ date_expr }}) as {{ dbt.type_int() }})
 {%- endmacro %}
 
-{#- Key of a period in dim_period: '2024-10' for a month, '2024-Q3' for a quarter, '-1' when unknown. -#}
+{#- Key of a period in dim_period: '2024-10' (month), '2024-Q3' (quarter), '2024-H2' (half year),
+    '2024-9M' (nine months, January-September), '2024' (year), '-1' when unknown. -#}
 {% macro period_key(period_start, period_type) -%}
     case
         when {{ period_type }} = 'month' and {{ period_start }} is not null then {{ dbt.concat([
@@ -40,6 +48,16 @@
             "'-Q'",
             dbt.cast(int_date_part('quarter', period_start), dbt.type_string()),
         ]) }}
+        when {{ period_type }} = 'half' and {{ period_start }} is not null then {{ dbt.concat([
+            dbt.cast(int_date_part('year', period_start), dbt.type_string()),
+            "case when " ~ int_date_part('month', period_start) ~ " <= 6 then '-H1' else '-H2' end",
+        ]) }}
+        when {{ period_type }} = 'nine_months' and {{ period_start }} is not null then {{ dbt.concat([
+            dbt.cast(int_date_part('year', period_start), dbt.type_string()),
+            "'-9M'",
+        ]) }}
+        when {{ period_type }} = 'year' and {{ period_start }} is not null
+            then {{ dbt.cast(int_date_part('year', period_start), dbt.type_string()) }}
         else '-1'
     end
 {%- endmacro %}

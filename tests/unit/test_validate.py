@@ -4,6 +4,7 @@ failing and passing, every failure mapped back to its submission and cell."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -299,3 +300,13 @@ def test_too_little_history_is_no_outlier(validator: Validator) -> None:
     earlier = history(*(hist("443", "01/LĐVL-H", f"2024-{m:02d}-01", {("09", "period"): 50.0}) for m in range(5, 10)))
     assert run(validator, [submission("a")], observations("a", {("09", "period"): 5000.0}), earlier,
                rules={"outlier-zscore", "outlier-minmax"}) == []
+
+
+def test_data_docs_show_the_suites_and_the_runs(validator: Validator) -> None:
+    run(validator, [submission("a")], observations("a", consistent()))
+    index = validator.build_data_docs()
+    html = index.read_text(encoding="utf-8")
+    for suite in ("submissions", "cells", "history", "arithmetic_01_LDVL-H"):
+        assert suite in html
+    runs = list((index.parent / "validations").rglob("*.html"))
+    assert runs and str(index).startswith(str(Path(os.environ["SECTORSTATS_DATA_DIR"])))
