@@ -75,3 +75,9 @@
         "coalesce(" ~ dbt.cast(period_start, dbt.type_string()) ~ ", '?')",
     ]) }}
 {%- endmacro %}
+
+{#- An 8-byte floating-point type. dbt.type_float() is `float`, which DuckDB reads as a 4-byte REAL
+    (about 7 significant digits); `double precision` is standard SQL (DuckDB, Postgres). -#}
+{% macro type_double() -%}
+    double precision
+{%- endmacro %}

@@ -13,10 +13,10 @@ rated as (
     select
         pivoted.*,
         -- shares of households at the end of the period (stocks, measure period)
-        cast(poor_households as {{ dbt.type_float() }})
-            / nullif(cast(households as {{ dbt.type_float() }}), 0) as poverty_rate,
-        cast(near_poor_households as {{ dbt.type_float() }})
-            / nullif(cast(households as {{ dbt.type_float() }}), 0) as near_poverty_rate
+        cast(poor_households as {{ type_double() }})
+            / nullif(cast(households as {{ type_double() }}), 0) as poverty_rate,
+        cast(near_poor_households as {{ type_double() }})
+            / nullif(cast(households as {{ type_double() }}), 0) as near_poverty_rate
     from pivoted
 
 )

@@ -20,7 +20,7 @@ renamed as (
         source_sheet,
         source_cell,
         -- numerics
-        cast(value as {{ dbt.type_float() }}) as value
+        cast(value as {{ type_double() }}) as value
 
     from source
 
