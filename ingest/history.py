@@ -120,7 +120,8 @@ def _outliers(frame: pd.DataFrame, known: pd.DataFrame) -> None:
     """Modified z-score and min-max band of each period value against the row's earlier period values.
 
     Vectorised: each (submission, row) is joined with the earlier period values of its (unit, form, row),
-    within the last ``window_months`` months, and the statistics are group aggregates.
+    within the last ``window_months`` months, and the statistics are group aggregates; one (form, unit) at a
+    time, so memory stays bounded by one unit's history whatever the batch size.
     """
     zp = problem_catalogue().get("outlier-zscore").params
     mp = problem_catalogue().get("outlier-minmax").params
@@ -131,17 +132,21 @@ def _outliers(frame: pd.DataFrame, known: pd.DataFrame) -> None:
         ["unit_code", "form_code", "row_code", "period_start", "period"]].reset_index()
     periods = known[known["measure"] == "period"][["unit_code", "form_code", "row_code", "period_start", "value"]]
     periods = periods.drop_duplicates(["unit_code", "form_code", "row_code", "period_start"], keep="last")
-    pairs = flows.merge(periods.rename(columns={"period_start": "hist_start"}), on=["unit_code", "form_code",
-                                                                                   "row_code"])
-    earlier = pairs["hist_start"] < pairs["period_start"]
-    pairs = pairs[earlier & (pairs["hist_start"] >= pairs["period_start"] - window)]
-    if pairs.empty:
+    periods = periods.rename(columns={"period_start": "hist_start"})
+    parts = []
+    for _, chunk in flows.groupby(["form_code", "unit_code"]):  # one unit's form at a time: bounded memory
+        pairs = chunk.merge(periods, on=["unit_code", "form_code", "row_code"])
+        earlier = pairs["hist_start"] < pairs["period_start"]
+        pairs = pairs[earlier & (pairs["hist_start"] >= pairs["period_start"] - window)]
+        if pairs.empty:
+            continue
+        stats = pairs.groupby("index")["value"].agg(n="size", med="median", lo="min", hi="max")
+        pairs = pairs.join(stats["med"], on="index")
+        pairs["dev"] = (pairs["value"] - pairs["med"]).abs()
+        parts.append(stats.join(pairs.groupby("index")["dev"].agg(mad="median", mean_ad="mean")))
+    if not parts:
         return
-    stats = pairs.groupby("index")["value"].agg(n="size", med="median", lo="min", hi="max")
-    pairs = pairs.join(stats["med"], on="index")
-    pairs["dev"] = (pairs["value"] - pairs["med"]).abs()
-    dev = pairs.groupby("index")["dev"].agg(mad="median", mean_ad="mean")
-    stats = stats.join(dev)
+    stats = pd.concat(parts)
     value = frame.loc[stats.index, "period"]
     diff = value - stats["med"]
     z = pd.Series(np.nan, index=stats.index)

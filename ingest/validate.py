@@ -278,6 +278,7 @@ class Validator:
 
     def __init__(self, catalogue: Catalogue, root: Path | None = None) -> None:
         self.catalogue = catalogue
+        self.results_dir = gx_results_dir()
         self.context = open_context(root)
         self.definitions = {}
         for name, expectations in generated_suites(catalogue).items():
@@ -295,6 +296,8 @@ class Validator:
         """Validate ``frame`` with suite ``name``: (expectation meta, unexpected index row) per failure."""
         if frame.empty:
             return []
+        # GX substitutes ${SECTORSTATS_GX_DIR} when it stores a result, not when the context opens
+        os.environ["SECTORSTATS_GX_DIR"] = self.results_dir
         result = self.definitions[name].run(
             batch_parameters={"dataframe": frame},
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["key"]},
@@ -312,8 +315,9 @@ class Validator:
         return failures
 
     def build_data_docs(self) -> Path:
+        os.environ["SECTORSTATS_GX_DIR"] = self.results_dir
         self.context.build_data_docs()
-        return Path(gx_results_dir()) / "data_docs" / "index.html"
+        return Path(self.results_dir) / "data_docs" / "index.html"
 
 
 def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalogue: Catalogue,
