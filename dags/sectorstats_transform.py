@@ -2,7 +2,8 @@
 ### sectorstats — build the marts and tell the districts
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
-**dbt build** (staging → intermediate → marts, with every dbt test) → **alerts** (late, missing and
+**dbt build** (staging → intermediate → marts, with every dbt test) → **publish** (a read-only snapshot
+for analysts, `analyst/warehouse.duckdb`, swapped in atomically, and the dbt docs site) → **alerts** (late, missing and
 rejected reports, each recorded once in `ops.alert_log` and e-mailed when SMTP is configured) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`).
 
@@ -40,7 +41,18 @@ def sectorstats_transform():
         return run_dbt("build", as_of=as_of())
 
     @task
-    def alerts(_built: dict) -> dict:
+    def publish(_built: dict) -> str:
+        """The analysts' read-only snapshot of the warehouse, and the dbt documentation site."""
+        from ingest.publish import publish_dbt_docs, publish_snapshot
+        from ingest.settings import as_of
+        from ingest.transform import run_dbt, target_dir
+
+        run_dbt("docs generate", as_of=as_of())
+        publish_dbt_docs(target_dir())
+        return str(publish_snapshot())
+
+    @task
+    def alerts(_published: str) -> dict:
         """Record and send the alerts that are new since the last run."""
         from ingest.alerts import dispatch
         from ingest.settings import as_of
@@ -57,7 +69,7 @@ def sectorstats_transform():
         print(text)  # noqa: T201 - the summary belongs in the task log
         return text
 
-    summary(alerts(dbt_build()))
+    summary(alerts(publish(dbt_build())))
 
 
 sectorstats_transform()

@@ -31,7 +31,7 @@ def target_dir() -> Path:
 def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None) -> list[str]:
     """The dbt command line: project and profiles from the repository, target and logs in the data dir."""
     return [
-        command,
+        *command.split(),  # "build", or "docs generate"
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir()),

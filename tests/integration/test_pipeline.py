@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.catalogue import load_catalogue
@@ -164,3 +166,23 @@ def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox) -> None:
                                                      "thongke@soldtbxh.example.invalid"}
     # a missing report (unit 443, form 03, January; due 2024-02-10) gets a notice
     assert "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 1 năm 2024 — Huyện Can Lộc (mã 443)" in bodies
+
+
+def test_analysts_read_a_published_snapshot_while_the_pipeline_writes(pipeline) -> None:
+    data, _, _ = pipeline
+    snapshot = data / "analyst" / "warehouse.duckdb"
+    writer = duckdb.connect(str(data / "warehouse.duckdb"))  # the pipeline holding its warehouse
+    try:
+        reader = duckdb.connect(str(snapshot), read_only=True)
+        try:
+            published = reader.execute("select count(*), sum(value) from marts.fct_indicator_value").fetchone()
+        finally:
+            reader.close()
+        live = writer.execute("select count(*), sum(value) from marts.fct_indicator_value").fetchone()
+    finally:
+        writer.close()
+    assert published == live and published[0] > 0
+    assert not os.access(snapshot, os.W_OK) or os.geteuid() == 0  # written read-only (root may write anyway)
+    assert oct(snapshot.stat().st_mode & 0o777) == "0o444"
+    docs = (data / "reports" / "dbt_docs" / "index.html").read_text(encoding="utf-8")
+    assert "dbt" in docs.lower() and (data / "reports" / "dbt_docs" / "catalog.json").exists()
