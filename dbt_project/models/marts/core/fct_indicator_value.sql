@@ -55,6 +55,17 @@ joined as (
         observations.measure,
         observations.value_text,
         observations.qualifier,
+        -- SDMX OBS_STATUS: a qualified value is an estimate; an unqualified value of a version > 1 is a revision
+        case
+            when observations.qualifier is not null then 'estimated'
+            when latest_accepted.version > 1 then 'revised'
+            else 'reported'
+        end as obs_status,
+        case
+            when observations.qualifier is not null then 'E'
+            when latest_accepted.version > 1 then 'R'
+            else 'A'
+        end as obs_status_code,
         latest_accepted.status,
         latest_accepted.file_name as source_file,
         observations.source_sheet,
