@@ -119,6 +119,22 @@ def store(path: Path, sha256: str, data_dir: Path) -> Path:
     return target
 
 
+def sweep_incomplete(data_dir: Path) -> int:
+    """Remove the temporary files a killed run left in the archive (never a complete archived file).
+
+    ``store`` writes to ``.incoming-*`` and renames only a verified copy into place, so such a file is a
+    copy that was cut short; the archive stage runs one at a time, so none is being written now."""
+    removed = 0
+    root = data_dir / "archive" / "sha256"
+    if root.is_dir():
+        for leftover in root.glob("*/.incoming-*"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.warning("removed %d incomplete archive copies left by an interrupted run", removed)
+    return removed
+
+
 def read_archived(sha256: str, data_dir: Path) -> bytes:
     return (data_dir / archive_relpath(sha256)).read_bytes()
 
@@ -138,6 +154,7 @@ def archive_inbox(
     ``known`` maps (folder, name, size, mtime_ns) of arrivals already recorded to their sha256, so an
     unchanged file is not hashed again. Returns the new arrivals and the number of files seen.
     """
+    sweep_incomplete(data_dir)
     prior = set(known_sha256)
     new: list[Arrival] = []
     count = 0

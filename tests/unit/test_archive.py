@@ -320,3 +320,19 @@ def test_non_utf8_file_name_does_not_stop_the_scan(tmp_path: Path) -> None:
     assert sorted(a.sha256 for a in arrivals) == sorted([sha(b"fine"), sha(b"report")])
     # cp1258 bytes from an old Windows machine are recorded as the Vietnamese text they were
     assert sorted(a.file_name for a in arrivals) == ["Báo cáo T10.xlsx", "ok.xlsx"]
+
+
+def test_an_interrupted_copy_is_swept_and_the_file_archived_again(tmp_path: Path) -> None:
+    from ingest.archive import sweep_incomplete
+
+    box, data = tmp_path / "inbox", tmp_path / "data"
+    put(box, "443", "bc.xlsx", b"report", T0)
+    digest = sha(b"report")
+    partial = data / "archive" / "sha256" / digest[:2] / ".incoming-x1y2"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"rep")  # what a SIGKILL in the middle of a copy leaves
+    (arrival,), _ = archive_inbox(box, data, {}, [])
+    assert arrival.sha256 == digest
+    assert sorted(p.name for p in partial.parent.iterdir()) == [digest]
+    assert (partial.parent / digest).read_bytes() == b"report"
+    assert sweep_incomplete(data) == 0
