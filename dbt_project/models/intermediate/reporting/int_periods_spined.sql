@@ -1,6 +1,6 @@
 {#-
     Every month and quarter from var period_spine_start to the end of the year after the as-of date.
-    Uses dbt.date_spine (cross-database).
+    Uses dbt.date_spine (cross-database). Labels and calendar parts are dim_period's, computed once there.
 -#}
 {%- set spine_start = var('period_spine_start', '2020-01-01') -%}
 {%- set spine_end = (as_of_date()[:4] | int + 1) ~ '-12-01' -%}
@@ -44,55 +44,19 @@ periods as (
 
 ),
 
-described as (
+spined as (
 
     select
         -- ids
         {{ period_key('period_start', 'period_type') }} as period_id,
         -- strings
         period_type,
-        -- numerics
-        {{ int_date_part('year', 'period_start') }} as year,
-        {{ int_date_part('quarter', 'period_start') }} as quarter,
-        case
-            when period_type = 'month' then {{ int_date_part('month', 'period_start') }}
-        end as month,
         -- dates
         period_start,
         {{ period_end_date('period_start', 'period_type') }} as period_end
 
     from periods
 
-),
-
-labelled as (
-
-    select
-        period_id,
-        period_type,
-        case
-            when period_type = 'month' then {{ dbt.concat([
-                "'Tháng '", dbt.cast('month', dbt.type_string()), "'/'", dbt.cast('year', dbt.type_string())
-            ]) }}
-            else {{ dbt.concat([
-                "'Quý '",
-                "case quarter when 1 then 'I' when 2 then 'II' when 3 then 'III' else 'IV' end",
-                "'/'",
-                dbt.cast('year', dbt.type_string())
-            ]) }}
-        end as label_vi,
-        case
-            when period_type = 'month' then period_id
-            else {{ dbt.concat(["'Q'", dbt.cast('quarter', dbt.type_string()), "' '", dbt.cast('year', dbt.type_string())]) }}
-        end as label_en,
-        year,
-        quarter,
-        month,
-        period_start,
-        period_end
-
-    from described
-
 )
 
-select * from labelled
+select * from spined
