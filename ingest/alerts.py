@@ -117,7 +117,7 @@ def collect_alerts(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[Alert
                 f"been received.",
                 f"not received by the due date {due:%Y-%m-%d}"))
             continue
-        if s.on_time is False or (s.on_time is not None and not pd.isna(s.on_time) and not s.on_time):
+        if s.on_time is not None and not pd.isna(s.on_time) and not s.on_time:  # received after the due date
             alerts.append(Alert(
                 _alert_id("late", s.unit_code, s.form_code, period), "late", s.unit_code, s.form_code, period,
                 recipients_for(s.unit_code),
