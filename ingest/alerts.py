@@ -55,13 +55,17 @@ def recipients() -> dict:
 
 
 def recipients_for(*unit_codes: str | None) -> tuple[str, ...]:
-    spec = recipients()
+    """The addresses of these units, then the province's. A unit with no address configured (e.g. a
+    commune-level unit from 2025-07-01 not yet in recipients.yaml, or listed with no address) adds none:
+    the province is still told."""
+    spec = recipients() or {}
+    units = spec.get("units") or {}
     out: list[str] = []
     for code in unit_codes:
-        for addr in spec.get("units", {}).get(str(code), []) if code else []:
+        for addr in (units.get(str(code)) or []) if code else []:
             if addr not in out:
                 out.append(addr)
-    for addr in spec.get("province", []):
+    for addr in spec.get("province") or []:
         if addr not in out:
             out.append(addr)
     return tuple(out)

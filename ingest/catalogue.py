@@ -2,8 +2,14 @@
 
 Everything the pipeline knows about the forms (rows, codes, arithmetic, columns, deadlines) comes
 from ``ingest/catalogue/forms.yaml``; the reporting units and their validity dates come from the
-dbt seed ``dbt_project/seeds/reference/ref_districts.csv``, so the warehouse and the parser share
-one copy. Adding a row to a form is an edit of the YAML, never of code.
+dbt seeds, so the warehouse and the parser share one copy:
+
+- the district-level units (huyện, thị xã, thành phố) from ``ref_districts.csv``, until 2025-06-30;
+- the commune-level units (xã, phường) that report to the province directly from 2025-07-01, when the
+  district level was abolished: the distinct new communes of ``ref_commune_mapping_2025_07.csv``.
+
+Adding a row to a form is an edit of the YAML, never of code; replacing the (provisional) commune
+mapping is an edit of the seed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,17 @@ from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
 from ingest.text import fold
 
 ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+DISTRICT, COMMUNE = "district", "commune"
+"""``Unit.level``: a district-level unit (huyện, thị xã, thành phố) or a commune-level unit (xã, phường)."""
+COMMUNE_LEVEL_FROM = dt.date(2025, 7, 1)
+"""The first day the communes report to the province directly: the district level was abolished."""
+COMMUNE_TYPES = ("Phường", "Xã")
+"""Name prefixes of the commune-level units; the prefix is the unit type."""
+DISTRICT_OFFICE = "Phòng Lao động - Thương binh và Xã hội"
+COMMUNE_OFFICE = "Phòng Văn hóa - Xã hội"  # a commune has no labour office: its People's Committee's office
+DISTRICTS_CSV = "ref_districts.csv"
+COMMUNE_MAPPING_CSV = "ref_commune_mapping_2025_07.csv"
 
 
 @dataclass(frozen=True)
@@ -124,26 +141,44 @@ class Form:
 
 @dataclass(frozen=True)
 class Unit:
-    """A district-level reporting unit with the dates it existed."""
+    """A reporting unit with the dates it existed: a district-level unit (until 2025-06-30) or a
+    commune-level unit (from 2025-07-01)."""
 
     code: str
     name: str
-    unit_type: str
+    unit_type: str  # Thành phố | Thị xã | Huyện | Phường | Xã
     valid_from: dt.date
     valid_to: dt.date | None
     short_name: str = field(default="")
+    level: str = DISTRICT  # district | commune
 
     def exists_on(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
     @property
+    def is_commune(self) -> bool:
+        return self.level == COMMUNE
+
+    @property
     def issuing_body(self) -> str:
-        """``UBND HUYỆN CAN LỘC`` — the header line of the unit's own forms."""
+        """``UBND HUYỆN CAN LỘC``, ``UBND XÃ CẨM BÌNH`` — the header line of the unit's own forms."""
         return f"UBND {self.name.upper()}"
 
     @property
+    def office(self) -> str:
+        """The office that fills in the forms, without the place: ``Phòng Văn hóa - Xã hội`` for a commune."""
+        return COMMUNE_OFFICE if self.is_commune else DISTRICT_OFFICE
+
+    @property
+    def office_line(self) -> str:
+        """``PHÒNG LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI`` — the second header line of the unit's own forms."""
+        return self.office.upper()
+
+    @property
     def office_name(self) -> str:
-        """``Phòng Lao động - Thương binh và Xã hội huyện Can Lộc``."""
+        """``Phòng Lao động - Thương binh và Xã hội huyện Can Lộc``, ``Phòng Văn hóa - Xã hội xã Cẩm Bình``."""
+        if self.is_commune:  # "Xã Cẩm Bình", "Phường Thành Sen"
+            return f"{self.office} {self.unit_type.lower()} {self.short_name}"
         kind, _, place = self.name.partition(" ")
         if kind == "Thành":  # "Thành phố Hà Tĩnh"
             kind, place = "thành phố", self.name.split(" ", 2)[2]
@@ -151,7 +186,7 @@ class Unit:
             kind, place = "thị xã", self.name.split(" ", 2)[2]
         else:
             kind = kind.lower()
-        return f"Phòng Lao động - Thương binh và Xã hội {kind} {place}"
+        return f"{self.office} {kind} {place}"
 
 
 @dataclass(frozen=True)
@@ -185,6 +220,10 @@ class Catalogue:
             if u.code == code:
                 return u
         return None
+
+    def units_on(self, day: dt.date) -> tuple[Unit, ...]:
+        """The units that exist on ``day`` (13 district-level units in 2024, 69 communes from 2025-07-01)."""
+        return tuple(u for u in self.units if u.exists_on(day))
 
 
 def _columns(spec: list[dict]) -> tuple[Column, ...]:
@@ -232,7 +271,8 @@ def _form(spec: dict, columns: dict[str, tuple[Column, ...]], deadlines: dict) -
     )
 
 
-def read_units(path: Path) -> tuple[Unit, ...]:
+def read_district_units(path: Path) -> tuple[Unit, ...]:
+    """The district-level units of ``ref_districts.csv``, in file order."""
     with path.open(encoding="utf-8", newline="") as fh:
         return tuple(
             Unit(
@@ -243,12 +283,51 @@ def read_units(path: Path) -> tuple[Unit, ...]:
                 valid_to=dt.date.fromisoformat(rec["valid_to"]) if rec["valid_to"] else None,
                 short_name=rec["district_name"].split(" ", 1)[1] if rec["district_type"] == "Huyện"
                 else rec["district_name"].split(" ", 2)[2],
+                level=DISTRICT,
             )
             for rec in csv.DictReader(fh)
         )
 
 
-def read_catalogue(forms_path: Path, units_path: Path) -> Catalogue:
+def read_commune_units(path: Path) -> tuple[Unit, ...]:
+    """The commune-level units from 2025-07-01: the distinct (new_commune_code, new_commune_name) of the
+    old → new commune mapping, by code. The type (``Xã``, ``Phường``) is the name's prefix."""
+    names: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            code, name = rec["new_commune_code"].strip(), " ".join(rec["new_commune_name"].split())
+            if names.setdefault(code, name) != name:
+                raise ValueError(f"{path.name}: commune {code} is called both {names[code]!r} and {name!r}")
+    units = []
+    for code, name in sorted(names.items()):
+        kind, _, place = name.partition(" ")
+        if kind not in COMMUNE_TYPES or not place:
+            raise ValueError(f"{path.name}: commune {code} {name!r} does not start with one of {COMMUNE_TYPES}")
+        units.append(Unit(code=code, name=name, unit_type=kind, valid_from=COMMUNE_LEVEL_FROM, valid_to=None,
+                          short_name=place, level=COMMUNE))
+    return tuple(units)
+
+
+def read_units(path: Path, commune_mapping: Path | None = None) -> tuple[Unit, ...]:
+    """The district-level units of ``path``, then (when given) the commune-level units of the mapping.
+
+    Refused: a code used twice, or a district that still exists when the communes begin to report.
+    """
+    districts = read_district_units(path)
+    communes = read_commune_units(commune_mapping) if commune_mapping is not None else ()
+    if communes:
+        overlapping = [u.code for u in districts if u.exists_on(COMMUNE_LEVEL_FROM)]
+        if overlapping:
+            raise ValueError(f"district-level units {overlapping} still exist on {COMMUNE_LEVEL_FROM}, "
+                             "when the commune-level units begin")
+    units = districts + communes
+    codes = [u.code for u in units]
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"reporting unit codes repeated: {sorted({c for c in codes if codes.count(c) > 1})}")
+    return units
+
+
+def read_catalogue(forms_path: Path, units_path: Path, commune_mapping_path: Path | None = None) -> Catalogue:
     spec = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
     columns = {freq: _columns(cols) for freq, cols in spec["numeric_columns"].items()}
     forms = tuple(_form(f, columns, spec["deadlines"]) for f in spec["forms"])
@@ -262,7 +341,7 @@ def read_catalogue(forms_path: Path, units_path: Path) -> Catalogue:
         reminder_days_before=int(spec["deadlines"]["reminder_days_before"]),
         escalate_days_after=int(spec["deadlines"]["escalate_days_after"]),
         forms=forms,
-        units=read_units(units_path),
+        units=read_units(units_path, commune_mapping_path),
     )
 
 
@@ -291,4 +370,5 @@ def _check(forms: tuple[Form, ...]) -> None:
 @cache
 def load_catalogue() -> Catalogue:
     """The project's catalogue (cached: it is read once per process)."""
-    return read_catalogue(CATALOGUE_DIR / "forms.yaml", REFERENCE_DIR / "ref_districts.csv")
+    return read_catalogue(CATALOGUE_DIR / "forms.yaml", REFERENCE_DIR / DISTRICTS_CSV,
+                          REFERENCE_DIR / COMMUNE_MAPPING_CSV)

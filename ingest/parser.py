@@ -7,7 +7,8 @@ Nothing here depends on fixed cell positions. For each sheet, in workbook order:
 3. the numeric columns: right of ``Mã số``, each header (all header rows of that column folded
    together) matched against the catalogue's ``match`` words;
 4. the period and the unit: in the rows above the header (``Tháng 10 năm 2024`` / ``Quý III năm
-   2024``; ``Đơn vị báo cáo: ... (mã 443)`` or the unit's name);
+   2024``; ``Đơn vị báo cáo: ... (mã 443)`` or the unit's name: a district-level unit, or from
+   2025-07-01 a commune, ``(mã 18685)`` / ``Xã Cẩm Bình``);
 5. the indicator rows: below the header, every row whose ``Mã số`` cell holds a code (``01``, or the
    number ``1``); section headings, notes and the column-number row (``A B C D 1 2 …``) have none.
 
@@ -164,29 +165,48 @@ def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | Non
     return None, Finding("period-not-found", sheet.name)
 
 
-def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int) -> str | None:
-    """The reporting unit's code: from ``(mã 443)`` on the ``Đơn vị báo cáo`` line, else from its name."""
+def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int, period_start: dt.date | None = None) -> str | None:
+    """The reporting unit's code: from ``(mã 443)`` on the ``Đơn vị báo cáo`` line, else from its name.
+
+    A name is matched as whole words, and a name inside a longer one at the same place is not a hit
+    (``Xã Kỳ Anh`` in ``Thị xã Kỳ Anh``). When a line names several units, the one that exists on
+    ``period_start`` (when known) is preferred, then the longest name.
+    """
     top = [(r, fold(cell)) for r in range(min(above_row, len(sheet.rows))) for cell in sheet.rows[r] if fold(cell)]
     for _, text in top:
         if "đơn vị báo cáo" in text:
             m = _UNIT_CODE.search(text)
             if m:
                 return m.group(1)
-            unit = _unit_by_name(text, catalogue.units)
+            unit = _unit_by_name(text, catalogue.units, period_start)
             if unit:
                 return unit.code
     for _, text in top:
         if "nhận báo cáo" in text:
             continue  # the receiver line names the province, not the sender
-        unit = _unit_by_name(text, catalogue.units)
+        unit = _unit_by_name(text, catalogue.units, period_start)
         if unit:
             return unit.code
     return None
 
 
-def _unit_by_name(text: str, units: tuple[Unit, ...]) -> Unit | None:
-    hits = [u for u in units if fold(u.name) in text]
-    return max(hits, key=lambda u: len(u.name)) if hits else None
+def _unit_by_name(text: str, units: tuple[Unit, ...], on: dt.date | None = None) -> Unit | None:
+    """The unit named in ``text`` (folded), if any; see :func:`find_unit`."""
+    hits: list[tuple[int, int, Unit]] = []
+    for u in units:
+        name = fold(u.name)
+        if name not in text:  # cheap test first: most lines name no unit
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        hits.extend((m.start(), m.end(), u) for m in pattern.finditer(text))
+    # "xã kỳ anh" inside "thị xã kỳ anh" is part of the longer name, not a second unit
+    hits = [h for h in hits
+            if not any(o[0] <= h[0] and h[1] <= o[1] and o[1] - o[0] > h[1] - h[0] for o in hits)]
+    if not hits:
+        return None
+    if on is not None and any(u.exists_on(on) for _, _, u in hits):
+        hits = [h for h in hits if h[2].exists_on(on)]
+    return max(hits, key=lambda h: (len(h[2].name), -h[0]))[2]
 
 
 def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns: dict[str, int],
@@ -254,7 +274,7 @@ def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
         result.period_start, period_problem = find_period(sheet, form, header_row)
         if period_problem:
             result.findings.append(period_problem)
-        unit_code = find_unit(sheet, catalogue, header_row)
+        unit_code = find_unit(sheet, catalogue, header_row, result.period_start)
         if unit_code is not None and catalogue.unit(unit_code) is None:
             result.findings.append(Finding("unit-unknown", sheet.name, value=unit_code))
         elif unit_code is None:

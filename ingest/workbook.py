@@ -196,7 +196,7 @@ def _date_line(unit: Unit | None, signed_on: dt.date | None) -> str:
 def _write_header(ws: Any, fmt: _Formats, form: Form, unit: Unit | None, period_start: dt.date | None) -> None:
     issuing = unit.issuing_body if unit is not None else "UBND HUYỆN (THỊ XÃ, THÀNH PHỐ) ..............."
     ws.merge_range(0, 0, 0, 3, issuing, fmt.bold_center)
-    ws.merge_range(1, 0, 1, 3, OFFICE_LINE, fmt.bold_center)
+    ws.merge_range(1, 0, 1, 3, unit.office_line if unit is not None else OFFICE_LINE, fmt.bold_center)
     ws.merge_range(0, 4, 0, LAST_COL, NATIONAL_MOTTO[0], fmt.bold_center)
     ws.merge_range(1, 4, 1, LAST_COL, NATIONAL_MOTTO[1], fmt.bold_center)
     ws.write_string(2, 0, f"Biểu số: {form.code}", fmt.plain)

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.catalogue import Catalogue, Form, load_catalogue, read_catalogue
+from ingest.catalogue import Catalogue, Form, load_catalogue, read_catalogue, read_units
 from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
 
 FORMS_YAML = CATALOGUE_DIR / "forms.yaml"
 UNITS_CSV = REFERENCE_DIR / "ref_districts.csv"
+MAPPING_CSV = REFERENCE_DIR / "ref_commune_mapping_2025_07.csv"
 CAT = load_catalogue()
 LDVL, GDNN, BTXH, TTR = (CAT.form(c) for c in ("01/LĐVL-H", "02/GDNN-H", "03/BTXH-H", "04/TTr-H"))
 
@@ -160,7 +161,9 @@ def test_find_form_none(text: str) -> None:
 
 
 def test_units() -> None:
-    assert len(CAT.units) == 13
+    assert len(CAT.units) == 13 + 69
+    assert [u.code for u in CAT.units if u.level == "district"] == [
+        "436", "437", "439", "440", "441", "442", "443", "444", "445", "446", "447", "448", "449"]
     can_loc = CAT.unit("443")
     assert (can_loc.name, can_loc.unit_type, can_loc.short_name) == ("Huyện Can Lộc", "Huyện", "Can Lộc")
     assert can_loc.issuing_body == "UBND HUYỆN CAN LỘC"
@@ -170,6 +173,8 @@ def test_units() -> None:
     assert city.office_name == "Phòng Lao động - Thương binh và Xã hội thành phố Hà Tĩnh"
     town = CAT.unit("449")
     assert (town.short_name, town.office_name) == ("Kỳ Anh", "Phòng Lao động - Thương binh và Xã hội thị xã Kỳ Anh")
+    assert (can_loc.level, can_loc.is_commune, can_loc.office_line) == (
+        "district", False, "PHÒNG LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI")
     assert CAT.unit("999") is None
 
 
@@ -182,10 +187,88 @@ def test_unit_validity() -> None:
     assert not CAT.unit("443").exists_on(dt.date(2025, 7, 1))
 
 
-def test_unit_names_do_not_contain_one_another() -> None:
-    """The parser finds a unit by name inside a line: no name may be part of another's."""
+def test_unit_names_contain_one_another_only_as_a_commune_inside_a_district_name() -> None:
+    """The parser finds a unit by name inside a line, as whole words, a name inside a longer one at the same place
+    not counting: the only names inside others are ``Xã Kỳ Anh`` inside ``Thị xã Kỳ Anh`` (test_parser)."""
     names = [u.name.lower() for u in CAT.units]
-    assert not [(a, b) for a in names for b in names if a != b and a in b]
+    assert [(a, b) for a in names for b in names if a != b and a in b] == [("xã kỳ anh", "thị xã kỳ anh")]
+    assert len(set(names)) == len(names)
+
+
+def test_commune_units_from_the_mapping() -> None:
+    """The 69 commune-level units: the distinct new communes of the 2025-07 mapping, from 2025-07-01 on."""
+    communes = [u for u in CAT.units if u.is_commune]
+    assert len(communes) == 69
+    assert {u.unit_type for u in communes} == {"Phường", "Xã"}
+    assert sum(u.unit_type == "Phường" for u in communes) == 9
+    assert {(u.valid_from, u.valid_to, u.level) for u in communes} == {(dt.date(2025, 7, 1), None, "commune")}
+    assert [u.code for u in communes] == sorted(u.code for u in communes)
+    cam_binh = CAT.unit("18685")
+    assert (cam_binh.name, cam_binh.unit_type, cam_binh.short_name) == ("Xã Cẩm Bình", "Xã", "Cẩm Bình")
+    assert cam_binh.issuing_body == "UBND XÃ CẨM BÌNH"
+    assert cam_binh.office_name == "Phòng Văn hóa - Xã hội xã Cẩm Bình"
+    assert cam_binh.office_line == "PHÒNG VĂN HÓA - XÃ HỘI"
+    thanh_sen = CAT.unit("18073")
+    assert (thanh_sen.name, thanh_sen.unit_type, thanh_sen.short_name) == ("Phường Thành Sen", "Phường", "Thành Sen")
+    assert thanh_sen.issuing_body == "UBND PHƯỜNG THÀNH SEN"
+    assert thanh_sen.office_name == "Phòng Văn hóa - Xã hội phường Thành Sen"
+    son_kim = CAT.unit("18196")
+    assert (son_kim.name, son_kim.short_name) == ("Xã Sơn Kim 1", "Sơn Kim 1")
+    assert (CAT.unit("18775").name, CAT.unit("18562").name, CAT.unit("18133").name) == (
+        "Xã Kỳ Anh", "Xã Thạch Hà", "Xã Hương Sơn")
+
+
+def test_units_on_a_day() -> None:
+    """13 district-level units in 2024, 12 in the first half of 2025, the 69 communes from 2025-07-01."""
+    assert len(CAT.units_on(dt.date(2024, 12, 31))) == 13
+    assert len(CAT.units_on(dt.date(2025, 1, 1))) == 12
+    assert {u.level for u in CAT.units_on(dt.date(2025, 6, 30))} == {"district"}
+    after = CAT.units_on(dt.date(2025, 7, 1))
+    assert (len(after), {u.level for u in after}) == (69, {"commune"})
+    assert CAT.units_on(dt.date(2026, 12, 31)) == after
+    assert not CAT.unit("18685").exists_on(dt.date(2025, 6, 30))
+    assert CAT.unit("18685").exists_on(dt.date(2025, 7, 1))
+
+
+def _mapping(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "mapping.csv"
+    path.write_text("old_commune_code,old_commune_name,old_district_code,new_commune_code,new_commune_name\n"
+                    + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_read_units_takes_the_communes_from_any_mapping(tmp_path: Path) -> None:
+    mapping = _mapping(tmp_path, "1,Xã A,443,90002,Xã Mới", "2,Xã B,443,90002,Xã Mới",
+                       "3,Phường C,436,90001,Phường  Trung Tâm")
+    units = read_units(UNITS_CSV, mapping)
+    assert [(u.code, u.name, u.unit_type, u.short_name, u.level) for u in units[13:]] == [
+        ("90001", "Phường Trung Tâm", "Phường", "Trung Tâm", "commune"),
+        ("90002", "Xã Mới", "Xã", "Mới", "commune"),
+    ]
+    assert len(read_units(UNITS_CSV)) == 13  # without a mapping: the districts only
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (("1,Xã A,443,90001,Xã Mới", "2,Xã B,443,90001,Xã Khác"),
+         "commune 90001 is called both 'Xã Mới' and 'Xã Khác'"),
+        (("1,Xã A,443,90001,Thị trấn Mới",),
+         r"commune 90001 'Thị trấn Mới' does not start with one of \('Phường', 'Xã'\)"),
+        (("1,Xã A,443,443,Xã Mới",), r"reporting unit codes repeated: \['443'\]"),
+    ],
+)
+def test_a_bad_commune_mapping_is_refused(tmp_path: Path, rows: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_units(UNITS_CSV, _mapping(tmp_path, *rows))
+
+
+def test_districts_still_existing_when_the_communes_begin_are_refused(tmp_path: Path) -> None:
+    districts = tmp_path / "districts.csv"
+    districts.write_text(UNITS_CSV.read_text(encoding="utf-8").replace(
+        "443,Huyện Can Lộc,Huyện,2020-01-01,2025-06-30", "443,Huyện Can Lộc,Huyện,2020-01-01,"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"district-level units \['443'\] still exist on 2025-07-01"):
+        read_units(districts, MAPPING_CSV)
 
 
 # --- a catalogue whose arithmetic is wrong is refused -------------------------------------------------------------
@@ -204,7 +287,7 @@ def _rows(spec: dict, form: int = 0, section: int = 0) -> list[dict]:
 
 
 def test_a_copy_of_the_catalogue_reads_the_same(tmp_path: Path) -> None:
-    cat = read_catalogue(_write(tmp_path, lambda spec: None), UNITS_CSV)
+    cat = read_catalogue(_write(tmp_path, lambda spec: None), UNITS_CSV, MAPPING_CSV)
     assert isinstance(cat, Catalogue)
     assert cat == CAT
 

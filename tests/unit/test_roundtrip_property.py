@@ -42,8 +42,14 @@ def typed_cell(draw: st.DrawFn) -> tuple[object, float | None, str | None, bool]
 @st.composite
 def workbook(draw: st.DrawFn):
     form = draw(st.sampled_from(CAT.forms))
-    unit = draw(st.sampled_from([u for u in CAT.units if u.valid_to is None or u.valid_to.year >= 2024]))
-    month = draw(st.integers(1, 12)) if form.frequency == "monthly" else 3 * draw(st.integers(0, 3)) + 1
+    # a district-level unit of 2024, or a commune-level unit in the second half of 2025 (they report from July)
+    unit = draw(st.one_of(st.sampled_from([u for u in CAT.units if u.exists_on(dt.date(2024, 12, 31))]),
+                          st.sampled_from([u for u in CAT.units if u.is_commune])))
+    year, first_month = (2025, 7) if unit.is_commune else (2024, 1)
+    if form.frequency == "monthly":
+        month = draw(st.integers(first_month, 12))
+    else:
+        month = 3 * draw(st.integers((first_month - 1) // 3, 3)) + 1
     typed = {(r.code, m): draw(typed_cell()) for r in form.rows for m in MEASURES}
     quirks = Quirks(
         extra_rows_before=draw(st.integers(0, 4)),
@@ -52,7 +58,7 @@ def workbook(draw: st.DrawFn):
         extra_sheet_first=draw(st.booleans()),
         unknown_row=draw(st.one_of(st.none(), st.just("99"))),
     )
-    return form, unit, dt.date(2024, month, 1), typed, quirks
+    return form, unit, dt.date(year, month, 1), typed, quirks
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

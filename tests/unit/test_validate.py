@@ -130,6 +130,21 @@ def test_unit_that_did_not_exist_in_the_period(validator: Validator) -> None:
                     (("folder_unit", "448"), ("period", "01/2025"), ("sheet_unit", "448")))]
 
 
+
+def test_districts_until_june_2025_and_communes_from_july(validator: Validator) -> None:
+    """The district level ended on 2025-06-30; the communes (Xã Cẩm Bình, 18685) report from 2025-07-01."""
+    subs = [submission("a", unit="445", folder="445", period="2025-06-01", received="2025-07-05"),
+            submission("b", unit="445", folder="445", period="2025-07-01", received="2025-08-05"),
+            submission("c", unit="18685", folder="18685", period="2025-07-01", received="2025-08-05"),
+            submission("d", unit="18685", folder="18685", period="2025-06-01", received="2025-07-05")]
+    got = run(validator, subs, [o for sid in "abcd" for o in observations(sid, consistent())])
+    assert got == [
+        ("unit-not-in-period", "b", None, None, None, None,
+         (("folder_unit", "445"), ("period", "07/2025"), ("sheet_unit", "445"))),
+        ("unit-not-in-period", "d", None, None, None, None,
+         (("folder_unit", "18685"), ("period", "06/2025"), ("sheet_unit", "18685"))),
+    ]
+
 def test_period_in_the_future_of_its_arrival(validator: Validator) -> None:
     # received 2024-10-31 at 18:00 UTC = 1 November in Vietnam: November's report is then not in the future
     early = submission("a", period="2024-12-01", received="2024-11-20 03:00")

@@ -91,6 +91,18 @@ def test_header_rows_follow_the_official_layout(written):
     assert rows[12][:4] == ["1", "Số lao động được giải quyết việc làm", "01", "người"]
 
 
+
+def test_a_commune_form_names_the_commune_and_its_office(tmp_path: Path) -> None:
+    """From 2025-07-01 a commune reports: its People's Committee and its culture-society office."""
+    path = tmp_path / "xa.xlsx"
+    write_form(path, LDVL, CAT.unit("18685"), dt.date(2025, 8, 1), _values(), signed_on=dt.date(2025, 9, 5))
+    rows = _sheet(path, "Bieu 01")
+    assert rows[0][0] == "UBND XÃ CẨM BÌNH"
+    assert rows[1][0] == "PHÒNG VĂN HÓA - XÃ HỘI"
+    assert rows[4][0] == "Tháng 8 năm 2025"
+    assert rows[5][0] == "Đơn vị báo cáo: Phòng Văn hóa - Xã hội xã Cẩm Bình (mã 18685)"
+    assert "Cẩm Bình, ngày 05 tháng 09 năm 2025" in [c for r in rows for c in r]
+
 def test_title_and_header_cells_are_merged(written):
     path, _, _ = written
     merged = CalamineWorkbook.from_path(path).get_sheet_by_name("Bieu 01").merged_cell_ranges

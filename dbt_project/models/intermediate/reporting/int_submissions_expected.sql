@@ -1,7 +1,9 @@
 {#-
     The expected grid: every (unit, form, period) a report is due for by the as-of date.
-    A unit is expected when it exists on the period's first and last day (ref_districts valid_from/valid_to),
-    from the catalogue's reporting_start, once the due date (day due_day of the month after the period) has come.
+    A unit is expected when it exists on the period's first and last day (valid_from/valid_to of
+    stg_reference__reporting_units: the district-level units until 2025-06-30, the commune-level units from
+    2025-07-01), from the catalogue's reporting_start, once the due date (day due_day of the month after the
+    period) has come.
 -#}
 with
 
@@ -25,7 +27,7 @@ periods as (
 
 units as (
 
-    select unit_code, valid_from, valid_to from {{ ref('stg_reference__districts') }}
+    select unit_code, valid_from, valid_to from {{ ref('stg_reference__reporting_units') }}
 
 ),
 

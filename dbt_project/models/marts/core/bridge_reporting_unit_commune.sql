@@ -36,16 +36,28 @@ layouts as (
 
 ),
 
-mapping as (
+split_mapping as (
 
-    -- a few old communes were split between two new units: keep one, and say so
+    -- a few old communes were split between two or three new units: keep the first (lowest code), and say so
     select
         old_commune_code,
         min(new_commune_code) as new_commune_code,
-        min(new_commune_name) as new_commune_name,
         count(*) as n_new_communes
     from {{ ref('stg_reference__commune_mapping_2025_07') }}
     group by old_commune_code
+
+),
+
+mapping as (
+
+    -- the kept unit's own name (min() of the names could name another of the new units)
+    select
+        split_mapping.*,
+        commune_units.unit_name as new_commune_name
+    from split_mapping
+    left join {{ ref('stg_reference__reporting_units') }} as commune_units
+        on commune_units.unit_code = split_mapping.new_commune_code
+        and commune_units.unit_level = 'commune'
 
 ),
 

@@ -1,8 +1,10 @@
+{#- Type-2 history of the reporting units: the district-level units until 2025-06-30 and the commune-level units
+    from 2025-07-01, each with its validity dates (stg_reference__reporting_units), plus the unknown member. -#}
 with
 
-districts as (
+reporting_units as (
 
-    select * from {{ ref('stg_reference__districts') }}
+    select * from {{ ref('stg_reference__reporting_units') }}
 
 ),
 
@@ -15,6 +17,7 @@ units as (
         -- strings
         unit_name,
         unit_type,
+        unit_level,
         note,
         -- booleans: the unit exists on the as-of date
         valid_from <= {{ as_of_sql() }}
@@ -22,7 +25,7 @@ units as (
         -- dates
         valid_from,
         valid_to
-    from districts
+    from reporting_units
 
 ),
 
@@ -33,6 +36,7 @@ unknown_member as (
         'unknown' as unit_code,
         'Không xác định' as unit_name,
         'unknown' as unit_type,
+        'unknown' as unit_level,
         cast(null as {{ dbt.type_string() }}) as note,
         false as is_current,
         cast(null as date) as valid_from,
