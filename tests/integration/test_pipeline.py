@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -186,3 +187,25 @@ def test_analysts_read_a_published_snapshot_while_the_pipeline_writes(pipeline) 
     assert oct(snapshot.stat().st_mode & 0o777) == "0o444"
     docs = (data / "reports" / "dbt_docs" / "index.html").read_text(encoding="utf-8")
     assert "dbt" in docs.lower() and (data / "reports" / "dbt_docs" / "catalog.json").exists()
+
+
+def test_published_dbt_docs_describe_every_model_and_column(pipeline) -> None:
+    """Analysts read the published dbt docs: every model built (catalog.json) and every one of its columns has a
+    description in the manifest (doc() blocks of models/docs/_common_columns.md are rendered there)."""
+    data, _, _ = pipeline
+    docs = data / "reports" / "dbt_docs"
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
+    models = {uid: node for uid, node in catalog["nodes"].items() if uid.startswith("model.")}
+    assert models
+    undescribed_models, undescribed_columns = [], []
+    for uid, node in sorted(models.items()):
+        described = manifest["nodes"][uid]
+        if not (described.get("description") or "").strip():
+            undescribed_models.append(uid)
+        columns = {name.lower(): col for name, col in described["columns"].items()}
+        undescribed_columns += [f"{described['name']}.{name}" for name in node["columns"]
+                                if not ((columns.get(name.lower()) or {}).get("description") or "").strip()]
+    assert not undescribed_models, f"models without a description: {undescribed_models}"
+    assert not undescribed_columns, (f"{len(undescribed_columns)} columns without a description: "
+                                     + ", ".join(undescribed_columns))
