@@ -87,6 +87,16 @@ def _problems_doc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mart_docs(args: argparse.Namespace) -> int:
+    from ingest.catalogue import load_catalogue
+    from ingest.mart_docs import write_mart_docs
+
+    changed = write_mart_docs(load_catalogue())
+    names = ", ".join(p.name for p in changed) or "none (up to date)"
+    print(f"domain mart YAML: {len(changed)} file(s) written: {names}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -111,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                    ).set_defaults(func=_data_docs)
     sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
         func=_problems_doc)
+    sub.add_parser("mart-docs", help="regenerate the domain marts' dbt YAML (every column described) from the "
+                   "catalogue").set_defaults(func=_mart_docs)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

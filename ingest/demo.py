@@ -1,7 +1,8 @@
-"""Realistic demo submissions: a year of reports from every district-level unit, as they would arrive.
+"""Realistic demo submissions: a year of reports from every reporting unit, as they would arrive.
 
 ``generate_demo(inbox)`` fills ``inbox/<unit_code>/<file name>`` with the monthly and quarterly forms
-of every unit that existed in the year, and returns a ``DemoManifest`` saying what each file is, what
+of every unit that existed in the year (the district-level units; in 2025 the districts until June and
+the communes from July), and returns a ``DemoManifest`` saying what each file is, what
 was written where, and what the warehouse should make of it. The numbers follow the province's
 magnitudes (``/work/shared/DOMAIN.md``), spread unevenly over the units, and obey the form's
 arithmetic (``sum_of`` totals, ``of`` parts, running year-to-date sums, slowly moving stocks).
@@ -38,7 +39,7 @@ VN_TZ = dt.timezone(dt.timedelta(hours=7))
 
 SCENARIOS: tuple[str, ...] = (
     "ok", "late", "arithmetic_error", "unknown_row", "correction_bad", "correction_fixed", "duplicate",
-    "wrong_folder", "not_spreadsheet", "damaged", "note",
+    "wrong_folder", "not_spreadsheet", "damaged", "note", "ytd_correction",
 )
 """Scenario tags of the files written. ``late`` is an otherwise ``ok`` file that arrived after the due date."""
 
@@ -54,6 +55,8 @@ EXPECTED_STATUS: dict[str, str | None] = {
     "not_spreadsheet": "rejected",
     "damaged": "rejected",
     "note": None,  # not a report at all
+    # the year to date carries a correction of an earlier period that this period's cell does not: a warning
+    "ytd_correction": "accepted_with_warnings",
 }
 
 # Shares of the province carried by each unit: the city and the larger districts more.
@@ -291,6 +294,9 @@ class _Series:
     periods: list[dict[str, int]]  # index 0..2n-1; money rows in tenths of a million
     plan: dict[str, int | None]
     n: int
+    # row code -> (first period k, amount): from period k on, the year to date carries an amount that no
+    # period's own cell ever reported (a district correcting an earlier period through its cumulative column)
+    ytd_corrections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def values(self, k: int) -> Values:
         """The sheet values of period ``k`` (0-based) of the generated year."""
@@ -304,11 +310,60 @@ class _Series:
                 plan = None
             else:
                 ytd = sum(p[row.code] for p in self.periods[self.n:t + 1])
+                first_k, amount = self.ytd_corrections.get(row.code, (k + 1, 0))
+                if k >= first_k:
+                    ytd += amount
                 prev = sum(p[row.code] for p in self.periods[:k + 1])
                 plan = self.plan[row.code]
             for m, v in zip(MEASURES, (plan, period, ytd, prev), strict=True):
                 out[(row.code, m)] = None if v is None else (v / scale if scale != 1 else v)
         return out
+
+
+def _plant_ytd_corrections(
+    rng: random.Random,
+    reports: list[_Report],
+    series: dict[tuple[str, str], _Series],
+    missing: set[int],
+    special: dict[int, str],
+) -> dict[int, str]:
+    """In one monthly and one quarterly form, a district finds that an earlier period was under-reported and
+    corrects it through the year-to-date column of its next report (the period cell stays what happened in the
+    period): from that report on, the unit's year to date of the row (and of the totals it adds up to) carries
+    the amount. Returns {report index: note}. Uses its own random generator, so every other file of the demo is
+    the same with or without it.
+
+    Only a row that is no total and no "of which" part of anything but its totals is corrected, so the form's
+    arithmetic still holds; the report before it is present and plain, so validation can see the jump.
+    """
+    plain = {i for i in range(len(reports)) if i not in missing and i not in special}
+    index = {(r.unit.code, r.form.code, r.k): i for i, r in enumerate(reports)}
+    planted: dict[int, str] = {}
+    for frequency in ("monthly", "quarterly"):
+        candidates = [i for i in sorted(plain) if reports[i].form.frequency == frequency and reports[i].k >= 1
+                      and index.get((reports[i].unit.code, reports[i].form.code, reports[i].k - 1)) in plain]
+        if not candidates:
+            continue
+        i = rng.choice(candidates)
+        rep = reports[i]
+        form = rep.form
+        totals = {r.code: r for r in form.rows if r.sum_of}
+        ancestors = {part: whole for whole, r in totals.items() for part in r.sum_of}
+        rows = [r for r in form.rows if r.kind == "flow" and not r.sum_of
+                and (r.of is None or r.of == ancestors.get(r.code))]
+        if not rows:
+            continue
+        row = rng.choice(rows)
+        ser = series[(rep.unit.code, form.code)]
+        amount = max(3, ser.periods[ser.n + rep.k][row.code] // 10)
+        chain = [row.code]
+        while chain[-1] in ancestors:
+            chain.append(ancestors[chain[-1]])
+        for code in chain:
+            ser.ytd_corrections[code] = (rep.k, amount)
+        planted[i] = (f"year to date of rows {', '.join(chain)} includes {amount} more than the periods reported "
+                      f"(an earlier period corrected)")
+    return planted
 
 
 def _simulate(rng: random.Random, form: Form, unit: Unit, share: float) -> _Series:
@@ -621,13 +676,19 @@ def generate_demo(
     if not units:
         raise ValueError(f"no reporting unit exists in {year}")
     signers = {u.code: _signers(rng) for u in units}
-    total_weight = sum(UNIT_WEIGHT.get(u.code, 1.0) for u in cat.units if u.exists_on(dt.date(year, 1, 1)))
+
+    def share_of(unit: Unit) -> float:
+        """The unit's share of the province among the units that exist on its first day in the year (the
+        district-level units on 1 January; from 2025-07-01 the commune-level units, evenly)."""
+        first = max(unit.valid_from, dt.date(year, 1, 1))
+        total_weight = sum(UNIT_WEIGHT.get(u.code, 1.0) for u in cat.units if u.exists_on(first))
+        return UNIT_WEIGHT.get(unit.code, 1.0) / total_weight
 
     series: dict[tuple[str, str], _Series] = {}
     reports: list[_Report] = []
     for unit in units:
+        share = share_of(unit)
         for form in cat.forms:
-            share = UNIT_WEIGHT.get(unit.code, 1.0) / total_weight
             series[(unit.code, form.code)] = _simulate(rng, form, unit, share)
             for k, ps in enumerate(_periods(form, year)):
                 if unit.exists_on(ps):
@@ -649,6 +710,7 @@ def generate_demo(
     present = [i for i in range(n) if i not in missing]
     late_pool = [i for i in present if special.get(i) != "correction"]
     late = set(rng.sample(late_pool, round(0.08 * len(present))))
+    corrected = _plant_ytd_corrections(random.Random(seed + 1), reports, series, missing, special)
 
     writer = _Writer(Path(inbox_dir))
     plain_written: list[DemoFile] = []
@@ -689,6 +751,8 @@ def generate_demo(
         elif rng.random() < 0.25:
             quirks = _random_quirks(rng, form, values, numbers_ok=True)
 
+        if i in corrected:
+            scenario, note = "ytd_correction", corrected[i]
         if scenario == "ok" and _local_date(received) > rep.due:
             scenario = "late"
         if scenario == "damaged_before":

@@ -38,7 +38,8 @@ def summarise(as_of: dt.date) -> pd.DataFrame:
 def problem_counts() -> pd.DataFrame:
     with warehouse.connect(read_only=True) as con:
         return con.execute("""select rule, severity, count(*) as problems, count(distinct sha256) as files
-                              from marts.fct_problem group by rule, severity order by severity, problems desc""").df()
+                              from marts.fct_problem group by rule, severity
+                              order by severity, problems desc, rule""").df()
 
 
 def render(frame: pd.DataFrame, problems: pd.DataFrame, as_of: dt.date) -> str:

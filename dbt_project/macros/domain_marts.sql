@@ -65,34 +65,32 @@
     {{ return(api.Relation.create(database=target.database, schema='raw', identifier=name)) }}
 {%- endmacro %}
 
-{#- The measure columns of each indicator: suffix -> measure. -#}
+{#- The measure columns of each indicator: mart column suffix -> column of fct_indicator_period_value. -#}
 {% macro indicator_measure_suffixes() -%}
-    {{ return([('', 'period'), ('_ytd', 'ytd'), ('_plan', 'plan_year'), ('_prev_ytd', 'ytd_prev_year')]) }}
+    {{ return([('', 'value'), ('_ytd', 'value_ytd'), ('_plan', 'plan_year'), ('_prev_ytd', 'value_prev_year_ytd')]) }}
 {%- endmacro %}
 
-{#- pivot_indicators(indicators): `max(case when ... then value end) as <name><suffix>` for every indicator and measure. -#}
-{% macro pivot_indicators(indicators) -%}
+{#- indicator_measure_columns(indicators, how): one column per indicator and measure, `<name><suffix>`.
+    how = 'pivot': `max(case when <the indicator's row> then <measure> end)` (a unit's row from the long fact);
+    how = 'sum': `sum(<name><suffix>)` (the province row: flows and amounts summed over units, stocks summed over
+    units at the same period). -#}
+{% macro indicator_measure_columns(indicators, how) -%}
     {%- for ind in indicators %}
-        {%- for suffix, measure in indicator_measure_suffixes() %}
+        {%- set indicator_loop = loop %}
+        {%- for suffix, column in indicator_measure_suffixes() %}
+            {%- set name = ind.indicator_name ~ suffix %}
+            {%- if how == 'pivot' %}
     max(
         case
             when form_code = '{{ ind.form_code | replace("'", "''") }}'
                 and row_code = '{{ ind.row_code | replace("'", "''") }}'
-                and measure = '{{ measure }}'
-                then value
+                then {{ column }}
         end
-    ) as {{ ind.indicator_name }}{{ suffix }}{{ ',' if not loop.last }}
-        {%- endfor %}{{ ',' if not loop.last }}
-    {%- endfor %}
-{%- endmacro %}
-
-{#- sum_indicators(indicators): `sum(<name><suffix>) as <name><suffix>` for every indicator and measure (the
-    province row: flows and amounts summed over units, stocks summed over units at the same period). -#}
-{% macro sum_indicators(indicators) -%}
-    {%- for ind in indicators %}
-        {%- for suffix, measure in indicator_measure_suffixes() %}
-    sum({{ ind.indicator_name }}{{ suffix }}) as {{ ind.indicator_name }}{{ suffix }}{{ ',' if not loop.last }}
-        {%- endfor %}{{ ',' if not loop.last }}
+    ) as {{ name }}
+            {%- else %}
+    sum({{ name }}) as {{ name }}
+            {%- endif %}{{ ',' if not (loop.last and indicator_loop.last) }}
+        {%- endfor %}
     {%- endfor %}
 {%- endmacro %}
 
@@ -117,11 +115,14 @@
 {%- endmacro %}
 
 {#-
-    domain_mart(domain): the SELECT of a domain mart, from fct_indicator_value (latest accepted submissions)
-    restricted to the forms of `domain` in dim_form. One row per (unit, form, period), plus one province total
-    row per (form, period) (unit_code = var province_code, is_province_total): every measure summed over the
-    units (flows and amounts; stocks at the same period, never over time). % of plan and change vs last year are
-    computed after the sum, from the province's own numbers; rates of a domain are recomputed on top of this.
+    domain_mart(domain): the SELECT of a domain mart, from fct_indicator_period_value restricted to the forms of
+    `domain` in dim_form. One row per (unit, form, period) for every period type of dim_period the unit's reports
+    cover (the form's own months or quarters, and the review periods rolled up from them: each indicator by its
+    time aggregation), plus one province total row per (form, period) (unit_code = var province_code,
+    is_province_total): every measure summed over the units that have a row (flows and amounts; stocks at the same
+    period, never over time), with how many units that is against how many were expected to report. % of plan
+    and change vs last year are computed after the sum, from the province's own numbers; rates of a domain are
+    recomputed on top of this.
 -#}
 {% macro domain_mart(domain) -%}
 {%- set indicators = catalogue_indicators_for_domain(domain) -%}
@@ -139,9 +140,27 @@ forms as (
 indicator_values as (
 
     select indicator_values.*
-    from {{ ref('fct_indicator_value') }} as indicator_values
+    from {{ ref('fct_indicator_period_value') }} as indicator_values
     inner join forms
         on forms.form_code = indicator_values.form_code
+
+),
+
+expected_units as (
+
+    -- the units expected (by the as-of date) to send at least one report of the form within the period
+    select
+        periods.period_id,
+        submissions.form_code,
+        count(distinct submissions.unit_code) as n_units_expected
+    from {{ ref('fct_submission') }} as submissions
+    inner join forms
+        on forms.form_code = submissions.form_code
+    inner join {{ ref('dim_period') }} as periods
+        on submissions.period_start >= periods.period_start
+        and submissions.period_start <= periods.period_end
+    where submissions.is_expected
+    group by periods.period_id, submissions.form_code
 
 ),
 
@@ -149,61 +168,78 @@ pivoted as (
 
     select
         -- ids
-        {{ report_key('unit_code', 'form_code', 'period_start') }} as report_id,
+        case
+            when not is_rollup then {{ report_key('unit_code', 'form_code', 'period_start') }}
+        end as report_id,
         reporting_unit_id,
         period_id,
-        submission_id,
+        max(submission_id) as submission_id,
         -- strings
         unit_code,
         form_code,
         period_type,
         -- numerics
-        version,
+        cast(max(n_submissions) as {{ dbt.type_int() }}) as n_reports,
+        cast(max(n_periods_expected) as {{ dbt.type_int() }}) as n_reports_expected,
+        cast(sum(n_periods_derived) as {{ dbt.type_int() }}) as n_values_derived,
+        cast(1 as {{ dbt.type_int() }}) as n_units_reporting,
+        cast(null as {{ dbt.type_int() }}) as n_units_expected,
         -- dates
         period_start,
         -- timestamps
-        received_at,
+        max(received_at) as received_at,
         -- booleans
+        is_rollup,
+        max(n_submissions) = max(n_periods_expected) as is_complete,
         false as is_province_total{{ ',' if indicators }}
         -- indicators (from the catalogue)
-        {{- pivot_indicators(indicators) }}
+        {{- indicator_measure_columns(indicators, 'pivot') }}
 
     from indicator_values
     group by
         reporting_unit_id,
         period_id,
-        submission_id,
         unit_code,
         form_code,
         period_type,
-        version,
         period_start,
-        received_at
+        is_rollup
 
 ),
 
 province as (
 
     select
-        {{ report_key("'" ~ province_code ~ "'", 'form_code', 'period_start') }} as report_id,
+        {{ report_key("'" ~ province_code ~ "'", 'pivoted.form_code', 'pivoted.period_start') }} as report_id,
         '{{ province_code }}' as reporting_unit_id,
-        period_id,
+        pivoted.period_id,
         cast(null as {{ dbt.type_string() }}) as submission_id,
         '{{ province_code }}' as unit_code,
-        form_code,
-        period_type,
-        cast(null as {{ dbt.type_int() }}) as version,
-        period_start,
-        max(received_at) as received_at,
+        pivoted.form_code,
+        pivoted.period_type,
+        cast(sum(pivoted.n_reports) as {{ dbt.type_int() }}) as n_reports,
+        cast(null as {{ dbt.type_int() }}) as n_reports_expected,
+        cast(sum(pivoted.n_values_derived) as {{ dbt.type_int() }}) as n_values_derived,
+        cast(count(*) as {{ dbt.type_int() }}) as n_units_reporting,
+        cast(max(expected_units.n_units_expected) as {{ dbt.type_int() }}) as n_units_expected,
+        pivoted.period_start,
+        max(pivoted.received_at) as received_at,
+        pivoted.is_rollup,
+        min(case when pivoted.is_complete then 1 else 0 end) = 1
+            and count(*) >= coalesce(max(expected_units.n_units_expected), 0) as is_complete,
         true as is_province_total{{ ',' if indicators }}
-        {{- sum_indicators(indicators) }}
+        {{- indicator_measure_columns(indicators, 'sum') }}
 
     from pivoted
+    left join expected_units
+        on expected_units.period_id = pivoted.period_id
+        and expected_units.form_code = pivoted.form_code
     group by
-        period_id,
-        form_code,
-        period_type,
-        period_start
+        pivoted.period_id,
+        pivoted.form_code,
+        pivoted.period_type,
+        pivoted.period_start,
+        pivoted.is_rollup
 
 ),
 
@@ -218,6 +254,7 @@ unioned as (
 derived as (
 
     select
+        {{ dbt.concat(['unit_code', "'|'", 'form_code', "'|'", 'period_id']) }} as mart_row_id,
         report_id,
         reporting_unit_id,
         period_id,
@@ -225,9 +262,15 @@ derived as (
         unit_code,
         form_code,
         period_type,
-        version,
+        n_reports,
+        n_reports_expected,
+        n_values_derived,
+        n_units_reporting,
+        n_units_expected,
         period_start,
         received_at,
+        is_rollup,
+        is_complete,
         is_province_total{{ ',' if indicators }}
         {{- derive_indicators(indicators) }}
 

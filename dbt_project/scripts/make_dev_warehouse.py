@@ -93,14 +93,19 @@ LOAD_ID = "load-dev-0001"
 SHEET = "Biểu"
 
 # (unit, form, period_start, version, status, received_at UTC, extra) — one entry per identified file.
-# extra: "warning_text" puts a text cell with a qualifier in the file (a warning).
+# extra: "warning_text" puts a text cell with a qualifier in the file (a warning); "ytd_correction" adds 30 to
+# the year to date of rows 01 and 03 only; "blank_period" leaves row 09's period cell empty.
+# Year to date runs on from the unit's previous accepted report of the year (a stock's repeats its period value);
+# before a unit's first report of a year, the months it did not send are simulated.
 SCENARIOS: list[tuple[str, str, dt.date, int, str, dt.datetime, str]] = [
     # Thành phố Hà Tĩnh, employment: Oct accepted v1 then a rejected v2 (v1 stays).
     ("436", "01/LĐVL-H", dt.date(2024, 10, 1), 1, "accepted", dt.datetime(2024, 11, 5, 2, 0), ""),
     ("436", "01/LĐVL-H", dt.date(2024, 10, 1), 2, "rejected", dt.datetime(2024, 11, 12, 3, 0), ""),
     # Nov: received 16:30 UTC on the due day = 23:30 in Vietnam: on time.
     ("436", "01/LĐVL-H", dt.date(2024, 11, 1), 1, "accepted", dt.datetime(2024, 12, 10, 16, 30), ""),
-    ("436", "01/LĐVL-H", dt.date(2024, 12, 1), 1, "accepted", dt.datetime(2025, 1, 8, 1, 0), ""),
+    # Dec: the year-to-date column carries a correction of 30 domestic jobs found in an earlier month (rows 01
+    # and 03), which the month's own column does not: the derived monthly value must pick it up.
+    ("436", "01/LĐVL-H", dt.date(2024, 12, 1), 1, "accepted", dt.datetime(2025, 1, 8, 1, 0), "ytd_correction"),
     # Jan 2025 sent early: due 2025-02-10, after as-of 2025-01-31, so not expected yet.
     ("436", "01/LĐVL-H", dt.date(2025, 1, 1), 1, "accepted", dt.datetime(2025, 1, 30, 4, 0), ""),
     # Thạch Hà, employment: Nov accepted-with-warnings v1, replaced by an accepted v2.
@@ -108,7 +113,8 @@ SCENARIOS: list[tuple[str, str, dt.date, int, str, dt.datetime, str]] = [
      "warning_text"),
     ("445", "01/LĐVL-H", dt.date(2024, 11, 1), 2, "accepted", dt.datetime(2024, 12, 11, 2, 0), ""),
     # Dec: received 17:30 UTC on the due day = 00:30 the next day in Vietnam: late.
-    ("445", "01/LĐVL-H", dt.date(2024, 12, 1), 1, "accepted", dt.datetime(2025, 1, 10, 17, 30), ""),
+    # Its row 09 "this month" cell was left blank; year to date was filled in (the month is derived from it).
+    ("445", "01/LĐVL-H", dt.date(2024, 12, 1), 1, "accepted", dt.datetime(2025, 1, 10, 17, 30), "blank_period"),
     # Social protection, monthly.
     ("436", "03/BTXH-H", dt.date(2024, 11, 1), 1, "accepted", dt.datetime(2024, 12, 6, 2, 0), ""),
     ("436", "03/BTXH-H", dt.date(2024, 12, 1), 1, "accepted_with_warnings", dt.datetime(2025, 1, 9, 2, 0),
@@ -190,12 +196,52 @@ def form_values(rows: list[dict], rng: random.Random) -> dict[str, float]:
     return values
 
 
+def report_values(
+    rows: list[dict],
+    rng: random.Random,
+    ytd_state: dict[tuple[str, str, int], dict[dt.date, dict[str, float]]],
+    plans: dict[tuple[str, str, int], dict[str, float]],
+    unit: str,
+    form: str,
+    period_start: dt.date,
+    extra: str,
+) -> dict[str, dict[str, float]]:
+    """The four measures of one report, consistent over time: year to date = the previous accepted report's
+    year to date + this period (stocks: the period value), the same annual plan all year."""
+    kinds = {r["code"]: r["kind"] for r in rows}
+    months = 3 if form.startswith(("02/", "04/")) else 1
+    period = form_values(rows, rng)
+    earlier = {p: v for p, v in ytd_state.get((unit, form, period_start.year), {}).items() if p < period_start}
+    if earlier:
+        before = earlier[max(earlier)]
+    else:  # the periods of the year before this unit's first report here: simulated
+        before = dict.fromkeys(period, 0.0)
+        for _ in range((period_start.month - 1) // months):
+            for code, v in form_values(rows, rng).items():
+                before[code] += v
+    ytd = {
+        code: period[code] if kinds[code] == "stock" else round(before[code] + period[code], 1)
+        for code in period
+    }
+    if extra == "ytd_correction":
+        for code in ("01", "03"):
+            ytd[code] += 30
+    plan = plans.setdefault(
+        (unit, form, period_start.year),
+        {code: v if kinds[code] == "stock" else round(v * 12 / months * 1.1, 1)
+         for code, v in form_values(rows, rng).items()},
+    )
+    return {"plan_year": plan, "period": period, "ytd": ytd, "ytd_prev_year": form_values(rows, rng)}
+
+
 def build(path: Path) -> None:
     spec = read_catalogue(FORMS_YAML)
     forms, indicators, settings = catalogue_rows(spec)
     form_rows = {f["code"]: [r for s in f["sections"] for r in s["rows"]] for f in spec["forms"]}
     period_types = {f[0]: f[5] for f in forms}
     rng = random.Random(42)
+    ytd_state: dict[tuple[str, str, int], dict[dt.date, dict[str, float]]] = {}
+    plans: dict[tuple[str, str, int], dict[str, float]] = {}
 
     arrivals, submissions, observations, problems = [], [], [], []
     for unit, form, period_start, version, status, received_at, extra in SCENARIOS:
@@ -212,13 +258,17 @@ def build(path: Path) -> None:
             sha("arrival", unit, file_name, received_at, digest), digest, unit, file_name, 24_000 + version,
             received_at, False, f"archive/sha256/{digest[:2]}/{digest}", LOAD_ID,
         ))
-        measure_values = {m: form_values(form_rows[form], rng) for m in MEASURES}
+        measure_values = report_values(form_rows[form], rng, ytd_state, plans, unit, form, period_start, extra)
+        if status != "rejected":
+            ytd_state.setdefault((unit, form, period_start.year), {})[period_start] = measure_values["ytd"]
         for i, r in enumerate(form_rows[form]):
             for m in MEASURES:
                 cell = f"{NUMERIC_COLUMNS[m]}{FIRST_DATA_ROW + i}"
                 value, value_text, qualifier = measure_values[m][r["code"]], None, None
                 if extra == "warning_text" and m == "period" and r["code"] == "09":
                     value_text, qualifier = f"khoảng {int(value)}", "about"
+                if extra == "blank_period" and m == "period" and r["code"] == "09":
+                    value = None
                 observations.append((submission_id, r["code"], m, value, value_text, qualifier, SHEET, cell, LOAD_ID))
                 if value_text:
                     problems.append((

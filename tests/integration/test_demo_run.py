@@ -130,3 +130,31 @@ def test_summary_counts(demo) -> None:
     assert missing == len(manifest.missing)
     assert accepted + warnings + rejected + missing == expected
     assert (Path(data) / "reports" / "summary.json").exists()
+
+
+def test_a_period_corrected_through_year_to_date_is_derived_in_the_marts(demo) -> None:
+    data, manifest, _, _ = demo
+    by_report = {(f.unit_code, f.form_code, f.period_start): f for f in manifest.files
+                 if f.form_code and f.expected_status in ("accepted", "accepted_with_warnings")}
+    planted = manifest.by_scenario("ytd_correction")
+    assert len(planted) == 2
+    for f in planted:
+        sid = query(data, "select submission_id from raw.submissions where sha256 = ?", [f.sha256])[0][0]
+        warnings = query(data, "select rule, row_code, source_cell from raw.problems where submission_id = ? "
+                               "and rule not in ('outlier-zscore', 'outlier-minmax', 'stock-jump') order by 2",
+                         [sid])
+        rows = f.note.split("rows ")[1].split(" includes")[0].split(", ")
+        ytd_cell = {v.row_code: v.cell for v in f.values if v.measure == "ytd"}
+        assert warnings == [("ytd-continuity", r, ytd_cell[r]) for r in sorted(rows)]
+        step = 1 if load_catalogue().form(f.form_code).frequency == "monthly" else 3
+        before = by_report[(f.unit_code, f.form_code,
+                            dt.date(f.period_start.year, f.period_start.month - step, 1))]
+        for r in rows:
+            got = query(data, """
+                select reported_value, value, obs_status, source_cell, source_cell_ytd
+                from marts.fct_indicator_period_value
+                where submission_id = ? and row_code = ?""", [sid, r])
+            derived = round(f.value(r, "ytd") - before.value(r, "ytd"), 1)
+            period_cell = next(v.cell for v in f.values if v.row_code == r and v.measure == "period")
+            assert got == [(f.value(r, "period"), derived, "derived", period_cell, ytd_cell[r])]
+            assert derived > f.value(r, "period")

@@ -17,7 +17,7 @@ from ingest.catalogue import load_catalogue
 from ingest.demo import SCENARIOS, VN_TZ, DemoFile, DemoManifest, generate_demo
 
 CAT = load_catalogue()
-ACCEPTED = ("ok", "late", "correction_fixed", "wrong_folder", "duplicate", "unknown_row")
+ACCEPTED = ("ok", "late", "correction_fixed", "wrong_folder", "duplicate", "unknown_row", "ytd_correction")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_scenario_counts(demo):
     assert set(counts) == set(SCENARIOS)
     assert counts["correction_bad"] == counts["correction_fixed"] == 2
     assert counts["duplicate"] == 2
+    assert counts["ytd_correction"] == 2
     for one in ("wrong_folder", "not_spreadsheet", "damaged", "note"):
         assert counts[one] == 1, one
     assert 2 <= counts["unknown_row"] <= 6
@@ -182,6 +183,36 @@ def test_ytd_is_a_running_sum_and_stocks_repeat(demo):
                                                                                                  row.code)
                         checked += 1
     assert checked > 1000
+
+
+def test_a_ytd_correction_shows_only_in_the_year_to_date(demo):
+    _, manifest, _ = demo
+    files = {(f.unit_code, f.form_code, f.period_start): f for f in manifest.files
+             if f.scenario in ACCEPTED and f.scenario != "duplicate"}
+    planted = manifest.by_scenario("ytd_correction")
+    assert sorted(CAT.form(f.form_code).frequency for f in planted) == ["monthly", "quarterly"]
+    for f in planted:
+        form = CAT.form(f.form_code)
+        step = 1 if form.frequency == "monthly" else 3
+        before = files[(f.unit_code, f.form_code, dt.date(f.period_start.year, f.period_start.month - step, 1))]
+        jumps = {}
+        for row in form.rows:
+            if row.kind == "stock":
+                continue
+            gap = round(f.value(row.code, "ytd") - before.value(row.code, "ytd") - f.value(row.code, "period"), 1)
+            if gap:
+                jumps[row.code] = gap
+        rows = f.note.split("rows ")[1].split(" includes")[0].split(", ")
+        amount = int(f.note.split("includes ")[1].split(" ")[0])
+        assert jumps == dict.fromkeys(rows, amount), f.relative_path
+        assert amount >= 3 and _arithmetic_problems(f) == []
+        later = [g for (u, fc, s), g in files.items() if u == f.unit_code and fc == f.form_code
+                 and s > f.period_start]
+        for g in later:  # the months after carry the correction on: their own running sums hold
+            prev = files.get((g.unit_code, g.form_code, dt.date(g.period_start.year, g.period_start.month - step, 1)))
+            if prev is not None:
+                for code in rows:
+                    assert round(prev.value(code, "ytd") + g.value(code, "period"), 1) == g.value(code, "ytd")
 
 
 def test_stocks_move_slowly(demo):
@@ -275,3 +306,34 @@ def test_file_names_vary_and_quirks_are_a_minority(demo):
     assert any(any(ch in f.file_name for ch in "áạảãàâăêôơưđ") for f in reports)
     quirky = sum(bool(set(f.quirks) - {"unknown_row"}) for f in reports) / len(reports)
     assert 0.15 <= quirky <= 0.35
+
+
+def test_a_2025_demo_has_the_districts_until_june_and_the_communes_from_july(tmp_path):
+    """2025: the district-level units report January–June, the commune-level units July–December; every report
+    file reads back as its unit and period."""
+    from ingest.pipeline import parse_file
+
+    inbox = tmp_path / "inbox"
+    manifest = generate_demo(inbox, year=2025, seed=11, unit_codes=["443", "18685", "18073"])
+    # per unit: 6 months × 2 monthly forms + 2 quarters × 2 quarterly forms
+    assert manifest.expected_reports == 3 * (6 + 6 + 2 + 2)
+    assert {p.name for p in inbox.iterdir() if p.is_dir()} == {"443", "18685", "18073"}
+    reports = [f for f in manifest.files if f.form_code and f.scenario != "damaged"]
+    months = defaultdict(set)
+    for f in reports:
+        months[f.unit_code].add(f.period_start.month)
+        parsed = parse_file((inbox / f.folder / f.file_name).read_bytes(), CAT)
+        assert (parsed.unit_code, parsed.period_start, parsed.form.code) == (f.unit_code, f.period_start,
+                                                                           f.form_code), f.relative_path
+    assert max(months["443"]) <= 6
+    assert min(months["18685"]) >= 7 and min(months["18073"]) >= 7
+    expected = ({(f.unit_code, f.form_code, f.period_start) for f in reports}
+                | {(m.unit_code, m.form_code, m.period_start) for m in manifest.missing})
+    assert {(u, p.month) for u, _, p in expected} == (
+        {("443", m) for m in range(1, 7)} | {(c, m) for c in ("18685", "18073") for m in range(7, 13)})
+    cam_binh = next(f for f in reports if f.unit_code == "18685" and f.scenario != "wrong_folder")
+    rows = CalamineWorkbook.from_path(inbox / cam_binh.folder / cam_binh.file_name).get_sheet_by_name(
+        cam_binh.sheet_name).to_python()
+    header = [c for r in rows[:10] for c in r if isinstance(c, str)]
+    assert "UBND XÃ CẨM BÌNH" in header
+    assert any(c.endswith("Phòng Văn hóa - Xã hội xã Cẩm Bình (mã 18685)") for c in header)

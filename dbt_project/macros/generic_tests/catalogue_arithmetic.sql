@@ -21,12 +21,14 @@ rules as (
 
 totals as (
 
-    select distinct
+    -- one row per (total, part): the total's value beside the name of each part it should equal the sum of
+    select
         v.submission_id,
         v.form_code,
         v.row_code,
         v.measure,
-        v.value
+        v.value,
+        rules.part_row_code
     from {{ model }} as v
     inner join rules
         on rules.form_code = v.form_code
@@ -46,13 +48,10 @@ compared as (
         sum(parts.value) as parts_value,
         count(parts.value) as n_parts
     from totals
-    inner join rules
-        on rules.form_code = totals.form_code
-        and rules.whole_row_code = totals.row_code
     left join {{ model }} as parts
         on parts.submission_id = totals.submission_id
         and parts.measure = totals.measure
-        and parts.row_code = rules.part_row_code
+        and parts.row_code = totals.part_row_code
     group by
         totals.submission_id,
         totals.form_code,
