@@ -1,14 +1,30 @@
-"""Alerts: late, missing and bad reports, told once to the district and the province.
+"""Alerts: reminders, overdue notices, escalations and bad-data notices, each told once.
 
-Alerts are computed from the marts after each transform (``marts.fct_submission`` and
-``marts.fct_problem``). Each alert has a stable id built from what it is about (kind, unit, form,
-period, file), so re-running, retrying or restarting never sends it twice: an id already in
-``ops.alert_log`` is skipped. Every alert is written to ``ops.alert_log`` whether or not it could be
-sent; e-mail goes through Airflow's SMTP notifier when the connection named by
-``SECTORSTATS_SMTP_CONN_ID`` (default ``smtp_sectorstats``) exists.
+What is said, to whom and on which channel is data: ``ingest/catalogue/alerts.yaml`` (kinds, recipients,
+channels, Vietnamese and English text) and ``recipients.yaml`` (addresses). Two families:
 
-Text from district files (file names, cell values) goes into the message as data: it is never
-rendered as a template.
+- **deadline alerts** (``reminder``, ``overdue``, ``escalation``) come from the reporting calendar of
+  :mod:`ingest.monitor` as of a day: a reminder ``reminder_days_before`` the due date to a unit that has sent
+  nothing, an overdue notice from the day after the due date while no accepted report is in, an escalation to
+  the province ``escalate_days_after`` days after it. A unit that did not exist in the period owes nothing and
+  is told nothing.
+- **problem alerts** (``rejected``, ``warnings``) come from the files loaded (``marts.fct_submission``,
+  ``marts.fct_problem``), with the feedback workbook attached.
+
+Told once: every alert has a stable id built from what it is about (kind, unit, form, period, or the file),
+and is written to ``ops.alert_log`` with one ``ops.alert_delivery`` row per channel *before* anything is sent
+(an outbox). Sending then works through the deliveries still ``pending`` (or ``failed``, up to
+``MAX_ATTEMPTS``), committing each result as soon as it is known; so a second run, a retried task or a
+restarted worker sends nothing that was sent. (A crash between a message leaving and its row being committed
+would send that one message again on the next run: at least once, never silently dropped.)
+
+Channels go through Airflow notifiers and connections, never secrets in code: e-mail through the SMTP
+connection ``SECTORSTATS_SMTP_CONN_ID`` (default ``smtp_sectorstats``), the webhook (a chat room) through the
+HTTP connection ``SECTORSTATS_WEBHOOK_CONN_ID`` (default ``webhook_sectorstats``). A channel whose connection
+does not exist when an alert is created records it as ``no_connection`` and sends nothing.
+
+Text from district files (file names, cell values) goes into messages as data: templates are filled with
+``str.format_map`` from values we computed, and a value is never rendered as a template.
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ import hashlib
 import html
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,50 +43,87 @@ import pandas as pd
 import yaml
 
 from ingest import warehouse
-from ingest.catalogue import load_catalogue
+from ingest.catalogue import Catalogue, load_catalogue
 from ingest.feedback import feedback_path
 from ingest.settings import CATALOGUE_DIR, reports_dir
 
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_IN_MESSAGE = 30
+MAX_ATTEMPTS = 5
+DEADLINE_KINDS = ("reminder", "overdue", "escalation")
+PROBLEM_KINDS = ("rejected", "warnings")
+CHANNELS = ("email", "webhook")
 
 
 @dataclass(frozen=True)
 class Alert:
     alert_id: str
-    kind: str  # missing | late | rejected | warnings
+    kind: str  # reminder | overdue | escalation | rejected | warnings
     unit_code: str | None
     form_code: str | None
     period_start: dt.date | None
-    recipients: tuple[str, ...]
+    recipients: tuple[str, ...]  # e-mail addresses
     subject: str
     body: str
     reason: str
     attachments: tuple[str, ...] = ()  # the feedback workbook, when there is one
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(alert_kinds()[self.kind]["channels"])
+
+
+# -- configuration ---------------------------------------------------------------------------------------------
 
 @cache
 def recipients() -> dict:
     return yaml.safe_load((CATALOGUE_DIR / "recipients.yaml").read_text(encoding="utf-8"))
 
 
-def recipients_for(*unit_codes: str | None) -> tuple[str, ...]:
-    """The addresses of these units, then the province's. A unit with no address configured (e.g. a
-    commune-level unit from 2025-07-01 not yet in recipients.yaml, or listed with no address) adds none:
-    the province is still told."""
+@cache
+def alert_kinds() -> dict[str, dict]:
+    """The kinds of ``alerts.yaml``, checked: known recipients and channels, every kind present."""
+    kinds = yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8"))["kinds"]
+    missing = set(DEADLINE_KINDS + PROBLEM_KINDS) - set(kinds)
+    if missing:
+        raise ValueError(f"alerts.yaml: no text for alert kind(s) {sorted(missing)}")
+    for name, spec in kinds.items():
+        if not set(spec["to"]) <= {"unit", "province"} or not spec["to"]:
+            raise ValueError(f"alerts.yaml: kind {name}: `to` must list unit and/or province, not {spec['to']}")
+        if not set(spec["channels"]) <= set(CHANNELS) or not spec["channels"]:
+            raise ValueError(f"alerts.yaml: kind {name}: unknown channel in {spec['channels']}")
+    return kinds
+
+
+def recipients_for(*unit_codes: str | None, to: Iterable[str] = ("unit", "province")) -> tuple[str, ...]:
+    """The addresses of these units and/or the province, in the order of ``to``, each once. A unit with no
+    address configured (e.g. a commune-level unit from 2025-07-01 not yet in recipients.yaml) adds none."""
     spec = recipients() or {}
     units = spec.get("units") or {}
     out: list[str] = []
-    for code in unit_codes:
-        for addr in (units.get(str(code)) or []) if code else []:
-            if addr not in out:
-                out.append(addr)
-    for addr in spec.get("province") or []:
-        if addr not in out:
-            out.append(addr)
+    for who in to:
+        if who == "unit":
+            addresses = [a for code in unit_codes if code for a in (units.get(str(code)) or [])]
+        else:
+            addresses = list(spec.get("province") or [])
+        out.extend(a for a in addresses if a not in out)
     return tuple(out)
 
+
+def smtp_conn_id() -> str:
+    return os.environ.get("SECTORSTATS_SMTP_CONN_ID", "smtp_sectorstats")
+
+
+def webhook_conn_id() -> str:
+    return os.environ.get("SECTORSTATS_WEBHOOK_CONN_ID", "webhook_sectorstats")
+
+
+def channel_conn_id(channel: str) -> str:
+    return smtp_conn_id() if channel == "email" else webhook_conn_id()
+
+
+# -- building alerts -------------------------------------------------------------------------------------------
 
 def _alert_id(*parts: object) -> str:
     return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:20]
@@ -80,70 +134,93 @@ def _unit_label(code: str | None) -> str:
     return f"{unit.name} (mã {code})" if unit else f"mã {code or '?'}"
 
 
-def _period_label(form_code: str | None, period_start: dt.date | None) -> str:
-    if not form_code or period_start is None:
-        return "?"
-    return load_catalogue().form(form_code).period_label_vi(period_start)
-
-
 def _date(value: object) -> dt.date | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return pd.Timestamp(value).date()
 
 
-def collect_alerts(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[Alert]:
-    """Every alert the marts call for as of ``as_of`` (sent or not)."""
-    alerts: list[Alert] = []
+def _render(kind: str, **params: object) -> tuple[str, str]:
+    """Subject and body of ``kind`` with ``params`` filled in (values as plain text, never templates)."""
+    spec = alert_kinds()[kind]
+    values = {k: "" if v is None else str(v) for k, v in params.items()}
+    return spec["subject"].format_map(values).strip(), spec["body"].format_map(values).rstrip()
+
+
+def _report_params(cat: Catalogue, unit_code: str | None, form_code: str | None,
+                   period: dt.date | None) -> dict[str, object]:
+    form = cat.form(form_code) if form_code else None
+    label = form.period_label_vi(period) if form and period else "?"
+    period_en = "?" if period is None else (f"{period:%Y-%m}" if form is None or form.frequency == "monthly"
+                                           else f"{period.year}-Q{(period.month - 1) // 3 + 1}")
+    return {"report": f"{form_code} {label}" if form_code else "không xác định", "form_code": form_code or "?",
+            "period": label, "period_en": period_en, "unit": _unit_label(unit_code)}
+
+
+def _deadline_alert(cat: Catalogue, kind: str, r: pd.Series, as_of: dt.date) -> Alert:
+    period, due = _date(r.period_start), _date(r.due_date)
+    assert period is not None and due is not None
+    status_vi = status_en = ""
+    if r.state == "rejected":
+        status_vi = f"; tệp gửi ngày {_date(r.last_received_date):%d/%m/%Y} bị từ chối"
+        status_en = f"; the file received on {_date(r.last_received_date):%Y-%m-%d} was rejected"
+    subject, body = _render(
+        kind, **_report_params(cat, r.unit_code, r.form_code, period), due=f"{due:%d/%m/%Y}", due_iso=due.isoformat(),
+        days_left=(due - as_of).days, days_overdue=(as_of - due).days, status_vi=status_vi, status_en=status_en)
+    reason = {"reminder": f"due on {due.isoformat()}, nothing received",
+              "overdue": f"no accepted report by the due date {due.isoformat()}",
+              "escalation": f"no accepted report {(as_of - due).days} days after the due date {due.isoformat()}",
+              }[kind]
+    return Alert(_alert_id(kind, r.unit_code, r.form_code, period), kind, r.unit_code, r.form_code, period,
+                 recipients_for(r.unit_code, to=alert_kinds()[kind]["to"]), subject, body, reason)
+
+
+def collect_deadline_alerts(grid: pd.DataFrame, cat: Catalogue, as_of: dt.date) -> list[Alert]:
+    """The reminders, overdue notices and escalations the reporting calendar (:func:`monitor.reporting_status`)
+    calls for as of ``as_of``."""
+    out: list[Alert] = []
+    for r in grid.itertuples(index=False):
+        due = _date(r.due_date)
+        assert due is not None
+        waiting = r.state in ("due_soon", "rejected", "missing")
+        if r.state == "due_soon" and r.n_versions == 0 and (due - as_of).days <= cat.reminder_days_before:
+            out.append(_deadline_alert(cat, "reminder", r, as_of))
+        if waiting and as_of > due:
+            out.append(_deadline_alert(cat, "overdue", r, as_of))
+        if waiting and (as_of - due).days >= cat.escalate_days_after:
+            out.append(_deadline_alert(cat, "escalation", r, as_of))
+    return out
+
+
+def collect_problem_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
+    """A notice for every rejected report and every report accepted with warnings (the version that counts),
+    and for every file that could not be identified, with its problems and the feedback workbook."""
+    cat = load_catalogue()
     subs = con.execute("""
-        select unit_code, form_code, period_start, due_date, status, received_at, on_time, submission_id
+        select unit_code, form_code, period_start, status, submission_id
         from marts.fct_submission
-        where due_date <= ? or status <> 'missing'
-        order by unit_code, form_code, period_start""", [as_of]).df()
+        where status in ('rejected', 'accepted_with_warnings')
+        order by unit_code, form_code, period_start""").df()
     problems = con.execute("""
         select submission_id, sha256, file_name, folder_unit_code, severity, rule, source_sheet, source_cell,
                message_vi, message_en, unit_code
         from marts.fct_problem order by sha256, severity, source_cell""").df()
     by_sub = {k: g for k, g in problems.groupby("submission_id", dropna=False)}
-
-    for s in subs.itertuples(index=False):
-        period = _date(s.period_start)
-        label = f"{s.form_code} {_period_label(s.form_code, period)}"
-        unit = _unit_label(s.unit_code)
-        if s.status == "missing":
-            due = _date(s.due_date)
-            alerts.append(Alert(
-                _alert_id("missing", s.unit_code, s.form_code, period), "missing", s.unit_code, s.form_code, period,
-                recipients_for(s.unit_code),
-                f"[sectorstats] Chưa nhận báo cáo {label} — {unit}",
-                f"Đơn vị {unit} chưa gửi báo cáo {label}, hạn nộp ngày {due:%d/%m/%Y}. Đề nghị gửi ngay.\n"
-                f"Report {s.form_code} for {period:%m/%Y} from {unit} was due on {due:%Y-%m-%d} and has not "
-                f"been received.",
-                f"not received by the due date {due:%Y-%m-%d}"))
-            continue
-        if s.on_time is not None and not pd.isna(s.on_time) and not s.on_time:  # received after the due date
-            alerts.append(Alert(
-                _alert_id("late", s.unit_code, s.form_code, period), "late", s.unit_code, s.form_code, period,
-                recipients_for(s.unit_code),
-                f"[sectorstats] Báo cáo {label} gửi muộn — {unit}",
-                f"Báo cáo {label} của {unit} nhận ngày {pd.Timestamp(s.received_at):%d/%m/%Y}, sau hạn nộp "
-                f"{_date(s.due_date):%d/%m/%Y}.\nReport received after its due date.",
-                "received after the due date"))
-        if s.status in ("rejected", "accepted_with_warnings") and s.submission_id in by_sub:
-            alerts.append(_problem_alert(s.status, s.submission_id, by_sub[s.submission_id], s.unit_code,
-                                         s.form_code, period, label))
-
+    alerts = [
+        _problem_alert(cat, s.status, s.submission_id, by_sub[s.submission_id], s.unit_code, s.form_code,
+                       _date(s.period_start))
+        for s in subs.itertuples(index=False) if s.submission_id in by_sub
+    ]
     # files that could not be identified as any submission: told to whoever uploaded them
     unidentified = problems[problems["submission_id"] == problems["sha256"]]
     for sha, group in unidentified.groupby("sha256"):
         folder = group["folder_unit_code"].iloc[0]
-        alerts.append(_problem_alert("rejected", sha, group, folder or None, None, None,
-                                     f"tệp «{group['file_name'].iloc[0]}»"))
+        alerts.append(_problem_alert(cat, "rejected", sha, group, folder or None, None, None))
     return alerts
 
 
-def _problem_alert(status: str, key: str, group: pd.DataFrame, unit_code: str | None, form_code: str | None,
-                   period: dt.date | None, label: str) -> Alert:
+def _problem_alert(cat: Catalogue, status: str, key: str, group: pd.DataFrame, unit_code: str | None,
+                   form_code: str | None, period: dt.date | None) -> Alert:
     kind = "rejected" if status == "rejected" else "warnings"
     folders = {f for f in group["folder_unit_code"].dropna() if f}
     units = [unit_code, *sorted(folders - {unit_code})]  # a mix-up is told to both units
@@ -151,35 +228,30 @@ def _problem_alert(status: str, key: str, group: pd.DataFrame, unit_code: str | 
     more = len(group) - MAX_PROBLEMS_IN_MESSAGE
     if more > 0:
         lines.append(f"- … và {more} lỗi khác / and {more} more")
-    verdict = ("bị từ chối, đề nghị sửa và gửi lại" if kind == "rejected"
-               else "đã được tiếp nhận nhưng có cảnh báo cần kiểm tra")
     file_name = group["file_name"].iloc[0]
     sha = group["sha256"].iloc[0]
     feedback = feedback_path(reports_dir() / "feedback", unit_code or (sorted(folders)[0] if folders else None),
                              file_name, sha)
     attachments = (str(feedback),) if feedback.exists() else ()
-    body = (f"Báo cáo {label} (tệp «{file_name}») của {_unit_label(unit_code)} {verdict}:\n"
-            + "\n".join(lines)
-            + (f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
-               if attachments else "")
-            + f"\n\n{'Rejected' if kind == 'rejected' else 'Accepted with warnings'}: "
-            + f"{len(group)} problem(s) in file «{file_name}».")
-    return Alert(_alert_id(kind, key), kind, unit_code, form_code, period, recipients_for(*units),
-                 f"[sectorstats] {'Báo cáo bị từ chối' if kind == 'rejected' else 'Cảnh báo số liệu'}: {label}",
-                 body, f"{len(group)} problem(s): " + ", ".join(sorted(set(group["rule"]))), attachments)
+    note = (f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
+            if attachments else "")
+    subject, body = _render(kind, **_report_params(cat, unit_code, form_code, period), file=file_name,
+                            problems="\n".join(lines), n_problems=len(group), attachment_note=note)
+    return Alert(_alert_id(kind, key), kind, unit_code, form_code, period,
+                 recipients_for(*units, to=alert_kinds()[kind]["to"]), subject, body,
+                 f"{len(group)} problem(s): " + ", ".join(sorted(set(group["rule"]))), attachments)
 
 
-def smtp_conn_id() -> str:
-    return os.environ.get("SECTORSTATS_SMTP_CONN_ID", "smtp_sectorstats")
+# -- sending ---------------------------------------------------------------------------------------------------
 
-
-def _smtp_configured(conn_id: str) -> bool:
+def connection_exists(conn_id: str) -> bool:
+    """Whether Airflow knows the connection (UI, CLI, environment variable or secrets backend)."""
     try:
         from airflow.sdk import BaseHook
 
         BaseHook.get_connection(conn_id)
         return True
-    except Exception:  # no connection, or no Airflow context (CLI): record only
+    except Exception:  # no such connection, or no Airflow context (plain CLI): nothing to send through
         return False
 
 
@@ -192,35 +264,157 @@ def send_email(alert: Alert, conn_id: str) -> None:
                  files=list(alert.attachments), smtp_conn_id=conn_id).notify({})
 
 
-def dispatch(as_of: dt.date, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Record every new alert in ``ops.alert_log`` and send it when a channel is configured."""
+def send_webhook(alert: Alert, conn_id: str) -> None:
+    """Post the alert to the chat room behind the HTTP connection (see :mod:`ingest.notifiers`)."""
+    from ingest.notifiers import WebhookNotifier
+
+    WebhookNotifier(conn_id=conn_id, payload=webhook_payload(alert)).notify({})
+
+
+def webhook_payload(alert: Alert) -> dict[str, object]:
+    """JSON for a chat webhook: ``text`` (what Slack, Mattermost, Rocket.Chat and Google Chat display) plus the
+    alert's fields for machines."""
+    return {"text": f"{alert.subject}\n{alert.body}", "alert_id": alert.alert_id, "kind": alert.kind,
+            "unit_code": alert.unit_code, "form_code": alert.form_code,
+            "period_start": alert.period_start.isoformat() if alert.period_start else None,
+            "recipients": list(alert.recipients)}
+
+
+Sender = Callable[[Alert, str], None]
+DEFAULT_SENDERS: dict[str, Sender] = {"email": send_email, "webhook": send_webhook}
+
+
+LOG_COLUMNS = ["alert_id", "kind", "unit_code", "form_code", "period_start", "recipient", "channel", "subject",
+               "body", "reason", "attachments", "created_at", "sent_at", "send_status"]
+DELIVERY_COLUMNS = ["alert_id", "channel", "recipient", "status", "attempts", "created_at", "last_attempt_at",
+                    "sent_at", "last_error"]
+
+
+def _log_row(a: Alert, now: dt.datetime) -> dict[str, object]:
+    return {"alert_id": a.alert_id, "kind": a.kind, "unit_code": a.unit_code, "form_code": a.form_code,
+            "period_start": a.period_start, "recipient": ", ".join(a.recipients), "channel": ",".join(a.channels),
+            "subject": a.subject, "body": a.body, "reason": a.reason, "attachments": "\n".join(a.attachments),
+            "created_at": now, "sent_at": None, "send_status": "pending"}
+
+
+def _delivery_rows(a: Alert, now: dt.datetime, configured: dict[str, bool]) -> list[dict[str, object]]:
+    rows = []
+    for channel in a.channels:
+        target = ", ".join(a.recipients) if channel == "email" else channel_conn_id(channel)
+        status = ("no_connection" if not configured[channel]
+                  else "no_recipient" if not target else "pending")
+        rows.append({"alert_id": a.alert_id, "channel": channel, "recipient": target, "status": status,
+                     "attempts": 0, "created_at": now, "last_attempt_at": None, "sent_at": None, "last_error": None})
+    return rows
+
+
+def record(con: duckdb.DuckDBPyConnection, candidates: list[Alert], now: dt.datetime,
+           configured: dict[str, bool]) -> list[Alert]:
+    """Write the alerts not yet in ``ops.alert_log``, with their deliveries, in one transaction (the outbox).
+    Returns the new ones."""
+    known = {r[0] for r in con.execute("select alert_id from ops.alert_log").fetchall()}
+    fresh, seen = [], set(known)
+    for a in candidates:
+        if a.alert_id not in seen:
+            fresh.append(a)
+            seen.add(a.alert_id)
+    logs = pd.DataFrame([_log_row(a, now) for a in fresh], columns=LOG_COLUMNS)
+    deliveries = pd.DataFrame([d for a in fresh for d in _delivery_rows(a, now, configured)],
+                              columns=DELIVERY_COLUMNS)
+    con.execute("begin")
+    try:
+        warehouse.insert_frame(con, "ops.alert_log", logs.astype({"sent_at": "datetime64[us]"}))
+        warehouse.insert_frame(con, "ops.alert_delivery", deliveries.astype(
+            {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "attempts": "int32"}))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return fresh
+
+
+def _stored_alert(con: duckdb.DuckDBPyConnection, alert_id: str) -> Alert:
+    """The alert as recorded: what is sent is what the outbox holds, whichever run sends it."""
+    row = con.execute("""select alert_id, kind, unit_code, form_code, period_start, recipient, subject, body, reason,
+                                attachments
+                         from ops.alert_log where alert_id = ?""", [alert_id]).fetchone()
+    assert row is not None
+    recipients_ = tuple(a for a in (row[5] or "").split(", ") if a)
+    attachments = tuple(a for a in (row[9] or "").split("\n") if a)
+    return Alert(row[0], row[1], row[2], row[3], _date(row[4]), recipients_, row[6], row[7], row[8], attachments)
+
+
+def deliver(con: duckdb.DuckDBPyConnection, now: dt.datetime,
+            senders: dict[str, Sender] | None = None) -> dict[str, int]:
+    """Send every delivery still ``pending`` (or ``failed`` fewer than MAX_ATTEMPTS times), committing each
+    result at once. Returns how many were sent and how many failed."""
+    senders = senders or DEFAULT_SENDERS
+    todo = con.execute("""
+        select d.alert_id, d.channel from ops.alert_delivery d
+        where d.status = 'pending' or (d.status = 'failed' and d.attempts < ?)
+        order by d.created_at, d.alert_id, d.channel""", [MAX_ATTEMPTS]).fetchall()
+    sent = failed = 0
+    for alert_id, channel in todo:
+        alert = _stored_alert(con, alert_id)
+        try:
+            senders[channel](alert, channel_conn_id(channel))
+        except Exception as exc:  # one failed send must not stop the others; retried on the next run
+            log.warning("alert %s (%s) could not be sent: %s", alert_id, channel, exc)
+            con.execute("""update ops.alert_delivery set status = 'failed', attempts = attempts + 1,
+                           last_attempt_at = ?, last_error = ? where alert_id = ? and channel = ?""",
+                        [now, f"{type(exc).__name__}: {exc}"[:500], alert_id, channel])
+            failed += 1
+        else:
+            con.execute("""update ops.alert_delivery set status = 'sent', attempts = attempts + 1,
+                           last_attempt_at = ?, sent_at = ?, last_error = null
+                           where alert_id = ? and channel = ?""", [now, now, alert_id, channel])
+            sent += 1
+        _summarise(con, alert_id)
+    return {"sent": sent, "failed": failed}
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, alert_id: str) -> None:
+    """Keep ``ops.alert_log.send_status``/``sent_at`` in step with the alert's deliveries."""
+    statuses = [r[0] for r in con.execute("select status from ops.alert_delivery where alert_id = ?",
+                                          [alert_id]).fetchall()]
+    if all(s == "sent" for s in statuses):
+        summary = "sent"
+    elif any(s == "sent" for s in statuses):
+        summary = "partly sent"
+    elif any(s in ("pending", "failed") for s in statuses):
+        summary = "failed" if "failed" in statuses else "pending"
+    else:
+        summary = "recorded: " + ", ".join(sorted(set(statuses)))
+    con.execute("""update ops.alert_log set send_status = ?,
+                   sent_at = (select max(sent_at) from ops.alert_delivery where alert_id = ?)
+                   where alert_id = ?""", [summary, alert_id, alert_id])
+
+
+def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines"), *,
+             now: dt.datetime | None = None, senders: dict[str, Sender] | None = None,
+             configured: dict[str, bool] | None = None) -> dict[str, int]:
+    """Record the new alerts of ``families`` (``problems``: rejected and warnings from the marts;
+    ``deadlines``: the reporting calendar as of ``as_of``) and send every delivery due. Returns counts of new
+    alerts per kind, and of deliveries sent and failed."""
+    from ingest.monitor import reporting_status
+
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    conn_id = smtp_conn_id()
-    can_send = _smtp_configured(conn_id)
+    configured = configured or {c: connection_exists(channel_conn_id(c)) for c in CHANNELS}
+    families = set(families)
+    cat = load_catalogue()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
-        known = {r[0] for r in con.execute("select alert_id from ops.alert_log").fetchall()}
-        fresh = [a for a in collect_alerts(con, as_of) if a.alert_id not in known]
-        rows = []
+        candidates: list[Alert] = []
+        if "problems" in families:
+            candidates += collect_problem_alerts(con)
+        if "deadlines" in families:
+            candidates += collect_deadline_alerts(reporting_status(con, cat, as_of), cat, as_of)
+        fresh = record(con, candidates, now, configured)
         for a in fresh:
-            status, sent_at = "recorded: no smtp connection", None
-            if can_send:
-                try:
-                    send_email(a, conn_id)
-                    status, sent_at = "sent", now
-                except Exception as exc:  # one failed send must not stop the others
-                    log.warning("alert %s could not be sent: %s", a.alert_id, exc)
-                    status = f"failed: {type(exc).__name__}"
-            rows.append({"alert_id": a.alert_id, "kind": a.kind, "unit_code": a.unit_code, "form_code": a.form_code,
-                         "period_start": a.period_start, "recipient": ", ".join(a.recipients),
-                         "channel": "email" if can_send else "log", "subject": a.subject, "body": a.body,
-                         "reason": a.reason, "created_at": now, "sent_at": sent_at, "send_status": status})
-        frame = pd.DataFrame(rows, columns=["alert_id", "kind", "unit_code", "form_code", "period_start", "recipient",
-                                            "channel", "subject", "body", "reason", "created_at", "sent_at",
-                                            "send_status"])
-        warehouse.insert_frame(con, "ops.alert_log", frame.astype({"sent_at": "datetime64[us]"}))
+            _summarise(con, a.alert_id)
+        result = deliver(con, now, senders)
     counts: dict[str, int] = {}
     for a in fresh:
         counts[a.kind] = counts.get(a.kind, 0) + 1
-    log.info("alerts: %d new (%s); %s", len(fresh), counts, "sent by e-mail" if can_send else "recorded only")
-    return {"new": len(fresh), **counts}
+    log.info("alerts: %d new (%s); deliveries %s", len(fresh), counts, result)
+    return {"new": len(fresh), **counts, **result}

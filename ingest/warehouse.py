@@ -54,12 +54,30 @@ RAW_TABLES: dict[str, str] = {
 }
 
 OPS_TABLES: dict[str, str] = {
+    # one row per alert (the outbox): what is said, to whom, why; send_status/sent_at summarise its deliveries
     "alert_log": """
         alert_id varchar primary key, kind varchar not null, unit_code varchar, form_code varchar,
         period_start date, recipient varchar not null, channel varchar not null, subject varchar not null,
         body varchar not null, reason varchar not null, created_at timestamp not null, sent_at timestamp,
-        send_status varchar not null""",
+        send_status varchar not null, attachments varchar""",
+    # one row per (alert, channel): pending → sent | failed (retried) | no_connection | no_recipient
+    "alert_delivery": """
+        alert_id varchar not null, channel varchar not null, recipient varchar not null, status varchar not null,
+        attempts integer not null, created_at timestamp not null, last_attempt_at timestamp, sent_at timestamp,
+        last_error varchar, primary key (alert_id, channel)""",
+    # the reporting calendar as of the monitoring DAG's last run (ingest/monitor.py)
+    "reporting_status": """
+        unit_code varchar not null, unit_name varchar not null, form_code varchar not null,
+        period_type varchar not null, period_start date not null, period_label varchar not null,
+        due_date date not null, state varchar not null, n_versions integer not null, last_received_date date,
+        accepted_received_date date, days_overdue integer not null, as_of date not null""",
 }
+
+# Columns added to existing tables after their first release: (table, column, type). ensure_schema adds them to
+# a warehouse created before, so an upgrade never needs a rebuild.
+ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("ops.alert_log", "attachments", "varchar"),
+]
 
 
 @contextlib.contextmanager
@@ -76,11 +94,13 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> Iterator[du
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw and ops tables if they are missing (never drops or alters data)."""
+    """Create the raw and ops tables if they are missing, and add columns added since (never drops data)."""
     for schema, tables in (("raw", RAW_TABLES), ("ops", OPS_TABLES)):
         con.execute(f"create schema if not exists {schema}")
         for name, columns in tables.items():
             con.execute(f"create table if not exists {schema}.{name} ({columns})")
+    for table, column, type_ in ADDED_COLUMNS:
+        con.execute(f"alter table {table} add column if not exists {column} {type_}")
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:

@@ -42,6 +42,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from ingest.warehouse import ensure_schema
+
 REPO_DIR = Path(__file__).resolve().parents[2]
 FORMS_YAML = REPO_DIR / "ingest" / "catalogue" / "forms.yaml"
 
@@ -130,6 +132,23 @@ SCENARIOS: list[tuple[str, str, dt.date, int, str, dt.datetime, str]] = [
     ("436", "04/TTr-H", dt.date(2024, 10, 1), 1, "accepted", dt.datetime(2025, 1, 13, 2, 0), ""),
     ("448", "04/TTr-H", dt.date(2024, 10, 1), 1, "rejected", dt.datetime(2025, 1, 15, 2, 0), ""),
     ("448", "04/TTr-H", dt.date(2024, 10, 1), 2, "accepted", dt.datetime(2025, 1, 16, 2, 0), ""),
+]
+
+
+# ops.alert_log / ops.alert_delivery: an overdue notice e-mailed, and a rejection whose webhook post failed once.
+_AT = dt.datetime(2025, 1, 11, 1, 0)
+ALERTS = [
+    ("a-overdue-448", "overdue", "448", "03/BTXH-H", dt.date(2024, 12, 1), "phongldtbxh.locha@example.invalid",
+     "email", "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 12 năm 2024", "…", "no accepted report by the due date",
+     _AT, _AT, "sent", None),
+    ("a-rejected-448", "rejected", "448", "04/TTr-H", dt.date(2024, 10, 1), "phongldtbxh.locha@example.invalid",
+     "email,webhook", "[sectorstats] Báo cáo bị từ chối: 04/TTr-H Quý IV năm 2024", "…", "1 problem(s): sum-mismatch",
+     _AT, _AT, "partly sent", None),
+]
+DELIVERIES = [
+    ("a-overdue-448", "email", "phongldtbxh.locha@example.invalid", "sent", 1, _AT, _AT, _AT, None),
+    ("a-rejected-448", "email", "phongldtbxh.locha@example.invalid", "sent", 1, _AT, _AT, _AT, None),
+    ("a-rejected-448", "webhook", "webhook_sectorstats", "failed", 1, _AT, _AT, None, "URLError: timed out"),
 ]
 
 
@@ -327,6 +346,9 @@ def build(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute(DDL)
+        ensure_schema(con)  # the ops tables (alerts, reporting status), as the pipeline creates them
+        con.executemany("insert into ops.alert_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ALERTS)
+        con.executemany("insert into ops.alert_delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DELIVERIES)
         for table, rows in (
             ("arrivals", arrivals), ("submissions", submissions), ("observations", observations),
             ("problems", problems), ("loads", loads), ("catalogue_forms", forms),

@@ -1,3 +1,3 @@
 """Integration fixtures live in helpers.py so the tests can import its functions too."""
 
-from tests.integration.helpers import airflow_home, mailbox  # noqa: F401 - pytest fixtures
+from tests.integration.helpers import airflow_home, chatroom, mailbox  # noqa: F401 - pytest fixtures

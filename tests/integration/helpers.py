@@ -105,10 +105,12 @@ def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def run_dags(env: dict[str, str]) -> None:
-    """One scheduled cycle, as `make run` does it: the ingest DAG, then the transform DAG."""
+def run_dags(env: dict[str, str], *, monitor: bool = True) -> None:
+    """One scheduled cycle, as `make run` does it: the ingest DAG, the transform DAG, then the monitoring DAG."""
     airflow(env, "dags", "test", "sectorstats_ingest")
     airflow(env, "dags", "test", "sectorstats_transform")
+    if monitor:
+        airflow(env, "dags", "test", "sectorstats_monitor")
 
 
 def query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -125,6 +127,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("airflow-template")
     env = pipeline_env(home)
     airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", "sectorstats_warehouse", "1", "tasks that open the DuckDB warehouse")
     return home / "airflow"
 
 
@@ -163,6 +166,54 @@ def mailbox():
         yield box
     finally:
         controller.stop()
+
+
+class ChatRoom:
+    """A webhook receiver on loopback (the standard library's HTTP server) that keeps every JSON post."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        room = self
+        self.posts: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                room.posts.append(json.loads(body.decode("utf-8")))
+                room.headers.append(dict(self.headers))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def chatroom():
+    room = ChatRoom()
+    try:
+        yield room
+    finally:
+        room.close()
+
+
+def webhook_connection_env(port: int, token: str = "test-token") -> dict[str, str]:
+    """The Airflow HTTP connection of the chat webhook, as an environment variable."""
+    return {"AIRFLOW_CONN_WEBHOOK_SECTORSTATS": json.dumps({
+        "conn_type": "http", "host": f"http://127.0.0.1:{port}/hooks/sectorstats", "password": token})}
 
 
 def smtp_connection_env(port: int) -> dict[str, str]:

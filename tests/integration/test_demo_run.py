@@ -29,6 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
     mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
     from ingest.alerts import dispatch
+    from ingest.monitor import run_monitor
     from ingest.pipeline import run_ingest
     from ingest.summary import write_summary
     from ingest.transform import run_dbt
@@ -37,6 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     run_ingest("demo-load-1")
     run_dbt("build", as_of=AS_OF)
     alerts = dispatch(AS_OF)
+    run_monitor(AS_OF)
     summary = write_summary(AS_OF)
     yield data, manifest, alerts, summary
     mp.undo()
@@ -115,10 +117,34 @@ def test_alerts_are_recorded_once(demo) -> None:
     data, manifest, alerts, _ = demo
     from ingest.alerts import dispatch
 
-    rows = query(data, "select kind, count(*) from ops.alert_log group by kind")
-    assert dict(rows) == {k: v for k, v in alerts.items() if k != "new"}
-    assert dict(rows)["missing"] == len(manifest.missing)
-    assert dispatch(AS_OF) == {"new": 0}  # a second run sends nothing again
+    rows = dict(query(data, "select kind, count(*) from ops.alert_log group by kind"))
+    assert rows == {k: v for k, v in alerts.items() if k not in ("new", "sent", "failed")}
+    # no Airflow connection here: everything recorded, nothing sent
+    assert alerts["sent"] == alerts["failed"] == 0
+    unaccepted = query(data, "select count(*) from marts.fct_submission where status in ('missing', 'rejected')")
+    assert rows["overdue"] == rows["escalation"] == unaccepted[0][0] >= len(manifest.missing)
+    assert "reminder" not in rows  # as of 2025-01-31 nothing is due within three days
+    assert dispatch(AS_OF) == {"new": 0, "sent": 0, "failed": 0}  # a second run records nothing again
+
+
+def test_the_monitor_calendar_agrees_with_the_marts(demo) -> None:
+    """ingest/monitor.py computes the reporting calendar itself; on the whole demo it says what dbt says."""
+    data, _, _, _ = demo
+    mismatches = query(data, """
+        with monitor as (
+            select unit_code, form_code, period_start, state from ops.reporting_status where due_date < as_of
+        ),
+        marts as (
+            select unit_code, form_code, period_start,
+                   case when status in ('accepted', 'accepted_with_warnings') and on_time then 'on_time'
+                        when status in ('accepted', 'accepted_with_warnings') then 'late'
+                        else status end as state
+            from marts.fct_submission where is_expected
+        )
+        select * from monitor full join marts using (unit_code, form_code, period_start)
+        where monitor.state is distinct from marts.state""")
+    assert mismatches == []
+    assert query(data, "select count(*) from ops.reporting_status")[0][0] == 416
 
 
 def test_summary_counts(demo) -> None:

@@ -15,7 +15,17 @@ import pytest
 from ingest.catalogue import load_catalogue
 from ingest.numbers import format_vi
 from ingest.workbook import Quirks
-from tests.integration.helpers import at, consistent_values, pipeline_env, put, query, run_dags, smtp_connection_env
+from tests.integration.helpers import (
+    airflow,
+    at,
+    consistent_values,
+    pipeline_env,
+    put,
+    query,
+    run_dags,
+    smtp_connection_env,
+    webhook_connection_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +33,9 @@ JAN, FEB, Q1 = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 1, 1)
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path, mailbox):
-    """A small inbox for two units, run through both DAGs once, with alerts e-mailed to a local server."""
+def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path, mailbox, chatroom):
+    """A small inbox for two units, run through the three DAGs once (ingest, transform, monitor as of
+    2024-03-31), with alerts e-mailed to a local SMTP server and posted to a local chat webhook."""
     data = tmp_path_factory.mktemp("data")
     (data / "airflow").mkdir()
     shutil.copy(airflow_home / "airflow.db", data / "airflow" / "airflow.db")
@@ -52,7 +63,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path, mailb
     (inbox / "443" / "ghi chu.xlsx").write_bytes(b"%PDF-1.4 this is not a spreadsheet")
     damaged = (inbox / "443" / "bao cao 0.xlsx").read_bytes()[:900]
     (inbox / "443" / "hong.xlsx").write_bytes(damaged)
-    env = {**pipeline_env(data), **smtp_connection_env(mailbox.port)}
+    env = {**pipeline_env(data), **smtp_connection_env(mailbox.port), **webhook_connection_env(chatroom.port)}
     run_dags(env)
     return data, env, written
 
@@ -111,16 +122,19 @@ def test_broken_and_misplaced_files_are_recorded_not_fatal(pipeline) -> None:
 
 def _snapshot(data: Path) -> dict[str, list]:
     tables = ["raw.arrivals", "raw.submissions", "raw.observations", "raw.problems", "marts.fct_indicator_value",
-              "marts.fct_submission", "marts.fct_problem", "ops.alert_log"]
+              "marts.fct_submission", "marts.fct_problem", "ops.alert_log", "ops.alert_delivery",
+              "ops.reporting_status"]
     return {t: sorted(map(repr, query(data, f"select * exclude (load_id) from {t}")))
             if t.startswith("raw.") else sorted(map(repr, query(data, f"select * from {t}"))) for t in tables}
 
 
-def test_running_twice_changes_nothing(pipeline) -> None:
+def test_running_twice_changes_nothing(pipeline, mailbox, chatroom) -> None:
     data, env, _ = pipeline
     before = _snapshot(data)
+    messages, posts = len(mailbox.messages), len(chatroom.posts)
     run_dags(env)
     assert _snapshot(data) == before
+    assert (len(mailbox.messages), len(chatroom.posts)) == (messages, posts)  # nobody is told twice
 
 
 def test_corrected_resubmission_replaces_the_rejected_one(pipeline) -> None:
@@ -140,11 +154,14 @@ def test_corrected_resubmission_replaces_the_rejected_one(pipeline) -> None:
     assert values == {k: v for k, v in fixed.values.items() if v is not None}
 
 
-def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox) -> None:
+def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox, chatroom) -> None:
     data, _, written = pipeline
-    sent = query(data, "select kind, unit_code, send_status, channel from ops.alert_log order by kind, unit_code")
-    assert all(status == "sent" and channel == "email" for *_, status, channel in sent)
-    assert len(mailbox.messages) == len(sent)
+    sent = query(data, "select kind, unit_code, send_status from ops.alert_log order by kind, unit_code")
+    assert {status for *_, status in sent} == {"sent"}
+    emails = query(data, "select count(*) from ops.alert_delivery where channel = 'email' and status = 'sent'")
+    assert len(mailbox.messages) == emails[0][0] == len(sent)
+    posts = query(data, "select count(*) from ops.alert_delivery where channel = 'webhook' and status = 'sent'")
+    assert len(chatroom.posts) == posts[0][0] > 0
     subjects = [m["Subject"] for m in mailbox.messages]
     bodies = dict(zip(subjects, mailbox.bodies(), strict=True))
     rejected = "[sectorstats] Báo cáo bị từ chối: 03/BTXH-H Tháng 1 năm 2024"
@@ -165,8 +182,27 @@ def test_alerts_are_emailed_once_with_the_cell(pipeline, mailbox) -> None:
     assert set(recipients[mixup[0]].split(", ")) == {"phongldtbxh.ductho@example.invalid",
                                                      "phongldtbxh.vuquang@example.invalid",
                                                      "thongke@soldtbxh.example.invalid"}
-    # a missing report (unit 443, form 03, January; due 2024-02-10) gets a notice
-    assert "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 1 năm 2024 — Huyện Can Lộc (mã 443)" in bodies
+    # a missing report (unit 443, form 03, January; due 2024-02-10) gets an overdue notice, to the unit
+    overdue = "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 1 năm 2024 — Huyện Can Lộc (mã 443)"
+    assert recipients[overdue] == "phongldtbxh.canloc@example.invalid"
+    assert ("Đơn vị Huyện Can Lộc (mã 443) chưa gửi báo cáo 03/BTXH-H Tháng 1 năm 2024, hạn nộp ngày 10/02/2024 "
+            "(đã quá 50 ngày). Đề nghị gửi ngay.") in bodies[overdue]
+    # and, 50 days late as of 2024-03-31, an escalation to the province (the unit in copy), e-mail and chat
+    escalation = "[sectorstats] Quá hạn 50 ngày: 03/BTXH-H Tháng 1 năm 2024 — Huyện Can Lộc (mã 443)"
+    assert recipients[escalation] == "thongke@soldtbxh.example.invalid, phongldtbxh.canloc@example.invalid"
+    post = next(p for p in chatroom.posts if p["text"].startswith(escalation))
+    assert post["kind"] == "escalation" and post["unit_code"] == "443" and post["period_start"] == "2024-01-01"
+    assert all(h["Authorization"] == "Bearer test-token" for h in chatroom.headers)
+    # recorded in marts.fct_alert: one row per channel, with recipient, reason and sent time
+    rows = query(data, """select channel, recipient, reason, sent_at is not null, delivery_status
+                          from marts.fct_alert where kind = 'escalation' and unit_code = '443'
+                          and form_code = '03/BTXH-H' and period_start = date '2024-01-01'
+                          order by channel""")
+    reason = "no accepted report 50 days after the due date 2024-02-10"
+    assert rows == [("email", "thongke@soldtbxh.example.invalid, phongldtbxh.canloc@example.invalid", reason, True,
+                     "sent"),
+                    ("webhook", "webhook_sectorstats", reason, True, "sent")]
+
 
 
 def test_analysts_read_a_published_snapshot_while_the_pipeline_writes(pipeline) -> None:
@@ -209,3 +245,35 @@ def test_published_dbt_docs_describe_every_model_and_column(pipeline) -> None:
     assert not undescribed_models, f"models without a description: {undescribed_models}"
     assert not undescribed_columns, (f"{len(undescribed_columns)} columns without a description: "
                                      + ", ".join(undescribed_columns))
+
+
+def test_the_dags_rebuild_the_status_page(pipeline) -> None:
+    data, _, _ = pipeline
+    page = (data / "reports" / "status.html").read_text(encoding="utf-8")
+    states = dict(query(data, "select state, count(*) from ops.reporting_status group by state"))
+    for state, n in states.items():
+        assert page.count(f'<td class="m-{state}"') == n, state
+    assert states["missing"] > 0 and "2024-03-31" in page
+
+
+def test_reminders_are_sent_once_across_runs_and_a_retried_task(pipeline, mailbox) -> None:
+    """As of 2024-04-08, March's monthly reports (due 2024-04-10) are in the reminder window: the monitoring DAG
+    e-mails each unit that sent nothing one reminder — not again on the next run, nor when its alert task is run
+    a second time (what a retry does)."""
+    data, env, _ = pipeline
+    env = {**env, "SECTORSTATS_AS_OF": "2024-04-08"}
+    before = len(mailbox.messages)
+    airflow(env, "dags", "test", "sectorstats_monitor")
+    reminders = [m for m in mailbox.messages[before:] if "Nhắc nộp báo cáo" in m["Subject"]]
+    owed = query(data, """select unit_code, form_code from ops.reporting_status
+                          where state = 'due_soon' and n_versions = 0 order by 1, 2""")
+    assert len(reminders) == len(owed) == 13 * 2  # both monthly forms, every district, nothing sent yet
+    one = next(m for m in reminders if m["Subject"] == (
+        "[sectorstats] Nhắc nộp báo cáo 01/LĐVL-H Tháng 3 năm 2024 — hạn 10/04/2024"
+        ) and m["To"] == "phongldtbxh.canloc@example.invalid")
+    assert "Kính gửi Huyện Can Lộc (mã 443)" in one.get_body().get_content()
+    sent = len(mailbox.messages)
+    airflow(env, "tasks", "test", "sectorstats_monitor", "deadline_alerts")  # the task once more
+    airflow(env, "dags", "test", "sectorstats_monitor")  # the next run
+    assert len(mailbox.messages) == sent
+    assert query(data, "select count(*) from ops.alert_log where kind = 'reminder'") == [(26,)]

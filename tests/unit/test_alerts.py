@@ -1,33 +1,44 @@
-"""ingest.alerts: who is told, and what, for units with and without configured recipients.
+"""ingest.alerts: who is told what and when, and that each alert is recorded once and sent once.
 
-From 2025-07-01 the 69 commune-level units report; recipients.yaml lists only the district-level units, so
-a commune's alerts go to the province alone (and a commune listed with no address is the same), never a crash.
+The sending itself goes through Airflow notifiers to real servers in tests/integration/test_pipeline.py; here the
+outbox logic runs on a real DuckDB warehouse with senders that record what they are asked to send.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-import duckdb
+import pandas as pd
 import pytest
 
-from ingest import alerts
+from ingest import alerts, monitor, warehouse
+from ingest.catalogue import load_catalogue
 
+CAT = load_catalogue()
 PROVINCE = "thongke@soldtbxh.example.invalid"
 DUC_THO = "phongldtbxh.ductho@example.invalid"
+CAN_LOC = "phongldtbxh.canloc@example.invalid"
+EMPLOYMENT = "01/LĐVL-H"
+NOW = dt.datetime(2024, 3, 8, 1, 0)
 
+
+# -- recipients ------------------------------------------------------------------------------------------------
 
 def test_a_district_is_told_and_so_is_the_province() -> None:
     assert alerts.recipients_for("440") == (DUC_THO, PROVINCE)
+    assert alerts.recipients_for("440", to=("unit",)) == (DUC_THO,)
+    assert alerts.recipients_for("440", to=("province", "unit")) == (PROVINCE, DUC_THO)
 
 
 def test_a_mix_up_is_told_to_both_units_once_and_the_province() -> None:
-    assert alerts.recipients_for("440", "443", "440") == (DUC_THO, "phongldtbxh.canloc@example.invalid", PROVINCE)
+    assert alerts.recipients_for("440", "443", "440") == (DUC_THO, CAN_LOC, PROVINCE)
 
 
 @pytest.mark.parametrize("codes", [("18685",), ("18685", None), (None,), ("",), ()])
 def test_a_unit_without_recipients_still_tells_the_province(codes: tuple) -> None:
     assert alerts.recipients_for(*codes) == (PROVINCE,)
+    assert alerts.recipients_for(*codes, to=("unit",)) == ()
 
 
 @pytest.mark.parametrize(
@@ -48,38 +59,226 @@ def test_no_province_configured_gives_the_units_only(monkeypatch: pytest.MonkeyP
     assert alerts.recipients_for("440", "18685") == (DUC_THO,)
 
 
+def test_alert_kinds_are_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "alerts.yaml").write_text("kinds:\n  reminder: {to: [unit], channels: [email]}\n", encoding="utf-8")
+    monkeypatch.setattr(alerts, "CATALOGUE_DIR", tmp_path)
+    alerts.alert_kinds.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"no text for alert kind\(s\) \['escalation', 'overdue', 'rejected', "
+                                             r"'warnings'\]"):
+            alerts.alert_kinds()
+    finally:
+        alerts.alert_kinds.cache_clear()
+
+
+# -- deadline alerts -------------------------------------------------------------------------------------------
+
 @pytest.fixture
-def marts(tmp_path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
+def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty warehouse file with the raw and ops tables, and the marts the problem alerts read."""
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))
-    con = duckdb.connect()
-    con.execute("create schema marts")
-    con.execute("""create table marts.fct_submission (unit_code varchar, form_code varchar, period_start date,
-                   due_date date, status varchar, received_at timestamp, on_time boolean, submission_id varchar)""")
-    con.execute("""create table marts.fct_problem (submission_id varchar, sha256 varchar, file_name varchar,
-                   folder_unit_code varchar, severity varchar, rule varchar, source_sheet varchar,
-                   source_cell varchar, message_vi varchar, message_en varchar, unit_code varchar)""")
-    return con
+    monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+    with warehouse.connect() as con:
+        warehouse.ensure_schema(con)
+        con.execute("create schema marts")
+        con.execute("""create table marts.fct_submission (unit_code varchar, form_code varchar, period_start date,
+                       due_date date, status varchar, received_at timestamp, on_time boolean, submission_id varchar)""")
+        con.execute("""create table marts.fct_problem (submission_id varchar, sha256 varchar, file_name varchar,
+                       folder_unit_code varchar, severity varchar, rule varchar, source_sheet varchar,
+                       source_cell varchar, message_vi varchar, message_en varchar, unit_code varchar)""")
+    return tmp_path
 
 
-def test_alerts_of_a_commune_without_recipients(marts: duckdb.DuckDBPyConnection) -> None:
-    """A commune's missing report, its late one and its rejected file: each told to the province, named."""
-    marts.execute("""insert into marts.fct_submission values
-        ('18685', '01/LĐVL-H', date '2025-08-01', date '2025-09-10', 'missing', null, null, null),
-        ('18685', '01/LĐVL-H', date '2025-07-01', date '2025-08-10', 'accepted', timestamp '2025-08-12 03:00', false,
-         's-late'),
-        ('18073', '03/BTXH-H', date '2025-07-01', date '2025-08-10', 'rejected', timestamp '2025-08-05 03:00', true,
-         's-bad'),
-        ('440', '01/LĐVL-H', date '2025-06-01', date '2025-07-10', 'missing', null, null, null)""")
-    marts.execute("""insert into marts.fct_problem values
-        ('s-bad', 'abc123', 'bc thang 7.xlsx', '18073', 'error', 'negative-value', 'Bieu 03', 'F14',
-         'Ô F14: số âm', 'F14: negative', '18073')""")
-    got = {(a.kind, a.unit_code): a for a in alerts.collect_alerts(marts, dt.date(2025, 9, 30))}
-    assert set(got) == {("missing", "18685"), ("late", "18685"), ("rejected", "18073"), ("missing", "440")}
-    missing = got[("missing", "18685")]
-    assert missing.recipients == (PROVINCE,)
-    assert missing.subject == "[sectorstats] Chưa nhận báo cáo 01/LĐVL-H Tháng 8 năm 2025 — Xã Cẩm Bình (mã 18685)"
-    assert got[("late", "18685")].recipients == (PROVINCE,)
+def deadline_alerts(as_of: dt.date) -> dict[tuple[str, str, str, dt.date], alerts.Alert]:
+    with warehouse.connect() as con:
+        grid = monitor.reporting_status(con, CAT, as_of)
+    found = alerts.collect_deadline_alerts(grid, CAT, as_of)
+    return {(a.kind, a.unit_code, a.form_code, a.period_start): a for a in found}
+
+
+def receive(unit: str, form: str, period: dt.date, status: str, when: dt.datetime) -> None:
+    with warehouse.connect() as con:
+        warehouse.insert_frame(con, "raw.submissions", pd.DataFrame([{
+            "sha256": f"{unit}{form}{period}{when}", "submission_id": f"{unit}{period}", "file_name": "bc.xlsx",
+            "folder_unit_code": unit, "received_at": when, "unit_code": unit, "form_code": form,
+            "form_version": "2024", "period_type": CAT.form(form).period_type, "period_start": period,
+            "source_sheet": "B", "status": status, "n_errors": 0, "n_warnings": 0, "version": 1,
+            "parser_version": 1, "load_id": "l1"}]))
+
+
+FEB = dt.date(2024, 2, 1)  # February's monthly reports are due 2024-03-10
+
+
+def test_reminder_three_days_before_to_units_that_sent_nothing(wh: Path) -> None:
+    receive("440", EMPLOYMENT, FEB, "rejected", dt.datetime(2024, 3, 5, 2))  # sent something: no reminder
+    assert not [k for k in deadline_alerts(dt.date(2024, 3, 6)) if k[0] == "reminder"]  # 4 days before
+    got = deadline_alerts(dt.date(2024, 3, 7))
+    reminders = {k: a for k, a in got.items() if k[0] == "reminder"}
+    assert len(reminders) == 13 * 2 - 1  # both monthly forms; Đức Thọ sent its employment report
+    a = reminders[("reminder", "443", EMPLOYMENT, FEB)]
+    assert a.recipients == (CAN_LOC,)  # the unit only
+    assert a.subject == "[sectorstats] Nhắc nộp báo cáo 01/LĐVL-H Tháng 2 năm 2024 — hạn 10/03/2024"
+    assert a.body == (
+        "Kính gửi Huyện Can Lộc (mã 443): báo cáo 01/LĐVL-H Tháng 2 năm 2024 đến hạn nộp ngày 10/03/2024 (còn 3 "
+        "ngày). Đến nay hệ thống chưa nhận được báo cáo của đơn vị. Đề nghị đơn vị gửi đúng hạn.\n"
+        "Reminder: report 01/LĐVL-H for 2024-02 is due on 2024-03-10 (3 day(s) left) and has not been received.")
+    assert a.channels == ("email",)
+
+
+def test_overdue_the_day_after_and_escalation_after_seven_days(wh: Path) -> None:
+    receive("440", EMPLOYMENT, FEB, "rejected", dt.datetime(2024, 3, 5, 2))
+    receive("441", EMPLOYMENT, FEB, "accepted", dt.datetime(2024, 3, 12, 2))  # late, but in
+    on_due_day = deadline_alerts(dt.date(2024, 3, 10))
+    assert not [k for k in on_due_day if k[0] in ("overdue", "escalation") and k[3] == FEB]
+    next_day = deadline_alerts(dt.date(2024, 3, 11))
+    overdue = next_day[("overdue", "440", EMPLOYMENT, FEB)]
+    assert overdue.recipients == (DUC_THO,)
+    assert overdue.subject == "[sectorstats] Chưa nhận báo cáo 01/LĐVL-H Tháng 2 năm 2024 — Huyện Đức Thọ (mã 440)"
+    assert overdue.body.splitlines()[0] == (
+        "Đơn vị Huyện Đức Thọ (mã 440) chưa gửi báo cáo 01/LĐVL-H Tháng 2 năm 2024, hạn nộp ngày 10/03/2024 "
+        "(đã quá 1 ngày); tệp gửi ngày 05/03/2024 bị từ chối. Đề nghị gửi ngay.")
+    assert ("escalation", "440", EMPLOYMENT, FEB) not in next_day
+    week = deadline_alerts(dt.date(2024, 3, 17))
+    escalation = week[("escalation", "443", EMPLOYMENT, FEB)]
+    assert escalation.recipients == (PROVINCE, CAN_LOC)
+    assert escalation.subject == ("[sectorstats] Quá hạn 7 ngày: 01/LĐVL-H Tháng 2 năm 2024 — "
+                                  "Huyện Can Lộc (mã 443)")
+    assert escalation.channels == ("email", "webhook")
+    assert ("overdue", "441", EMPLOYMENT, FEB) not in week and ("escalation", "441", EMPLOYMENT, FEB) not in week
+    # the ids are the same whichever day asks: that is what makes them told once
+    assert week[("overdue", "440", EMPLOYMENT, FEB)].alert_id == overdue.alert_id
+
+
+def test_nothing_for_a_unit_that_no_longer_exists(wh: Path) -> None:
+    got = deadline_alerts(dt.date(2025, 3, 1))
+    assert {k[1] for k in got if k[3] and k[3] >= dt.date(2025, 1, 1)} == {
+        u.code for u in CAT.units if u.exists_on(dt.date(2025, 1, 1)) and u.level == "district"}
+    assert not [k for k in got if k[1] == "448" and k[3] >= dt.date(2025, 1, 1)]
+    # a commune without an address: its overdue notice has nobody to go to, its escalation goes to the province
+    july = deadline_alerts(dt.date(2025, 8, 20))
+    assert july[("overdue", "18685", EMPLOYMENT, dt.date(2025, 7, 1))].recipients == ()
+    assert july[("escalation", "18685", EMPLOYMENT, dt.date(2025, 7, 1))].recipients == (PROVINCE,)
+    assert not [k for k in july if k[3] == dt.date(2025, 7, 1) and k[1] in {"440", "443", "436"}]
+
+
+# -- the outbox: recorded once, sent once ----------------------------------------------------------------------
+
+class Senders:
+    """Senders that keep what they are asked to send; ``fail`` makes the listed (kind, channel) raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail: set[tuple[str, str]] = set()
+        self.crash_after: int | None = None
+
+    def _send(self, channel: str, alert: alerts.Alert, conn_id: str) -> None:
+        if self.crash_after is not None and len(self.sent) >= self.crash_after:
+            raise SystemExit("the worker was killed")  # not an Exception: nothing catches it
+        if (alert.kind, channel) in self.fail:
+            raise ConnectionError("connection refused")
+        self.sent.append((alert.alert_id, channel, conn_id))
+
+    def as_dict(self) -> dict:
+        return {"email": lambda a, c: self._send("email", a, c), "webhook": lambda a, c: self._send("webhook", a, c)}
+
+
+BOTH = {"email": True, "webhook": True}
+
+
+def run(as_of: dt.date, senders: Senders, configured: dict | None = None) -> dict[str, int]:
+    return alerts.dispatch(as_of, families=("deadlines",), now=NOW, senders=senders.as_dict(),
+                           configured=configured or BOTH)
+
+
+def test_each_alert_is_sent_once_across_runs(wh: Path) -> None:
+    senders = Senders()
+    first = run(dt.date(2024, 3, 17), senders)
+    n_sent = len(senders.sent)
+    assert first["new"] > 0 and first["sent"] == n_sent and first["failed"] == 0
+    # escalations go by e-mail and webhook: one delivery each
+    assert first["sent"] == first["new"] + first["escalation"]
+    again = run(dt.date(2024, 3, 17), senders)
+    later = run(dt.date(2024, 3, 18), senders)  # the next day: nothing new (the same reports, already told)
+    assert again == {"new": 0, "sent": 0, "failed": 0} and later == {"new": 0, "sent": 0, "failed": 0}
+    assert len(senders.sent) == n_sent == len(set(senders.sent))
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("select distinct send_status from ops.alert_log").fetchall() == [("sent",)]
+        assert con.execute("select count(*) from ops.alert_delivery where status = 'sent'").fetchone() == (n_sent,)
+
+
+def test_a_failed_delivery_is_retried_and_the_others_are_not_resent(wh: Path) -> None:
+    senders = Senders()
+    senders.fail = {("escalation", "webhook")}
+    first = run(dt.date(2024, 3, 17), senders)
+    n_escalations = first["escalation"]
+    assert first["failed"] == n_escalations
+    sent_before = list(senders.sent)
+    senders.fail = set()
+    retry = run(dt.date(2024, 3, 17), senders)
+    assert retry == {"new": 0, "sent": n_escalations, "failed": 0}
+    assert senders.sent[:len(sent_before)] == sent_before
+    assert {c for _, c, _ in senders.sent[len(sent_before):]} == {"webhook"}
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute("""select status, attempts, last_error is null from ops.alert_delivery
+                              where channel = 'webhook' group by all""").fetchall()
+    assert rows == [("sent", 2, True)]
+
+
+def test_a_killed_run_resumes_where_it_stopped(wh: Path) -> None:
+    senders = Senders()
+    senders.crash_after = 5
+    with pytest.raises(SystemExit):
+        run(dt.date(2024, 3, 17), senders)
+    assert len(senders.sent) == 5
+    senders.crash_after = None
+    resumed = run(dt.date(2024, 3, 17), senders)  # a retried task: the alerts are already recorded
+    assert resumed["new"] == 0
+    assert len(senders.sent) == len(set(senders.sent)) == 5 + resumed["sent"]
+
+
+def test_without_a_connection_alerts_are_recorded_not_sent(wh: Path) -> None:
+    senders = Senders()
+    result = run(dt.date(2024, 3, 11), senders, configured={"email": False, "webhook": False})
+    assert result["sent"] == 0 and senders.sent == []
+    with warehouse.connect(read_only=True) as con:
+        assert con.execute("select distinct send_status from ops.alert_log").fetchall() == [
+            ("recorded: no_connection",)]
+    # configuring the connection later does not send yesterday's notices
+    assert run(dt.date(2024, 3, 11), senders) == {"new": 0, "sent": 0, "failed": 0}
+
+
+# -- problem alerts --------------------------------------------------------------------------------------------
+
+def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
+    with warehouse.connect() as con:
+        con.execute("""insert into marts.fct_submission values
+            ('18073', '03/BTXH-H', date '2025-07-01', date '2025-08-10', 'rejected', timestamp '2025-08-05 03:00',
+             true, 's-bad'),
+            ('440', '03/BTXH-H', date '2025-06-01', date '2025-07-10', 'accepted_with_warnings',
+             timestamp '2025-07-05 03:00', true, 's-warn')""")
+        con.execute("""insert into marts.fct_problem values
+            ('s-bad', 'abc123', 'bc thang 7.xlsx', '18073', 'error', 'negative-value', 'Bieu 03', 'F14',
+             'Ô F14: số âm', 'F14: negative', '18073'),
+            ('s-warn', 'def456', 'bc thang 6.xlsx', '440', 'warning', 'row-unknown', 'Bieu 03', 'C30',
+             'Ô C30: mã số 99 không có trong biểu', 'C30: unknown row 99', '440')""")
+        got = {(a.kind, a.unit_code): a for a in alerts.collect_problem_alerts(con)}
+    assert set(got) == {("rejected", "18073"), ("warnings", "440")}
     rejected = got[("rejected", "18073")]
     assert rejected.recipients == (PROVINCE,)
-    assert "của Phường Thành Sen (mã 18073) bị từ chối" in rejected.body
-    assert got[("missing", "440")].recipients == (DUC_THO, PROVINCE)
+    assert rejected.subject == "[sectorstats] Báo cáo bị từ chối: 03/BTXH-H Tháng 7 năm 2025"
+    assert rejected.body == (
+        "Báo cáo 03/BTXH-H Tháng 7 năm 2025 (tệp «bc thang 7.xlsx») của Phường Thành Sen (mã 18073) bị từ chối, "
+        "đề nghị sửa và gửi lại:\n- Ô F14: số âm\n\nRejected: 1 problem(s) in file «bc thang 7.xlsx».")
+    assert got[("warnings", "440")].recipients == (DUC_THO, PROVINCE)
+
+
+def test_text_from_files_is_never_a_template(wh: Path) -> None:
+    with warehouse.connect() as con:
+        con.execute("""insert into marts.fct_submission values
+            ('440', '03/BTXH-H', date '2024-06-01', date '2024-07-10', 'rejected', timestamp '2024-07-05 03:00',
+             true, 's1')""")
+        con.execute("""insert into marts.fct_problem values
+            ('s1', 'abc', '{unit}{{x}}.xlsx', '440', 'error', 'negative-value', 'B', 'F1', 'Ô F1: {due} {0}',
+             'F1', '440')""")
+        (a,) = alerts.collect_problem_alerts(con)
+    assert "(tệp «{unit}{{x}}.xlsx»)" in a.body and "- Ô F1: {due} {0}" in a.body

@@ -1,0 +1,74 @@
+"""
+### sectorstats — deadlines: who owes which report, and telling them
+
+Every morning (08:00, Vietnam), independently of whether anything was uploaded:
+**reporting_status** computes, for every report a unit owes (each form, period and unit that existed then),
+whether it is received on time, late, rejected or missing, from the form catalogue's due dates and the ledger
+of received files (`ops.reporting_status`; `ingest/monitor.py`) → **deadline_alerts** sends what the calendar
+calls for, each once: a reminder a few days before the due date to units that have sent nothing, an overdue
+notice the day after, an escalation to the province after the set number of days
+(`ingest/catalogue/alerts.yaml`, `forms.yaml` → `deadlines`), and retries deliveries that failed →
+**status_page** rewrites `reports/status.html` (units × periods of each form, coloured by state).
+
+This DAG's own logic is the source of truth for deadlines (Airflow's deadline alerts are not used for them).
+The day is the run's date in Vietnam, or `$SECTORSTATS_AS_OF` when set.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from ingest.schedule import TIMEZONE, monitor_timetable
+from ingest.settings import WAREHOUSE_POOL
+
+
+def _run_day():
+    """The day this run is for, in Vietnam (``SECTORSTATS_AS_OF`` wins)."""
+    from ingest.settings import as_of
+
+    run_after = get_current_context()["dag_run"].run_after
+    return as_of(default=pendulum.instance(run_after).in_tz(TIMEZONE).date())
+
+
+@dag(
+    dag_id="sectorstats_monitor",
+    dag_display_name="sectorstats: deadlines and reminders",
+    description="reporting calendar → reminders, overdue notices, escalations",
+    schedule=monitor_timetable(),
+    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks=1,
+    default_args={"retries": 3, "retry_delay": pendulum.duration(minutes=1), "retry_exponential_backoff": True,
+                  "max_retry_delay": pendulum.duration(minutes=20), "pool": WAREHOUSE_POOL},
+    tags=["sectorstats", "alerts"],
+    doc_md=__doc__,
+)
+def sectorstats_monitor():
+    @task
+    def reporting_status() -> dict:
+        """The state of every report owed, into ops.reporting_status."""
+        from ingest.monitor import run_monitor
+
+        return run_monitor(_run_day())
+
+    @task
+    def deadline_alerts(_status: dict) -> dict:
+        """Reminders, overdue notices and escalations, each recorded once and sent through the configured
+        channels; failed deliveries are retried."""
+        from ingest.alerts import dispatch
+
+        return dispatch(_run_day(), families=("deadlines",))
+
+    @task
+    def status_page(_alerts: dict) -> str:
+        """reports/status.html: the reporting matrix of every form, the last load and the recent alerts."""
+        from ingest.status_page import write_status_page
+
+        return str(write_status_page(_run_day()))
+
+    status_page(deadline_alerts(reporting_status()))
+
+
+sectorstats_monitor()
