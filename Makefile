@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run demo ingest transform summary templates airflow-db docs gx-suites test test-unit lint clean
+.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-unit lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,8 @@ install: $(VENV)/.installed  ## create the virtualenv and install the locked dep
 airflow-db: install
 	@mkdir -p $(AIRFLOW_HOME)
 	@$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	@$(VENV)/bin/airflow pools set sectorstats_warehouse 1 "tasks that open the DuckDB warehouse (one writer)" \
+		>> $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
 demo: install  ## fill an empty inbox with demo submissions
 	$(PY) -m ingest demo --if-empty
@@ -51,10 +53,60 @@ run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite 
 	@echo "running DAG sectorstats_transform (log: data/logs/sectorstats_transform.log)"
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_transform \
 		> $(DATA_DIR)/logs/sectorstats_transform.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_transform.log; exit 1; }
+	@echo "running DAG sectorstats_monitor (log: data/logs/sectorstats_monitor.log)"
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_monitor \
+		> $(DATA_DIR)/logs/sectorstats_monitor.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_monitor.log; exit 1; }
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
+
+# `make airflow`: the UI and the scheduler, on this machine only. Airflow's simple auth manager keeps the password of
+# each user in a JSON file; it is written here on first start so that it can be printed every time (edit the file to
+# choose your own password, delete it for a new one).
+AIRFLOW_PORT ?= 8080
+AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
+define AIRFLOW_PASSWORD_PY
+import json, pathlib, secrets, sys
+f = pathlib.Path(sys.argv[1])
+pw = json.loads(f.read_text() or "{}") if f.exists() else {}
+if "admin" not in pw:
+    pw["admin"] = secrets.token_urlsafe(12)
+    f.write_text(json.dumps(pw) + "\n")
+    f.chmod(0o600)
+print(pw["admin"])
+endef
+airflow: export AIRFLOW_PASSWORD_PY := $(AIRFLOW_PASSWORD_PY)
+airflow: export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
+airflow: export AIRFLOW__API__HOST := 127.0.0.1
+airflow: export AIRFLOW__API__PORT := $(AIRFLOW_PORT)
+airflow: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AIRFLOW_PORT)/execution/
+# the DAGs run one task at a time (one DuckDB writer): no need for 32 idle worker slots
+airflow: export AIRFLOW__CORE__PARALLELISM := 4
+
+airflow: install demo airflow-db  ## Airflow UI + scheduler on http://localhost:8080 (AIRFLOW_PORT=...), login printed; Ctrl-C stops
+	@password=$$($(PY) -c "$$AIRFLOW_PASSWORD_PY" "$(AIRFLOW_PASSWORDS)"); \
+	echo ""; \
+	echo "  Airflow UI: http://localhost:$(AIRFLOW_PORT)   user: admin   password: $$password"; \
+	echo "              (the password is kept in $(AIRFLOW_PASSWORDS))"; \
+	echo "  The DAGs start paused: switch sectorstats_ingest, sectorstats_transform and sectorstats_monitor on"; \
+	echo "  in the UI, or"; \
+	echo "    AIRFLOW_HOME=$(AIRFLOW_HOME) $(VENV)/bin/airflow dags unpause sectorstats_ingest"; \
+	echo "  Task logs: $(AIRFLOW_HOME)/logs/ (and in the UI). Ready when 'Airflow is ready' shows; Ctrl-C stops."; \
+	echo ""
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} \
+		exec $(VENV)/bin/airflow standalone
 
 ingest: install  ## archive, parse, validate and load without Airflow
 	$(PY) -m ingest ingest
+
+# Reprocess archived reports (after a rule or catalogue change): make reprocess FROM=2024-01 TO=2024-06
+# (both optional: all periods when left out), through the real DAGs, then rebuild the marts.
+reprocess: install airflow-db  ## parse and validate archived reports again (FROM=YYYY-MM TO=YYYY-MM), rebuild marts
+	@mkdir -p $(DATA_DIR)/logs
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_ingest \
+		-c '{"reprocess": true, "from_period": $(if $(FROM),"$(FROM)",null), "to_period": $(if $(TO),"$(TO)",null)}' \
+		> $(DATA_DIR)/logs/sectorstats_reprocess.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_reprocess.log; exit 1; }
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_transform \
+		> $(DATA_DIR)/logs/sectorstats_transform.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_transform.log; exit 1; }
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
 
 transform: install  ## dbt build without Airflow
 	SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest transform
@@ -72,14 +124,14 @@ gx-suites: install  ## rewrite great_expectations/ from the catalogue (after cha
 	$(PY) -m ingest gx-suites
 
 test: install  ## lint, then every test (unit, property, integration with real DAGs)
-	$(VENV)/bin/ruff check ingest dags tests
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 test-unit: install  ## the fast tests only
 	$(PY) -m pytest -m "not integration"
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check ingest dags tests
+	$(VENV)/bin/ruff check .
 
 clean:  ## remove the data directory (inbox included!) and the virtualenv
 	rm -rf $(DATA_DIR) $(VENV)

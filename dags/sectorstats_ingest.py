@@ -1,37 +1,57 @@
 """
 ### sectorstats — ingest district reports
 
-Every hour, takes what the districts uploaded to the inbox and moves it one way:
+Scans the inbox on the reporting calendar of the form catalogue (hourly while reports are due, every six
+hours otherwise; see `ingest/schedule.py`) and moves what the districts uploaded one way:
 **archive** (every file kept byte for byte under its sha256) → **parse** (form, unit, period and every
 number with its cell, found by content) → **validate** (Great Expectations suites generated from the
 form catalogue, one run per suite for the whole batch) → **load** (raw tables of the warehouse, in
 one transaction) → **feedback** (for each file with problems, the district's sheet with the problem
-cells marked, in `reports/feedback/<unit>/`).
+cells marked, in `reports/feedback/<unit>/`) and **announce**: when the load brought anything new, it updates
+the `sectorstats_raw_tables` asset, which schedules `sectorstats_transform`; a run that found nothing new
+skips it, so the marts are not rebuilt for nothing.
 
-Each task is a call into the `ingest` library; data passes between tasks as a load package on disk
-(`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task reads the same input and a repeated
-load changes nothing. The load task updates the `sectorstats_raw_tables` asset, which schedules
-`sectorstats_transform`.
+Each task is a call into the `ingest` library and works on the whole batch (never one task per file); data
+passes between tasks as a load package on disk (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task
+reads the same input and a repeated load changes nothing. Tasks that open the DuckDB warehouse run in the pool
+`sectorstats_warehouse` (one slot: DuckDB has one writer).
+
+**Reprocessing** archived files (after a rule change): trigger with the params `reprocess` (true) and
+optionally `from_period` / `to_period` (`2024-01`), e.g. `airflow dags trigger sectorstats_ingest --conf
+'{"reprocess": true, "from_period": "2024-01", "to_period": "2024-06"}'` (then the transform runs on the asset),
+or `make reprocess FROM=2024-01 TO=2024-06` on the embedded setup.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from ingest.assets import RAW_TABLES
+from ingest.catalogue import load_catalogue
+from ingest.schedule import TIMEZONE, ingest_timetable
+from ingest.settings import WAREHOUSE_POOL
 
 
 @dag(
     dag_id="sectorstats_ingest",
     dag_display_name="sectorstats: ingest district reports",
     description="inbox → archive → parse → validate → raw tables",
-    schedule="@hourly",
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    schedule=ingest_timetable(load_catalogue()),
+    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
+                  "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
+    params={
+        "reprocess": Param(False, type="boolean", description="parse and validate archived files again"),
+        "from_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                             description="with reprocess: first period (YYYY-MM) to reprocess"),
+        "to_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                           description="with reprocess: last period (YYYY-MM) to reprocess"),
+    },
     tags=["sectorstats", "ingest"],
     doc_md=__doc__,
 )
@@ -44,11 +64,13 @@ def sectorstats_ingest():
         return str(archive_stage(new_load_id(run_id))["load_id"])
 
     @task
-    def parse(load_id: str) -> str:
-        """Parse every archived file not parsed yet into the load package."""
-        from ingest.pipeline import parse_stage
+    def parse(load_id: str, params: dict | None = None) -> str:
+        """Parse every archived file not parsed yet (or, when reprocessing, those of the periods asked)."""
+        from ingest.pipeline import parse_stage, period_range
 
-        parse_stage(load_id)
+        params = params or {}
+        parse_stage(load_id, reprocess=bool(params.get("reprocess")),
+                    periods=period_range(params.get("from_period"), params.get("to_period")))
         return load_id
 
     @task
@@ -59,22 +81,29 @@ def sectorstats_ingest():
         validate_stage(load_id)
         return load_id
 
-    @task(outlets=[RAW_TABLES])
-    def load(load_id: str) -> str:
+    @task
+    def load(load_id: str) -> dict:
         """Replace the package's files in the raw tables, in one transaction."""
         from ingest.pipeline import load_stage
 
-        load_stage(load_id)
-        return load_id
+        return load_stage(load_id)
 
-    @task
-    def feedback(load_id: str) -> dict:
+    @task(pool="default_pool")
+    def feedback(loaded: dict) -> dict:
         """Write the feedback workbooks (the district's sheet, problem cells marked) for files with problems."""
         from ingest.pipeline import feedback_stage
 
-        return feedback_stage(load_id)
+        return feedback_stage(str(loaded["load_id"]))
 
-    feedback(load(validate(parse(archive()))))
+    @task(outlets=[RAW_TABLES], pool="default_pool")
+    def announce(loaded: dict) -> dict:
+        """Update the raw-tables asset (and so schedule the transform) only when the load brought something."""
+        if not (int(loaded["submissions"]) or int(loaded["problems"])):
+            raise AirflowSkipException("nothing new loaded: the marts are up to date")
+        return loaded
+
+    loaded = load(validate(parse(archive())))
+    feedback(loaded) >> announce(loaded)
 
 
 sectorstats_ingest()

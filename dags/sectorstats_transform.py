@@ -3,10 +3,14 @@
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
 **dbt build** (staging → intermediate → marts, with every dbt test) → **publish** (a read-only snapshot
-for analysts, `analyst/warehouse.duckdb`, swapped in atomically, and the dbt docs site) → **alerts** (late, missing and
-rejected reports, each recorded once in `ops.alert_log` and e-mailed when SMTP is configured) →
-**summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`).
+for analysts, `analyst/warehouse.duckdb`, swapped in atomically, and the dbt docs site) → **alerts** (a notice
+for every rejected report and every report accepted with warnings, with its problems and the feedback workbook,
+each recorded once in `ops.alert_log` and sent through the configured channels) → **summary** (per form:
+expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) → **status_page**
+(`reports/status.html`). Deadlines (reminders, overdue,
+escalation) are `sectorstats_monitor`'s.
 
+Every task opens the DuckDB warehouse, so they run in the pool `sectorstats_warehouse` (one slot).
 The as-of date for "expected" and "missing" is `$SECTORSTATS_AS_OF` (default: today).
 """
 
@@ -16,18 +20,20 @@ import pendulum
 from airflow.sdk import dag, task
 
 from ingest.assets import MARTS, RAW_TABLES
+from ingest.settings import WAREHOUSE_POOL
 
 
 @dag(
     dag_id="sectorstats_transform",
     dag_display_name="sectorstats: marts and alerts",
-    description="dbt build → alerts → summary",
+    description="dbt build → publish → bad-data notices → summary",
     schedule=[RAW_TABLES],
     start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"retries": 1, "retry_delay": pendulum.duration(seconds=30)},
+    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
+                  "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
     tags=["sectorstats", "dbt", "alerts"],
     doc_md=__doc__,
 )
@@ -53,11 +59,11 @@ def sectorstats_transform():
 
     @task
     def alerts(_published: str) -> dict:
-        """Record and send the alerts that are new since the last run."""
+        """Record and send the bad-data notices that are new since the last run (and retry failed sends)."""
         from ingest.alerts import dispatch
         from ingest.settings import as_of
 
-        return dispatch(as_of())
+        return dispatch(as_of(), families=("problems",))
 
     @task
     def summary(_alerts: dict) -> str:
@@ -69,7 +75,15 @@ def sectorstats_transform():
         print(text)  # noqa: T201 - the summary belongs in the task log
         return text
 
-    summary(alerts(publish(dbt_build())))
+    @task
+    def status_page(_summary: str) -> str:
+        """reports/status.html, with this load's counts and problems."""
+        from ingest.settings import as_of
+        from ingest.status_page import write_status_page
+
+        return str(write_status_page(as_of()))
+
+    status_page(summary(alerts(publish(dbt_build()))))
 
 
 sectorstats_transform()

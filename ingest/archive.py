@@ -1,8 +1,11 @@
 """Inbox → archive: keep every received file, byte for byte, under its sha256, before anything else.
 
 The inbox is ``inbox/<unit folder>/<any file name>``; the folder says who uploaded the file and the
-modification time says when. File names are data: they are recorded, never used to build a path
-(the archive path comes from the content hash alone). The inbox itself is never modified.
+modification time says when. It is a local folder by default, or any location Airflow's
+``ObjectStoragePath`` reaches (``SECTORSTATS_INBOX_URL``: ``s3://…``, ``sftp://…``, ``file://…``, with the
+matching provider installed and its connection in ``SECTORSTATS_INBOX_CONN_ID``); the archive is always local.
+File names are data: they are recorded, never used to build a path (the archive path comes from the content
+hash alone). The inbox itself is never modified.
 
 An *arrival* is one file seen in the inbox: (folder, name, modification time, sha256). Scanning the
 same inbox again finds the same arrivals and records nothing new, so the step is idempotent.
@@ -19,6 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class Arrival:
 
 @dataclass(frozen=True)
 class InboxFile:
-    path: Path
+    path: Path | Any  # a local Path, or an ObjectStoragePath (anything with .open("rb"))
     folder: str
     name: str
     size: int
@@ -61,8 +65,11 @@ def display_name(name: str) -> str:
             return raw.decode("utf-8", "replace")
 
 
-def scan_inbox(inbox: Path) -> Iterator[InboxFile]:
+def scan_inbox(inbox: Path | Any) -> Iterator[InboxFile]:
     """Every regular file under ``inbox/<folder>/``, in a stable order. Links are not followed."""
+    if not isinstance(inbox, Path):
+        yield from _scan_object_storage(inbox)
+        return
     if not inbox.is_dir():
         return
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
@@ -80,6 +87,32 @@ def scan_inbox(inbox: Path) -> Iterator[InboxFile]:
     for path in loose:  # uploaded outside any unit folder: kept, the sender is unknown
         st = path.lstat()
         yield InboxFile(path=path, folder="", name=display_name(path.name), size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def _scan_object_storage(inbox: Any) -> Iterator[InboxFile]:
+    """``scan_inbox`` for an Airflow ``ObjectStoragePath`` (object stores have no links; names are keys)."""
+    if not inbox.is_dir():
+        return
+
+    def files_under(folder: Any, prefix: str) -> Iterator[tuple[Any, str]]:
+        for child in sorted(folder.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                yield from files_under(child, f"{prefix}{child.name}/")
+            elif child.is_file():
+                yield child, f"{prefix}{child.name}"
+
+    def entry(path: Any, folder: str, name: str) -> InboxFile:
+        st = path.stat()
+        mtime_ns = getattr(st, "st_mtime_ns", None) or round(float(st.st_mtime) * 1e6) * 1000
+        return InboxFile(path=path, folder=display_name(folder), name=display_name(name), size=int(st.st_size),
+                         mtime_ns=int(mtime_ns))
+
+    children = sorted(inbox.iterdir(), key=lambda c: c.name)
+    for folder in (c for c in children if c.is_dir()):
+        for path, name in files_under(folder, ""):
+            yield entry(path, folder.name, name)
+    for path in (c for c in children if c.is_file()):  # outside any unit folder: kept, the sender is unknown
+        yield entry(path, "", path.name)
 
 
 def sha256_of(path: Path) -> str:
@@ -144,7 +177,7 @@ def arrival_id(folder: str, name: str, mtime_ns: int, sha256: str) -> str:
 
 
 def archive_inbox(
-    inbox: Path,
+    inbox: Path | Any,
     data_dir: Path,
     known: dict[tuple[str, str, int, int], str],
     known_sha256: Iterable[str],

@@ -32,9 +32,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from ingest.pipeline import run_ingest
+    from ingest.pipeline import period_range, run_ingest
 
-    result = run_ingest(reprocess=args.reprocess, progress=sys.stderr.isatty())
+    periods = period_range(args.from_period, args.to_period)
+    if periods and not args.reprocess:
+        raise SystemExit("--from/--to choose what to reprocess: add --reprocess")
+    result = run_ingest(reprocess=args.reprocess, progress=sys.stderr.isatty(), periods=periods)
     for stage, counts in result.items():
         print(stage, counts)
     return 0
@@ -54,10 +57,24 @@ def _alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from ingest.monitor import run_monitor
+
+    print(run_monitor(settings.as_of()))
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     from ingest.summary import write_summary
 
     print(write_summary(settings.as_of()))
+    return 0
+
+
+def _status_page(args: argparse.Namespace) -> int:
+    from ingest.status_page import write_status_page
+
+    print(write_status_page(settings.as_of()))
     return 0
 
 
@@ -111,10 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_demo)
     p = sub.add_parser("ingest", help="archive, parse, validate and load the inbox (without Airflow)")
     p.add_argument("--reprocess", action="store_true", help="parse every archived file again")
+    p.add_argument("--from", dest="from_period", metavar="YYYY-MM",
+                   help="with --reprocess: only reports for periods from this month")
+    p.add_argument("--to", dest="to_period", metavar="YYYY-MM",
+                   help="with --reprocess: only reports for periods up to this month")
     p.set_defaults(func=_ingest)
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
-    sub.add_parser("alerts", help="record and send new alerts").set_defaults(func=_alerts)
+    sub.add_parser("alerts", help="record and send new alerts (problems and deadlines)").set_defaults(func=_alerts)
+    sub.add_parser("monitor", help="the reporting calendar as of SECTORSTATS_AS_OF (default today) into "
+                   "ops.reporting_status").set_defaults(func=_monitor)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
+    sub.add_parser("status-page", help="write reports/status.html: the reporting matrix as of SECTORSTATS_AS_OF, "
+                   "the last load's problems, recent alerts").set_defaults(func=_status_page)
     sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
                    ).set_defaults(func=_gx_suites)
     sub.add_parser("data-docs", help="build Great Expectations Data Docs into $SECTORSTATS_DATA_DIR/gx/data_docs"

@@ -24,7 +24,7 @@ from ingest.catalogue import Catalogue, load_catalogue
 from ingest.parser import ParsedSubmission, parse_sheets
 from ingest.problems import Problem
 from ingest.reader import ReadFailure, read_workbook
-from ingest.settings import data_dir, inbox_dir, reports_dir, warehouse_path
+from ingest.settings import data_dir, inbox_location, reports_dir, warehouse_path
 from ingest.validate import Validator, validate_batch
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,9 @@ def new_load_id(run_id: str | None = None, now: dt.datetime | None = None) -> st
 # --- archive --------------------------------------------------------------------------------------
 
 def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | str]:
-    """Archive what is new in the inbox and record each arrival in ``raw.arrivals``."""
-    inbox = inbox or inbox_dir()
+    """Archive what is new in the inbox (local, or ``SECTORSTATS_INBOX_URL``) and record each arrival in
+    ``raw.arrivals``."""
+    inbox = inbox or inbox_location()
     root = data_dir()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
@@ -136,20 +137,46 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
 
 # --- parse ----------------------------------------------------------------------------------------
 
-def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False) -> pd.DataFrame:
-    """The first arrival of every file content not yet parsed by this parser version (all of them, to reprocess).
+def period_range(first: str | None, last: str | None) -> tuple[dt.date, dt.date] | None:
+    """``("2024-01", "2024-06")`` → the first days of those months; None when neither is given. Either end may
+    be left open."""
+    if not first and not last:
+        return None
+
+    def month(text: str) -> dt.date:
+        try:
+            return dt.datetime.strptime(text.strip(), "%Y-%m").date()
+        except ValueError as exc:
+            raise ValueError(f"period {text!r} is not a month (YYYY-MM)") from exc
+
+    start, end = month(first) if first else dt.date(1900, 1, 1), month(last) if last else dt.date(9999, 12, 1)
+    if start > end:
+        raise ValueError(f"period range {first} … {last} is empty")
+    return start, end
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False,
+                  periods: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+    """The first arrival of every file content not yet parsed by this parser version; to reprocess, all of them,
+    or those whose report is for a period starting within ``periods`` (first days of months, inclusive).
 
     Bumping ``PARSER_VERSION`` after a change to reading or parsing makes the next run parse every archived
     file again, from the archive; alert and problem ids are stable, so nobody is told twice."""
-    condition = "" if reprocess else \
-        f"and sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
+    params: list[object] = []
+    if not reprocess:
+        condition = f"and sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
+    elif periods is None:
+        condition = ""
+    else:
+        condition = "and sha256 in (select sha256 from raw.submissions where period_start between ? and ?)"
+        params = list(periods)
     return con.execute(f"""
         select sha256, file_name, folder_unit_code, received_at
         from (select *, row_number() over (partition by sha256 order by received_at, arrival_id) as n
               from raw.arrivals) first_arrival
         where n = 1 {condition}
         order by received_at, sha256
-    """).df()
+    """, params).df()
 
 
 def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
@@ -171,8 +198,9 @@ def _parse_with_catalogue(data: bytes) -> ParsedSubmission | ReadFailure:
 
 
 def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False,
-                workers: int | None = None) -> dict[str, int | str]:
-    """Read every pending file from the archive and write the load package.
+                workers: int | None = None, periods: tuple[dt.date, dt.date] | None = None) -> dict[str, int | str]:
+    """Read every pending file from the archive and write the load package (with ``reprocess``: every archived
+    file, or those of the reports for ``periods``, see :func:`pending_files`).
 
     ``workers`` (default ``SECTORSTATS_PARSE_WORKERS``, else the CPUs): processes parsing files, each file
     under the time limit of ``ingest.limits``; 1 parses in this process, with no time limit.
@@ -181,7 +209,7 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
     root = data_dir()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
-        pending = pending_files(con, reprocess)
+        pending = pending_files(con, reprocess, periods)
     subs, obs, problems = [], [], []
     rows = pending.itertuples(index=False)
     if progress:
@@ -366,12 +394,12 @@ def feedback_stage(load_id: str) -> dict[str, int | str]:
 
 
 def run_ingest(load_id: str | None = None, *, inbox: Path | None = None, reprocess: bool = False,
-               progress: bool = False) -> dict[str, dict]:
+               progress: bool = False, periods: tuple[dt.date, dt.date] | None = None) -> dict[str, dict]:
     """All four stages in one process (the CLI and tests; the DAG runs them as separate tasks)."""
     load_id = load_id or new_load_id()
     return {
         "archive": archive_stage(load_id, inbox),
-        "parse": parse_stage(load_id, reprocess=reprocess, progress=progress),
+        "parse": parse_stage(load_id, reprocess=reprocess, progress=progress, periods=periods),
         "validate": validate_stage(load_id),
         "load": load_stage(load_id),
         "feedback": feedback_stage(load_id),

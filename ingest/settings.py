@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -28,6 +29,18 @@ def inbox_dir() -> Path:
     return Path(os.environ.get("SECTORSTATS_INBOX_DIR", data_dir() / "inbox"))
 
 
+def inbox_location() -> Any:
+    """Where districts upload: ``SECTORSTATS_INBOX_URL`` as an Airflow ``ObjectStoragePath`` (``s3://bucket/inbox``,
+    ``sftp://host/inbox``, ``file:///srv/inbox``…, through the Airflow connection ``SECTORSTATS_INBOX_CONN_ID``
+    and the provider of that scheme), else the local folder :func:`inbox_dir`."""
+    url = os.environ.get("SECTORSTATS_INBOX_URL", "").strip()
+    if not url:
+        return inbox_dir()
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url, conn_id=os.environ.get("SECTORSTATS_INBOX_CONN_ID") or None)
+
+
 def archive_dir() -> Path:
     return data_dir() / "archive"
 
@@ -40,12 +53,18 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("SECTORSTATS_WAREHOUSE", data_dir() / "warehouse.duckdb")).resolve()
 
 
-def as_of() -> dt.date:
-    """The date up to which reports are expected (``SECTORSTATS_AS_OF``, ISO date; default today)."""
+def as_of(default: dt.date | None = None) -> dt.date:
+    """The date up to which reports are expected: ``SECTORSTATS_AS_OF`` (ISO date) when set, else ``default``
+    (a DAG passes the day its run is for, in Vietnam), else today in Vietnam (as dbt's default)."""
     value = os.environ.get("SECTORSTATS_AS_OF", "").strip()
     if not value:
-        return dt.date.today()
+        return default or dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"SECTORSTATS_AS_OF={value!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+WAREHOUSE_POOL = "sectorstats_warehouse"
+"""The Airflow pool every task that opens the DuckDB warehouse runs in. DuckDB allows one process to write a file
+(and a reader cannot open it meanwhile), so the pool has one slot; ``make airflow-db`` creates it."""

@@ -23,10 +23,13 @@ PROBE = textwrap.dedent("""
             "tasks": {{t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}},
             "outlets": {{t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}},
             "schedule": repr(dag.timetable),
+            "timetable": [type(dag.timetable).__name__, getattr(dag.timetable, "serialize", dict)()],
+            "pools": sorted({{t.pool for t in dag.tasks}}),
+            "retries": {{t.task_id: t.retries for t in dag.tasks}},
             "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
             "tags": sorted(dag.tags), "has_doc": bool(dag.doc_md),
         }}
-    print(json.dumps(out))
+    print(json.dumps(out, default=str))
 """)
 
 
@@ -40,22 +43,41 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_no_import_errors(bag: dict) -> None:
     assert bag["errors"] == {}
-    assert sorted(bag["dags"]) == ["sectorstats_ingest", "sectorstats_transform"]
+    assert sorted(bag["dags"]) == ["sectorstats_ingest", "sectorstats_monitor", "sectorstats_transform"]
 
 
 def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_ingest"]
-    assert dag["tasks"] == {"archive": ["parse"], "parse": ["validate"], "validate": ["load"], "load": ["feedback"],
-                            "feedback": []}
-    assert dag["outlets"] == {"load": ["sectorstats_raw_tables"]}
+    assert dag["tasks"] == {"archive": ["parse"], "parse": ["validate"], "validate": ["load"],
+                            "load": ["announce", "feedback"], "feedback": ["announce"], "announce": []}
+    # the transform is scheduled by the asset, and only a load that brought something updates it
+    assert dag["outlets"] == {"announce": ["sectorstats_raw_tables"]}
     assert (dag["catchup"], dag["max_active_runs"], dag["has_doc"]) == (False, 1, True)
-    assert dag["schedule"].startswith(
-        "CronTriggerTimetable(expression='0 * * * *', timezone=Timezone('Asia/Ho_Chi_Minh')")
+    # the reporting calendar of forms.yaml: due days 10 and 15, escalation after 7 days → hourly on days 1-22
+    kind, spec = dag["timetable"]
+    assert kind == "MultipleCronTriggerTimetable"
+    assert (spec["expressions"], spec["timezone"]) == (["0 * 1-22 * *", "0 */6 23-31 * *"], "Asia/Ho_Chi_Minh")
+    # every task that opens the warehouse is in the one-slot pool; retries with backoff everywhere
+    assert dag["pools"] == ["default_pool", "sectorstats_warehouse"]
+    assert set(dag["retries"].values()) == {2}
 
 
 def test_transform_dag_runs_on_new_raw_data(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_transform"]
-    assert dag["tasks"] == {"dbt_build": ["publish"], "publish": ["alerts"], "alerts": ["summary"], "summary": []}
+    assert dag["tasks"] == {"dbt_build": ["publish"], "publish": ["alerts"], "alerts": ["summary"],
+                            "summary": ["status_page"], "status_page": []}
     assert dag["outlets"] == {"dbt_build": ["sectorstats_marts"]}
+    assert dag["pools"] == ["sectorstats_warehouse"]
     assert dag["schedule"].startswith(
         "AssetTriggeredTimetable(asset_condition=AssetAll(Asset(name='sectorstats_raw_tables'")
+
+
+def test_monitor_dag_runs_every_morning_in_vietnam(bag: dict) -> None:
+    dag = bag["dags"]["sectorstats_monitor"]
+    assert dag["tasks"] == {"reporting_status": ["deadline_alerts"], "deadline_alerts": ["status_page"],
+                            "status_page": []}
+    kind, spec = dag["timetable"]
+    assert kind == "CronTriggerTimetable"
+    assert (spec["expression"], spec["timezone"]) == ("0 8 * * *", "Asia/Ho_Chi_Minh")
+    assert dag["pools"] == ["sectorstats_warehouse"]
+    assert (dag["catchup"], dag["max_active_runs"], dag["has_doc"]) == (False, 1, True)

@@ -336,3 +336,30 @@ def test_an_interrupted_copy_is_swept_and_the_file_archived_again(tmp_path: Path
     assert sorted(p.name for p in partial.parent.iterdir()) == [digest]
     assert (partial.parent / digest).read_bytes() == b"report"
     assert sweep_incomplete(data) == 0
+
+
+# --- an inbox behind Airflow's ObjectStoragePath (SECTORSTATS_INBOX_URL) ----------------------------------
+
+
+def test_object_storage_inbox_gives_the_same_arrivals_as_the_folder(inbox: Path, tmp_path: Path) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    put(inbox, "445", "sub/BC quý.xlsx", b"nested upload", T0 + 8 * DAY)
+    local, seen_local = archive_inbox(inbox, tmp_path / "a", {}, [])
+    remote, seen_remote = archive_inbox(ObjectStoragePath(f"file://{inbox}"), tmp_path / "b", {}, [])
+    assert seen_remote == seen_local == 4
+    assert remote == local  # the same folders, names, sizes, times and hashes: the same arrival ids
+    assert ("445", "sub/BC quý.xlsx") in {(a.folder_unit_code, a.file_name) for a in remote}
+    assert all_files(tmp_path / "a") == all_files(tmp_path / "b")
+
+
+def test_archive_stage_reads_the_inbox_url(inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.pipeline import archive_stage
+
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "nowhere"))  # not used: the URL wins
+    monkeypatch.setenv("SECTORSTATS_INBOX_URL", f"file://{inbox}")
+    result = archive_stage("load-url")
+    assert (result["files_seen"], result["files_new"]) == (3, 3)
+    assert (tmp_path / "data" / archive_relpath(sha(b"loose file"))).read_bytes() == b"loose file"

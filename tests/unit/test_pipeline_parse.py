@@ -43,3 +43,29 @@ def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_pars
     assert list(pending[["sha256", "file_name"]].itertuples(index=False, name=None)) == [
         ("a", "first.xlsx"), ("c", "c.xlsx"), ("d", "d.xlsx")]
     assert list(pipeline.pending_files(con, reprocess=True)["sha256"]) == ["a", "b", "c", "d"]
+
+
+def test_reprocessing_a_period_range_takes_the_reports_of_those_periods() -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from ingest import warehouse
+
+    con = duckdb.connect()
+    warehouse.ensure_schema(con)
+    t = dt.datetime(2024, 11, 5, 2)
+    periods = {"jan": dt.date(2024, 1, 1), "q2": dt.date(2024, 4, 1), "jun": dt.date(2024, 6, 1),
+               "jul": dt.date(2024, 7, 1), "unknown": None}
+    for i, (sha, period) in enumerate(periods.items()):
+        con.execute("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+                    [f"id{i}", sha, f"{sha}.xlsx", t + dt.timedelta(hours=i)])
+        con.execute("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, period_start,
+                       status, n_errors, n_warnings, parser_version, load_id)
+                       values (?, 'x', '443', ?, ?, 'accepted', 0, 0, ?, 'L')""",
+                    [sha, t, period, pipeline.PARSER_VERSION])
+    first_half = pipeline.period_range("2024-01", "2024-06")
+    assert list(pipeline.pending_files(con, True, first_half)["sha256"]) == ["jan", "q2", "jun"]
+    assert list(pipeline.pending_files(con, True, pipeline.period_range("2024-06", None))["sha256"]) == ["jun", "jul"]
+    assert list(pipeline.pending_files(con, True)["sha256"]) == ["jan", "q2", "jun", "jul", "unknown"]
+    assert pipeline.pending_files(con, False, first_half).empty  # nothing to do without --reprocess
