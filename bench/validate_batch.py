@@ -86,7 +86,7 @@ def main() -> None:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rules = sorted({f.rule for f in failures})
-    print(  # noqa: T201 - a command-line report
+    print(
         f"validate_batch: {len(subs):,} submissions, {len(obs):,} numbers, {len(failures):,} failures {rules}: "
           f"{wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MB ({os.cpu_count()} cores)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest.publish import publish_snapshot
 
@@ -48,3 +49,22 @@ def test_readers_of_the_snapshot_do_not_block_the_writer(tmp_path: Path) -> None
         publish_snapshot(source, target)
     finally:
         reader.close()
+
+
+def test_a_bi_tool_reads_the_snapshot_through_sqlalchemy(tmp_path: Path) -> None:
+    """The connection the analyst guide documents for BI tools: SQLAlchemy with duckdb-engine, read-only."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    source, target = tmp_path / "warehouse.duckdb", tmp_path / "analyst" / "warehouse.duckdb"
+    _write(source, 4)
+    publish_snapshot(source, target)
+    engine = sa.create_engine(f"duckdb:///{target}", connect_args={"read_only": True})
+    try:
+        with engine.connect() as con:
+            assert con.execute(sa.text("select count(*), sum(i) from t")).one() == (4, 6)
+            assert pd.read_sql("select i from t order by i", con)["i"].tolist() == [0, 1, 2, 3]
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                con.execute(sa.text("insert into t values (9)"))
+    finally:
+        engine.dispose()
