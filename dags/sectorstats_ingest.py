@@ -3,18 +3,20 @@
 
 Scans the inbox on the reporting calendar of the form catalogue (hourly while reports are due, every six
 hours otherwise; see `ingest/schedule.py`) and moves what the districts uploaded one way:
-**archive** (every file kept byte for byte under its sha256) → **parse** (form, unit, period and every
-number with its cell, found by content) → **validate** (Great Expectations suites generated from the
-form catalogue, one run per suite for the whole batch) → **load** (raw tables of the warehouse, in
-one transaction) → **feedback** (for each file with problems, the district's sheet with the problem
-cells marked, in `reports/feedback/<unit>/`) and **announce**: when the load brought anything new, it updates
-the `sectorstats_raw_tables` asset, which schedules `sectorstats_transform`; a run that found nothing new
-skips it, so the marts are not rebuilt for nothing.
+**archive** (every file kept byte for byte under its sha256) → **plan** → **parse**, mapped over chunks of
+files (form, unit, period and every number with its cell, found by content) → **merge** → **validate**
+(Great Expectations suites generated from the form catalogue, one run per suite for the whole batch) →
+**load** (raw tables of the warehouse, in one transaction) → **feedback** (for each file with problems, the
+district's sheet with the problem cells marked, in `reports/feedback/<unit>/`) and **announce**: when the
+load brought anything new, it updates the `sectorstats_raw_tables` asset, which schedules
+`sectorstats_transform`; a run that found nothing new skips it, so the marts are not rebuilt for nothing.
 
-Each task is a call into the `ingest` library and works on the whole batch (never one task per file); data
-passes between tasks as a load package on disk (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task
-reads the same input and a repeated load changes nothing. Tasks that open the DuckDB warehouse run in the pool
-`sectorstats_warehouse` (one slot: DuckDB has one writer).
+Each task is a call into the `ingest` library and works on a batch (the whole load, or for parse a chunk of
+`SECTORSTATS_PARSE_CHUNK` files, 2,000 by default: never one task per file); data passes between tasks as a
+load package on disk (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task reads the same input
+and a repeated load changes nothing. Tasks that open the DuckDB warehouse run in the pool
+`sectorstats_warehouse` (one slot: DuckDB has one writer); the parse chunks only read the archive and may
+run side by side.
 
 **Reprocessing** archived files (after a rule change): trigger with the params `reprocess` (true) and
 optionally `from_period` / `to_period` (`2024-01`), e.g. `airflow dags trigger sectorstats_ingest --conf
@@ -42,7 +44,7 @@ from ingest.settings import WAREHOUSE_POOL
     start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    max_active_tasks=1,
+    max_active_tasks=4,  # the parse chunks side by side; everything that opens DuckDB waits for the one-slot pool
     default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
                   "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
     params={
@@ -64,13 +66,29 @@ def sectorstats_ingest():
         return str(archive_stage(new_load_id(run_id))["load_id"])
 
     @task
-    def parse(load_id: str, params: dict | None = None) -> str:
-        """Parse every archived file not parsed yet (or, when reprocessing, those of the periods asked)."""
-        from ingest.pipeline import parse_stage, period_range
+    def plan(load_id: str, params: dict | None = None) -> list[int]:
+        """Choose the archived files to parse (new ones, or when reprocessing those of the periods asked) and
+        split them into chunks of SECTORSTATS_PARSE_CHUNK files."""
+        from ingest.pipeline import period_range, plan_parse
 
         params = params or {}
-        parse_stage(load_id, reprocess=bool(params.get("reprocess")),
-                    periods=period_range(params.get("from_period"), params.get("to_period")))
+        return plan_parse(load_id, reprocess=bool(params.get("reprocess")),
+                          periods=period_range(params.get("from_period"), params.get("to_period")))
+
+    @task(pool="default_pool", max_active_tis_per_dagrun=4)
+    def parse(chunk: int, load_id: str) -> dict:
+        """Parse one chunk of files from the archive (mapped: one task per chunk, never per file). It does not
+        open the warehouse, so chunks can run side by side on several workers."""
+        from ingest.pipeline import parse_chunk
+
+        return parse_chunk(load_id, chunk)
+
+    @task
+    def merge(load_id: str, _parsed: list[dict]) -> str:
+        """Gather the parsed chunks into the load package."""
+        from ingest.pipeline import merge_parts
+
+        merge_parts(load_id)
         return load_id
 
     @task
@@ -102,7 +120,9 @@ def sectorstats_ingest():
             raise AirflowSkipException("nothing new loaded: the marts are up to date")
         return loaded
 
-    loaded = load(validate(parse(archive())))
+    load_id = archive()
+    parsed = parse.partial(load_id=load_id).expand(chunk=plan(load_id))
+    loaded = load(validate(merge(load_id, parsed)))
     feedback(loaded) >> announce(loaded)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -64,8 +65,9 @@ class Package:
             raise ValueError(f"invalid load id {load_id!r}")
         return data_dir() / "packages" / load_id
 
-    def write(self) -> Path:
-        folder = self.path(self.load_id)
+    def write(self, folder: Path | None = None) -> Path:
+        """Write the package (or, given ``folder``, a part of it) atomically: a temporary folder renamed."""
+        folder = folder or self.path(self.load_id)
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -91,6 +93,10 @@ class Package:
         folder = cls.path(load_id)
         if not (folder / "manifest.json").exists():
             raise StageError("read-package", load_id, f"no load package at {folder}")
+        return cls.read_folder(load_id, folder)
+
+    @classmethod
+    def read_folder(cls, load_id: str, folder: Path) -> Package:
         con = duckdb.connect()
         try:
             frames = {name: con.execute(f"select * from read_parquet('{folder / name}.parquet')").df()
@@ -197,24 +203,71 @@ def _parse_with_catalogue(data: bytes) -> ParsedSubmission | ReadFailure:
     return parse_file(data, load_catalogue())
 
 
-def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False,
-                workers: int | None = None, periods: tuple[dt.date, dt.date] | None = None) -> dict[str, int | str]:
-    """Read every pending file from the archive and write the load package (with ``reprocess``: every archived
-    file, or those of the reports for ``periods``, see :func:`pending_files`).
+def parse_chunk_size() -> int:
+    """Files per parse chunk (``SECTORSTATS_PARSE_CHUNK``, default 2,000): the unit the ingest DAG maps its parse
+    task over, so that several workers can share a large backlog."""
+    value = int(os.environ.get("SECTORSTATS_PARSE_CHUNK", "2000"))
+    if value < 1:
+        raise ValueError(f"SECTORSTATS_PARSE_CHUNK={value} must be at least 1")
+    return value
 
-    ``workers`` (default ``SECTORSTATS_PARSE_WORKERS``, else the CPUs): processes parsing files, each file
-    under the time limit of ``ingest.limits``; 1 parses in this process, with no time limit.
-    """
+
+def _plan_path(load_id: str) -> Path:
+    return Package.path(load_id).with_name(f"{load_id}.plan.parquet")
+
+
+def _part_path(load_id: str, chunk: int) -> Path:
+    return Package.path(load_id).with_name(f"{load_id}.parts") / f"{chunk:05d}"
+
+
+def plan_parse(load_id: str, *, reprocess: bool = False, periods: tuple[dt.date, dt.date] | None = None,
+               chunk_size: int | None = None) -> list[int]:
+    """Choose the files this load parses (see :func:`pending_files`) and split them into chunks; returns the
+    chunk numbers (at least one, possibly empty, so the stages after it always run)."""
     load_catalogue()  # a broken catalogue fails here, before any file
-    root = data_dir()
+    size = chunk_size or parse_chunk_size()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
         pending = pending_files(con, reprocess, periods)
+    pending = pending.assign(chunk=[i // size for i in range(len(pending))])
+    path = _plan_path(load_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    con = duckdb.connect()
+    try:
+        con.register("plan", pending)
+        con.execute(f"copy (select * from plan) to '{tmp}' (format parquet)")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    shutil.rmtree(_part_path(load_id, 0).parent, ignore_errors=True)  # a re-planned load starts afresh
+    chunks = max(1, -(-len(pending) // size))
+    log.info("parse plan of %s: %d files in %d chunk(s) of up to %d", load_id, len(pending), chunks, size)
+    return list(range(chunks))
+
+
+def _read_plan(load_id: str, chunk: int | None = None) -> pd.DataFrame:
+    path = _plan_path(load_id)
+    if not path.exists():
+        raise StageError("parse", load_id, f"no parse plan at {path}")
+    con = duckdb.connect()
+    try:
+        where = "" if chunk is None else f"where chunk = {int(chunk)}"
+        return con.execute(f"select * from read_parquet('{path}') {where} order by received_at, sha256").df()
+    finally:
+        con.close()
+
+
+def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: int | None = None) -> dict[str, int]:
+    """Parse one chunk of the plan into its part of the load package. Reads only the archive (never the
+    warehouse), so chunks can run at the same time on different workers; a retried chunk rewrites its part."""
+    root = data_dir()
+    pending = _read_plan(load_id, chunk)
     subs, obs, problems = [], [], []
     rows = pending.itertuples(index=False)
     if progress:
         from tqdm import tqdm
-        rows = tqdm(rows, total=len(pending), desc="parse", unit="file")
+        rows = tqdm(rows, total=len(pending), desc=f"parse {chunk}", unit="file")
     paths = [root / archive.archive_relpath(sha) for sha in pending["sha256"]]
     for f, parsed in zip(rows, parallel.parse_paths(paths, _parse_with_catalogue, workers=workers), strict=True):
         origin = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code}
@@ -240,18 +293,58 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
                                         row_code=fd.row_code, measure=fd.measure, value=fd.value,
                                         details={"form": parsed.form.code if parsed.form else "", **fd.details}))
         subs.append(record)
-    package = Package(
+    part = Package(
         load_id=load_id,
         submissions=_submission_frame(subs),
         observations=pd.DataFrame(obs, columns=OBSERVATION_COLUMNS).astype({"value": "float64"}),
         problems=_problem_frame(problems, load_id),
     )
+    part.write(_part_path(load_id, chunk))
+    return {"chunk": chunk, "files": len(subs), "observations": len(part.observations), "problems": len(problems)}
+
+
+def merge_parts(load_id: str) -> dict[str, int | str]:
+    """Gather the parsed chunks of the plan into the load package the later stages read."""
+    chunks = sorted(set(_read_plan(load_id)["chunk"])) or [0]
+    parts = []
+    for chunk in chunks:
+        folder = _part_path(load_id, chunk)
+        if not (folder / "manifest.json").exists():
+            raise StageError("parse", load_id, f"chunk {chunk} was not parsed (no {folder})")
+        parts.append(Package.read_folder(load_id, folder))
+    package = Package(
+        load_id=load_id,
+        submissions=_concat([p.submissions for p in parts], _submission_frame([])),
+        observations=_concat([p.observations for p in parts],
+                             pd.DataFrame(columns=OBSERVATION_COLUMNS).astype({"value": "float64"})),
+        problems=_concat([p.problems for p in parts], _problem_frame([], load_id)),
+    )
     package.write()
-    log.info("parse: %d files, %d identified, %d numbers, %d problems", len(subs),
-             package.submissions["submission_id"].notna().sum(), len(package.observations), len(problems))
     identified = int(package.submissions["submission_id"].notna().sum())
-    return {"load_id": load_id, "files": len(subs), "identified": identified,
-            "observations": len(package.observations), "problems": len(problems)}
+    log.info("parse: %d files, %d identified, %d numbers, %d problems", len(package.submissions), identified,
+             len(package.observations), len(package.problems))
+    return {"load_id": load_id, "files": len(package.submissions), "identified": identified,
+            "observations": len(package.observations), "problems": len(package.problems)}
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty
+
+
+def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False,
+                workers: int | None = None, periods: tuple[dt.date, dt.date] | None = None,
+                chunk_size: int | None = None) -> dict[str, int | str]:
+    """Read every pending file from the archive and write the load package (with ``reprocess``: every archived
+    file, or those of the reports for ``periods``, see :func:`pending_files`): plan, every chunk, merge — what
+    the DAG does in separate (mapped) tasks.
+
+    ``workers`` (default ``SECTORSTATS_PARSE_WORKERS``, else the CPUs): processes parsing files, each file
+    under the time limit of ``ingest.limits``; 1 parses in this process, with no time limit.
+    """
+    for chunk in plan_parse(load_id, reprocess=reprocess, periods=periods, chunk_size=chunk_size):
+        parse_chunk(load_id, chunk, progress=progress, workers=workers)
+    return merge_parts(load_id)
 
 
 def _submission_frame(records: list[dict]) -> pd.DataFrame:

@@ -25,6 +25,8 @@ PROBE = textwrap.dedent("""
             "schedule": repr(dag.timetable),
             "timetable": [type(dag.timetable).__name__, getattr(dag.timetable, "serialize", dict)()],
             "pools": sorted({{t.pool for t in dag.tasks}}),
+            "task_pools": {{t.task_id: t.pool for t in dag.tasks}},
+            "mapped": sorted(t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)),
             "retries": {{t.task_id: t.retries for t in dag.tasks}},
             "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
             "tags": sorted(dag.tags), "has_doc": bool(dag.doc_md),
@@ -48,8 +50,11 @@ def test_no_import_errors(bag: dict) -> None:
 
 def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_ingest"]
-    assert dag["tasks"] == {"archive": ["parse"], "parse": ["validate"], "validate": ["load"],
-                            "load": ["announce", "feedback"], "feedback": ["announce"], "announce": []}
+    assert dag["tasks"] == {"archive": ["merge", "parse", "plan"], "plan": ["parse"], "parse": ["merge"],
+                            "merge": ["validate"], "validate": ["load"], "load": ["announce", "feedback"],
+                            "feedback": ["announce"], "announce": []}
+    # parse is mapped over chunks of files (never a task per file) and does not open the warehouse
+    assert dag["mapped"] == ["parse"]
     # the transform is scheduled by the asset, and only a load that brought something updates it
     assert dag["outlets"] == {"announce": ["sectorstats_raw_tables"]}
     assert (dag["catchup"], dag["max_active_runs"], dag["has_doc"]) == (False, 1, True)
@@ -60,6 +65,7 @@ def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
     # every task that opens the warehouse is in the one-slot pool; retries with backoff everywhere
     assert dag["pools"] == ["default_pool", "sectorstats_warehouse"]
     assert set(dag["retries"].values()) == {2}
+    assert dag["task_pools"]["parse"] == "default_pool" and dag["task_pools"]["load"] == "sectorstats_warehouse"
 
 
 def test_transform_dag_runs_on_new_raw_data(bag: dict) -> None:

@@ -125,3 +125,45 @@ def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch:
     a, b = pipeline.Package.read("one"), pipeline.Package.read("two")
     for name in ("submissions", "observations", "problems"):
         assert getattr(a, name).equals(getattr(b, name)), name
+
+
+def test_parse_in_chunks_equals_parse_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DAG maps its parse task over chunks of files: the merged package is the one parsed in one go, and
+    an empty plan still gives one (empty) chunk so the stages after it run."""
+    from ingest import pipeline
+    from ingest.demo import generate_demo
+
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
+    pipeline.archive_stage("a")
+    assert pipeline.plan_parse("empty") == [0]
+    assert pipeline.parse_chunk("empty", 0)["files"] == 0
+    assert pipeline.merge_parts("empty")["files"] == 0
+    generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443", "440"])
+    pipeline.archive_stage("b")
+    whole = pipeline.parse_stage("whole", workers=1)
+    chunks = pipeline.plan_parse("chunked", reprocess=True, chunk_size=7)
+    assert chunks == list(range(-(-whole["files"] // 7)))
+    for chunk in reversed(chunks):  # in any order, as parallel workers would finish them
+        pipeline.parse_chunk("chunked", chunk, workers=1)
+    assert pipeline.merge_parts("chunked") == {**whole, "load_id": "chunked"}
+    a, b = pipeline.Package.read("whole"), pipeline.Package.read("chunked")
+    for name in ("submissions", "observations", "problems"):
+        assert getattr(a, name).equals(getattr(b, name)), name
+
+
+def test_merging_refuses_a_missing_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pipeline
+    from ingest.demo import generate_demo
+
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
+    generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443"])
+    pipeline.archive_stage("a")
+    chunks = pipeline.plan_parse("l", chunk_size=10)
+    assert len(chunks) >= 3
+    for chunk in chunks:
+        if chunk != 1:
+            pipeline.parse_chunk("l", chunk, workers=1)
+    with pytest.raises(pipeline.StageError, match=r"parse stage of load l: chunk 1 was not parsed"):
+        pipeline.merge_parts("l")
