@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-unit lint clean
+.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-unit lint clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -129,6 +129,13 @@ test: install  ## lint, then every test (unit, property, integration with real D
 
 test-unit: install  ## the fast tests only
 	$(PY) -m pytest -m "not integration"
+
+# Benchmarks (issue 7): the real DAGs on a generated, cached inbox (bench/.cache, or SECTORSTATS_BENCH_DIR), per
+# stage, against a naive baseline and a floor; the report goes to bench/results/. SCALE: province-month (default),
+# province-year, national-year (BENCH_ARGS="--sample 3000 --jobs 2" for a part of it).
+SCALE ?= province-month
+bench: install  ## benchmark the pipeline (SCALE=province-month|province-year|national-year), report in bench/results/
+	nice -n 19 $(PY) -m bench.run --scale $(SCALE) $(BENCH_ARGS)
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check .
