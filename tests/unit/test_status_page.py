@@ -15,6 +15,7 @@ import pytest
 
 from ingest import monitor, status_page, warehouse
 from ingest.catalogue import load_catalogue
+from tests.unit.test_monitor import ledger, vn
 
 CAT = load_catalogue()
 EMPLOYMENT, TRAINING, WELFARE = "01/LĐVL-H", "02/GDNN-H", "03/BTXH-H"
@@ -83,28 +84,12 @@ class Page(HTMLParser):
         return [text for _, _, text in self.tables[f"matrix:{form}"][0][1:]]
 
 
-def vn(day: str, hour: int = 9) -> dt.datetime:
-    """A Vietnamese local time as the naive UTC timestamp the ledger stores."""
-    return dt.datetime.fromisoformat(day) + dt.timedelta(hours=hour - 7)
-
-
 @pytest.fixture
 def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     warehouse.ensure_schema(con)
     yield con
     con.close()
-
-
-def ledger(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """rows: (unit, form, period_start, status, version, received_at)."""
-    frame = pd.DataFrame([{
-        "sha256": f"{u}{f}{p}{v}", "submission_id": f"{u}{p}{v}", "file_name": "x.xlsx", "folder_unit_code": u,
-        "received_at": at, "unit_code": u, "form_code": f, "form_version": "2024",
-        "period_type": CAT.form(f).period_type, "period_start": dt.date.fromisoformat(p), "source_sheet": "B",
-        "status": s, "n_errors": int(s == "rejected"), "n_warnings": 0, "version": v, "parser_version": 1,
-        "load_id": "l1"} for u, f, p, s, v, at in rows])
-    warehouse.insert_frame(con, "raw.submissions", frame)
 
 
 def render(grid: pd.DataFrame, as_of: dt.date, **kw) -> str:

@@ -114,6 +114,17 @@ derived as (
 
 ),
 
+flagged as (
+
+    select
+        derived.*,
+        -- the difference replaces a blank period cell, or one it disagrees with
+        ytd_difference is not null
+            and (reported_value is null or abs(reported_value - ytd_difference) > 0.0005) as is_derived
+    from derived
+
+),
+
 chosen as (
 
     select
@@ -130,38 +141,27 @@ chosen as (
         period_type,
         kind,
         time_aggregation,
-        case
-            when ytd_difference is not null
-                and (reported_value is null or abs(reported_value - ytd_difference) > 0.0005)
-                then 'derived'
-            else reported_obs_status
-        end as obs_status,
+        case when is_derived then 'derived' else reported_obs_status end as obs_status,
         source_file,
         source_sheet,
         source_cell,
         source_cell_ytd,
         -- numerics
         version,
-        case
-            when ytd_difference is not null
-                and (reported_value is null or abs(reported_value - ytd_difference) > 0.0005)
-                then ytd_difference
-            else reported_value
-        end as value,
+        case when is_derived then ytd_difference else reported_value end as value,
         reported_value,
         ytd_difference,
         value_ytd,
         plan_year,
         value_prev_year_ytd,
         -- booleans
-        ytd_difference is not null
-            and (reported_value is null or abs(reported_value - ytd_difference) > 0.0005) as is_derived,
+        is_derived,
         -- dates
         period_start,
         -- timestamps (UTC)
         received_at
 
-    from derived
+    from flagged
 
 )
 
