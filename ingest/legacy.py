@@ -80,6 +80,7 @@ Sources (tables typed by us as data, cross-checked; no code copied)
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -403,8 +404,10 @@ def encode(text: str, encoding: Encoding) -> str:
     return unicodedata.normalize("NFC", text).translate(table)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def to_unicode(text: str) -> str:
-    """``text`` decoded if :func:`detect` finds a legacy encoding, else ``text`` itself."""
+    """``text`` decoded if :func:`detect` finds a legacy encoding, else ``text`` itself (cached: every file
+    of a batch repeats the form's labels)."""
     encoding = detect(text)
     if encoding is None:
         return text

@@ -15,8 +15,10 @@ code when it breaches one:
   or ENTITY (``file-xml-entities``); the expat parsers used below refuse them again as a second line;
 - the sheets' cells (xlsx ``<c>``, ods ``table:table-cell`` with their repeat counts, xls BIFF cell records)
   must lie within the row/column limits (``sheet-too-large``), counting only cells that hold something,
-  as calamine does; a ``<dimension>`` declaration is not trusted either way (calamine does not allocate from
-  it, and a lying one does no harm), the cells decide;
+  as calamine does (a plain sheet without formulas, as Excel writes it, is vouched for by regular
+  expressions and a handler-less expat pass; anything else is streamed cell by cell); a ``<dimension>``
+  declaration is not trusted either way (calamine does not allocate from it, and a lying one does no
+  harm), the cells decide;
 - OLE2 containers: an encrypted OOXML package (``EncryptionInfo`` + ``EncryptedPackage`` streams) or an
   .xls whose workbook stream carries a ``FILEPASS`` record is ``file-password-protected``.
 
@@ -36,6 +38,8 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from xml.parsers import expat
 
 from ingest.cfb import CfbError, CompoundFile
@@ -164,6 +168,44 @@ def _ref(ref: str | None) -> tuple[int, int] | None:
     for ch in m.group(1).upper():
         col = col * 26 + ord(ch) - 64
     return int(m.group(2)) - 1, col - 1
+
+
+# The fast path for the common sheet (what Excel, LibreOffice and xlsxwriter write): every cell tag
+# unprefixed, in plain ``name="value"`` attributes, with its ``r`` reference, and no formula. Then regular
+# expressions (in C) find every cell's reference, and the sheet is within limits if the farthest one is;
+# a well-formedness pass of expat without handlers completes the check. Anything else (a prefixed element,
+# a cell without ``r`` or written otherwise, a formula, a cell past the limits) takes the full streaming
+# scan below, which decides exactly; tests/unit/test_safety_fast_path.py holds the two to the same verdicts.
+_FAST_SCAN_MAX_BYTES = 8 * 1024 * 1024
+_ANY_CELL_TAG = re.compile(rb"<c[\s/>]")
+_ATTR = rb'\s+[A-Za-z_][\w.:\-]*="[^"<]*"'
+_PLAIN_CELL_TAG = re.compile(rb'<c(?:' + _ATTR + rb')*?\s+r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?:' + _ATTR
+                             + rb')*\s*/?>')
+_PREFIXED_ELEMENT = re.compile(rb"</?[A-Za-z_][\w.\-]*:")
+_FORMULA_TAG = re.compile(rb"<f[\s/>]")
+
+
+def _plain_sheet_within_limits(xml: bytes, limits: Limits) -> bool:
+    """True if the fast path can vouch for this worksheet part: nothing beyond the limits, no formula.
+
+    In a well-formed document (checked next), every ``<`` outside comments and CDATA opens a tag, and an
+    attribute value in double quotes cannot hold a double quote, so each cell tag matched here is a real
+    cell with its real ``r``; tags inside comments or CDATA only add cells, which can only send the sheet
+    to the full scan. Every cell counts, empty or not: stricter than the full scan, never looser."""
+    if _FORMULA_TAG.search(xml) or _PREFIXED_ELEMENT.search(xml):
+        return False
+    refs = _PLAIN_CELL_TAG.findall(xml)
+    if len(refs) != len(_ANY_CELL_TAG.findall(xml)):
+        return False
+    if not refs:
+        return True
+    max_row = max(map(int, map(itemgetter(1), refs)))
+    # right-justified with spaces (below "A"), the farthest column sorts last: ``b" AB" > b"  Z"``
+    letters = max(map(bytes.rjust, map(itemgetter(0), refs), repeat(3))).strip()
+    col = 0
+    for ch in letters.decode():
+        col = col * 26 + ord(ch) - 64
+    return max_row <= limits.max_rows and col <= limits.max_columns
 
 
 class _XlsxSheetScan:
@@ -398,16 +440,21 @@ class _ZipInspector:
     def _read_small(self, name: str) -> bytes:
         return b"".join(self._inflate(name)) if name in self.members else b""
 
-    def _parse(self, name: str, start: Callable, end: Callable, text: Callable | None = None) -> None:
+    def _parse(self, name: str, start: Callable | None, end: Callable | None, text: Callable | None = None,
+               data: bytes | None = None) -> None:
+        """Stream the member through expat with these handlers (none: only well-formedness and the DTD
+        refusal); ``data``: the member's bytes, already inflated."""
         parser = expat.ParserCreate(namespace_separator=" ")
         _forbid_dtd(parser, name)
         parser.buffer_text = True
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
+        if start is not None:
+            parser.StartElementHandler = start
+        if end is not None:
+            parser.EndElementHandler = end
         if text is not None:
             parser.CharacterDataHandler = text
         try:
-            for chunk in self._inflate(name):
+            for chunk in self._inflate(name) if data is None else (data,):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except expat.ExpatError as exc:
@@ -457,8 +504,17 @@ class _ZipInspector:
         for sheet, part in parts:
             if part in self.done:
                 continue
+            data = None
+            if self.members[part].file_size <= _FAST_SCAN_MAX_BYTES:
+                data = b"".join(self._inflate(part))
+                if _plain_sheet_within_limits(data, self.limits):
+                    try:
+                        self._parse(part, None, None, data=data)  # well-formed, no DTD: in C, no callbacks
+                        continue
+                    except Refused:
+                        pass  # the full scan below says what is wrong, exactly as it would have alone
             scan = _XlsxSheetScan(sheet, self.limits)
-            self._parse(part, scan.start, scan.end, scan.text)
+            self._parse(part, scan.start, scan.end, scan.text, data=data)
             if scan.uncached:
                 uncached[sheet] = frozenset(scan.uncached)
         return uncached

@@ -6,6 +6,7 @@ white space (including no-break and zero-width spaces) to one space.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -20,12 +21,19 @@ def fold(text: object) -> str:
     """``"  Mã  SỐ\\u00a0"`` → ``"mã số"``: NFC, lower case, single spaces, trimmed."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFC", str(text))
+    return _fold(text if isinstance(text, str) else str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold(text: str) -> str:
+    # cached: the parser folds the same labels, headings and codes in every file of a batch
+    s = unicodedata.normalize("NFC", text)
     s = _SPACE.sub(" ", s).strip().casefold()
     s = _TONE_ON_Y.sub(lambda m: _TONE_MOVE[m.group(1)], s)
     return unicodedata.normalize("NFC", s)  # a stray combining mark may now compose with the bare "y"
 
 
+@functools.lru_cache(maxsize=1024)
 def column_letter(index: int) -> str:
     """0 → ``A``, 25 → ``Z``, 26 → ``AA``."""
     letters = ""
@@ -36,6 +44,7 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def cell_address(row: int, col: int) -> str:
     """Zero-based (row, col) → A1 address: (13, 6) → ``G14``."""
     return f"{column_letter(col)}{row + 1}"
