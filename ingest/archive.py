@@ -27,6 +27,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+PUBLISH_BATCH = 2000  # staged copies made durable together (two syncs)
 
 
 @dataclass(frozen=True)
@@ -127,29 +128,70 @@ def archive_relpath(sha256: str) -> str:
     return f"archive/sha256/{sha256[:2]}/{sha256}"
 
 
-def store(path: Path, sha256: str, data_dir: Path) -> Path:
-    """Copy ``path`` into the archive under its hash, atomically; an existing copy is left as it is."""
-    target = data_dir / archive_relpath(sha256)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+@dataclass(frozen=True)
+class Staged:
+    """A received file copied into the archive's staging area, not yet in place."""
+
+    sha256: str
+    target: Path
+    temp: Path | None  # None: the archive already held this content, nothing was kept
+
+
+def stage(src: Path | Any, data_dir: Path, *, size: int | None = None, mtime_ns: int | None = None) -> Staged:
+    """Copy ``src`` into ``archive/sha256/.incoming-*`` while hashing it: one read of the inbox.
+
+    ``size`` and ``mtime_ns`` are what the scan saw; a file that no longer matches them after the copy
+    changed while we read it, and is left for the next scan. The copy is not durable until :func:`publish`.
+    """
+    root = data_dir / "archive" / "sha256"
+    root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
     try:
         h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-            while chunk := src.read(CHUNK):
+        copied = 0
+        with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
                 h.update(chunk)
                 out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if h.hexdigest() != sha256:  # the file changed while we read it: try again on the next scan
-            raise OSError(f"{path.name}: content changed while archiving")
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)
+                copied += len(chunk)
+        now = src.lstat() if isinstance(src, Path) else None
+        if (size is not None and copied != size) or (
+                now is not None and mtime_ns is not None and (now.st_size, now.st_mtime_ns) != (copied, mtime_ns)):
+            raise OSError(f"{src.name}: content changed while archiving")
+        digest = h.hexdigest()
+        target = data_dir / archive_relpath(digest)
+        if target.exists():  # already archived (an earlier arrival, or a resent file): keep the first copy
+            Path(tmp).unlink()
+            return Staged(digest, target, None)
+        return Staged(digest, target, Path(tmp))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+
+
+def publish(staged: Iterable[Staged]) -> None:
+    """Put staged copies in place under their hash, durably: one ``sync`` makes every copy's bytes durable
+    before any is renamed into place (so an archived file is always complete), a second makes the renames
+    durable before the caller records the arrivals. Two syncs a batch, not one ``fsync`` a file."""
+    staged = [s for s in staged if s.temp is not None]
+    if not staged:
+        return
+    os.sync()
+    for s in staged:
+        if s.target.exists():  # the same content twice in one batch
+            s.temp.unlink(missing_ok=True)
+            continue
+        s.target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(s.temp, 0o444)
+        os.replace(s.temp, s.target)
+    os.sync()
+
+
+def store(path: Path, data_dir: Path) -> Path:
+    """Archive one file now (stage and publish it): its path in the archive."""
+    staged = stage(path, data_dir)
+    publish([staged])
+    return staged.target
 
 
 def sweep_incomplete(data_dir: Path) -> int:
@@ -160,7 +202,7 @@ def sweep_incomplete(data_dir: Path) -> int:
     removed = 0
     root = data_dir / "archive" / "sha256"
     if root.is_dir():
-        for leftover in root.glob("*/.incoming-*"):
+        for leftover in [*root.glob(".incoming-*"), *root.glob("*/.incoming-*")]:
             leftover.unlink(missing_ok=True)
             removed += 1
     if removed:
@@ -174,6 +216,13 @@ def read_archived(sha256: str, data_dir: Path) -> bytes:
 
 def arrival_id(folder: str, name: str, mtime_ns: int, sha256: str) -> str:
     return hashlib.sha256(f"{folder}\x00{name}\x00{mtime_ns}\x00{sha256}".encode()).hexdigest()[:20]
+
+
+def _arrival(f: InboxFile, digest: str) -> Arrival:
+    received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9, tz=dt.UTC).replace(tzinfo=None)
+    return Arrival(arrival_id=arrival_id(f.folder, f.name, f.mtime_ns, digest), sha256=digest,
+                   folder_unit_code=f.folder, file_name=f.name, size_bytes=f.size, mtime_ns=f.mtime_ns,
+                   received_at=received, archive_path=archive_relpath(digest))
 
 
 def archive_inbox(
@@ -190,25 +239,31 @@ def archive_inbox(
     sweep_incomplete(data_dir)
     prior = set(known_sha256)
     new: list[Arrival] = []
+    batch: list[Staged] = []
     count = 0
-    for f in scan_inbox(inbox):
-        count += 1
-        key = (f.folder, f.name, f.size, f.mtime_ns)
-        if key in known:
-            continue
-        try:
-            digest = sha256_of(f.path)
-            store(f.path, digest, data_dir)
-        except OSError as exc:
-            log.warning("inbox file %r in folder %r could not be archived now: %s", f.name, f.folder, exc)
-            continue
-        received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9, tz=dt.UTC).replace(tzinfo=None)
-        new.append(Arrival(
-            arrival_id=arrival_id(f.folder, f.name, f.mtime_ns, digest), sha256=digest, folder_unit_code=f.folder,
-            file_name=f.name, size_bytes=f.size, mtime_ns=f.mtime_ns, received_at=received,
-            archive_path=archive_relpath(digest),
-        ))
-        known[key] = digest
+    try:
+        for f in scan_inbox(inbox):
+            count += 1
+            key = (f.folder, f.name, f.size, f.mtime_ns)
+            if key in known:
+                continue
+            try:
+                staged = stage(f.path, data_dir, size=f.size, mtime_ns=f.mtime_ns)
+            except OSError as exc:
+                log.warning("inbox file %r in folder %r could not be archived now: %s", f.name, f.folder, exc)
+                continue
+            batch.append(staged)
+            if len(batch) >= PUBLISH_BATCH:
+                publish(batch)
+                batch = []
+            new.append(_arrival(f, staged.sha256))
+            known[key] = staged.sha256
+        publish(batch)
+        batch = []
+    finally:
+        for s in batch:  # interrupted: nothing half-kept (sweep_incomplete would remove them next time anyway)
+            if s.temp is not None:
+                s.temp.unlink(missing_ok=True)
     # within one scan, order duplicates by arrival time: the earliest copy is the original
     new.sort(key=lambda a: (a.received_at, a.folder_unit_code, a.file_name))
     first: dict[str, Arrival] = {}

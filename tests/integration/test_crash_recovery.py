@@ -64,7 +64,7 @@ def _kill_after(n: int, real):
 
 INJECTIONS = {
     # mid-archive: some files copied into the archive, no arrival recorded yet
-    "archive-store": lambda mp: mp.setattr(archive, "store", _kill_after(20, archive.store)),
+    "archive-store": lambda mp: mp.setattr(archive, "stage", _kill_after(20, archive.stage)),
     # mid-parse: the package is never written
     "parse-file": lambda mp: mp.setattr(pipeline, "parse_file", _kill_after(30, pipeline.parse_file)),
     # after parse, during validation

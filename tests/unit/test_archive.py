@@ -19,10 +19,13 @@ from ingest.archive import (
     archive_inbox,
     archive_relpath,
     arrival_id,
+    publish,
     read_archived,
     scan_inbox,
     sha256_of,
+    stage,
     store,
+    sweep_incomplete,
 )
 
 T0 = 1_727_740_800_000_000_000  # 2024-10-01 00:00:00 UTC, in ns
@@ -80,7 +83,7 @@ def test_store_is_content_addressed_byte_identical_and_read_only(tmp_path: Path)
     src = tmp_path / "Báo cáo T10.xlsx"
     src.write_bytes(data)
     h = sha(data)
-    target = store(src, h, tmp_path / "data")
+    target = store(src, tmp_path / "data")
     assert target == tmp_path / "data" / "archive" / "sha256" / h[:2] / h
     assert target.read_bytes() == data
     assert read_archived(h, tmp_path / "data") == data
@@ -96,22 +99,42 @@ def test_store_is_idempotent(tmp_path: Path) -> None:
     b = tmp_path / "b.xls"
     a.write_bytes(data)
     b.write_bytes(data)
-    first = store(a, h, tmp_path / "data")
+    first = store(a, tmp_path / "data")
     before = first.stat()
-    second = store(b, h, tmp_path / "data")
+    second = store(b, tmp_path / "data")
     assert second == first
     after = first.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # left as it is
     assert all_files(tmp_path / "data") == {archive_relpath(h)}
 
 
-def test_store_refuses_content_that_does_not_match_the_hash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("change", ["size", "mtime"])
+def test_a_file_that_changed_since_the_scan_is_not_staged(tmp_path: Path, change: str) -> None:
     src = tmp_path / "a.xlsx"
     src.write_bytes(b"changed while we read it")
-    wrong = sha(b"what it was when hashed")
+    st = src.stat()
+    seen = {"size": st.st_size + (change == "size"), "mtime_ns": st.st_mtime_ns - (change == "mtime")}
     with pytest.raises(OSError, match=re.escape("a.xlsx: content changed while archiving")):
-        store(src, wrong, tmp_path / "data")
+        stage(src, tmp_path / "data", **seen)
     assert all_files(tmp_path / "data") == set()  # neither the target nor a temporary file
+
+
+def test_staged_copies_are_out_of_sight_until_published(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    srcs = []
+    for i, body in enumerate([b"one", b"two", b"one"]):
+        srcs.append(tmp_path / f"{i}.xlsx")
+        srcs[-1].write_bytes(body)
+    staged = [stage(p, data_dir) for p in srcs]
+    assert [s.sha256 for s in staged] == [sha(b"one"), sha(b"two"), sha(b"one")]
+    assert all(not s.target.exists() for s in staged)
+    assert sweep_incomplete(data_dir) == 3  # what a killed run leaves is swept, never taken for a copy
+    staged = [stage(p, data_dir) for p in srcs]
+    publish(staged)
+    assert all_files(data_dir) == {archive_relpath(sha(b"one")), archive_relpath(sha(b"two"))}
+    assert read_archived(sha(b"two"), data_dir) == b"two"
+    again = stage(srcs[0], data_dir)  # already archived: nothing staged
+    assert again.temp is None and all_files(data_dir) == {archive_relpath(sha(b"one")), archive_relpath(sha(b"two"))}
 
 
 def test_arrival_id_is_stable_and_depends_on_every_part() -> None:
@@ -291,19 +314,19 @@ def test_missing_inbox_is_empty(tmp_path: Path) -> None:
 
 def test_file_that_cannot_be_archived_now_is_skipped_and_retried(inbox: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    real_store = archive.store
+    real_stage = archive.stage
 
-    def flaky(path: Path, digest: str, data_dir: Path) -> Path:
+    def flaky(path: Path, data_dir: Path, **seen: int) -> archive.Staged:
         if path.name == "BC T10.xlsx":
             raise OSError("disk full")
-        return real_store(path, digest, data_dir)
+        return real_stage(path, data_dir, **seen)
 
-    monkeypatch.setattr(archive, "store", flaky)
+    monkeypatch.setattr(archive, "stage", flaky)
     known: dict = {}
     arrivals, seen = archive_inbox(inbox, tmp_path / "data", known, [])
     assert seen == 3
     assert [a.file_name for a in arrivals] == ["bao cao thang 10.xlsx", "gui nham.xlsx"]
-    monkeypatch.setattr(archive, "store", real_store)
+    monkeypatch.setattr(archive, "stage", real_stage)
     (retried,), _ = archive_inbox(inbox, tmp_path / "data", known, [a.sha256 for a in arrivals])
     assert (retried.folder_unit_code, retried.file_name, retried.is_duplicate) == ("444", "BC T10.xlsx", False)
 
