@@ -73,6 +73,7 @@ def main() -> None:
     os.environ.setdefault("SECTORSTATS_DATA_DIR", tempfile.mkdtemp(prefix="bench-validate-"))
     subs, obs = build(args.submissions)
     validator = Validator(load_catalogue())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # inputs and Great Expectations
     wall, cpu = time.perf_counter(), time.process_time()
     if args.profile:
         import cProfile
@@ -88,7 +89,8 @@ def main() -> None:
     rules = sorted({f.rule for f in failures})
     print(
         f"validate_batch: {len(subs):,} submissions, {len(obs):,} numbers, {len(failures):,} failures {rules}: "
-          f"{wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MB ({os.cpu_count()} cores)")
+          f"{wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MB ({before:.0f} MB before validating; "
+          f"{os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

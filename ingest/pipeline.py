@@ -376,8 +376,32 @@ def load_history(subs: pd.DataFrame) -> pd.DataFrame:
         return warehouse_history(con, units, subs["sha256"].tolist())
 
 
+def validate_chunk_size() -> int:
+    """Submissions validated together (``SECTORSTATS_VALIDATE_CHUNK``, default 10,000): large enough that
+    the suites' fixed cost is paid a few times a national year, small enough to bound memory."""
+    value = int(os.environ.get("SECTORSTATS_VALIDATE_CHUNK", "10000"))
+    if value < 1:
+        raise ValueError(f"SECTORSTATS_VALIDATE_CHUNK={value} must be at least 1")
+    return value
+
+
+def unit_chunks(subs: pd.DataFrame, size: int) -> list[list[str]]:
+    """The units of ``subs`` packed, in code order, into chunks of about ``size`` submissions. A unit is never
+    split: the history rules compare a report with the same unit's other reports of the batch."""
+    chunks: list[list[str]] = []
+    filled = size
+    for unit, n in subs.groupby("unit_code", sort=True).size().items():
+        if filled + n > size and filled:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(str(unit))
+        filled += int(n)
+    return chunks
+
+
 def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str, int | str]:
-    """Run the Great Expectations suites over the whole package; add the failures and set each status."""
+    """Run the Great Expectations suites over the package, in chunks of whole units (each chunk one run of
+    every suite); add the failures and set each status."""
     catalogue = load_catalogue()
     package = Package.read(load_id)
     subs = package.submissions
@@ -385,9 +409,15 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     obs = package.observations.merge(subs[["submission_id", "form_code"]].dropna(subset=["submission_id"]),
                                      on="submission_id", how="left")
     failures = []
-    if subs["submission_id"].notna().any():
-        history = load_history(subs)
-        failures = validate_batch(subs, obs, catalogue, validator, history)
+    identified = subs[subs["submission_id"].notna()]
+    if not identified.empty:
+        validator = validator or Validator(catalogue)
+        chunks = unit_chunks(identified, validate_chunk_size())
+        for units in chunks:
+            part = identified[identified["unit_code"].isin(units)]
+            part_obs = obs[obs["submission_id"].isin(part["submission_id"])]
+            failures += validate_batch(part, part_obs, catalogue, validator, load_history(part))
+        log.info("validate: %d submissions in %d chunk(s) of whole units", len(identified), len(chunks))
     origin = subs.set_index("sha256")[["file_name", "folder_unit_code"]].to_dict("index")
     new = [Problem(f.rule, f.sha256, **origin[f.sha256], submission_id=f.submission_id, sheet=f.sheet,
                    cell=f.cell, row_code=f.row_code, measure=f.measure, value=f.value, details=f.details)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,14 +335,12 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
     sid_to_sha = dict(zip(subs["submission_id"], subs["sha256"], strict=True))
     sheet_of = dict(zip(subs["submission_id"], subs["source_sheet"], strict=True))
     obs = observations[observations["submission_id"].isin(sid_to_sha)]
-    cells = {(s, r, m): (c, v) for s, r, m, c, v in
-             obs[["submission_id", "row_code", "measure", "source_cell", "value"]].itertuples(index=False)}
     failures: list[Failure] = []
+    at_cells: list[tuple[int, str, str | None, str | None]] = []  # (failure, submission, row, measure)
 
     def cell_failure(rule: str, sid: str, row_code: str | None, measure: str | None, details: dict[str, str]) -> None:
-        cell, value = cells.get((sid, row_code, measure), (None, None))
-        failures.append(Failure(rule, sid_to_sha[sid], sid, sheet_of[sid], cell, row_code, measure, _fmt(value),
-                                details))
+        at_cells.append((len(failures), sid, row_code, measure))  # its cell and value: looked up once, below
+        failures.append(Failure(rule, sid_to_sha[sid], sid, sheet_of[sid], None, row_code, measure, None, details))
 
     sframe = submission_frame(subs, catalogue)
     by_key = sframe.set_index("key")
@@ -393,6 +391,21 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
                 sid, row_code = row["key"].split("|")
                 cell_failure(meta["rule"], sid, row_code, meta.get("measure"), _history_details(meta["rule"],
                                                                                              by_row.loc[row["key"]]))
+    return _with_cells(failures, at_cells, obs)
+
+
+def _with_cells(failures: list[Failure], at_cells: list[tuple[int, str, str | None, str | None]],
+                obs: pd.DataFrame) -> list[Failure]:
+    """Each cell failure given its cell's address and value, by one join with the batch's numbers (a lookup
+    table of every number of a national batch would cost more memory than the numbers themselves)."""
+    if not at_cells:
+        return failures
+    keys = ["submission_id", "row_code", "measure"]
+    wanted = pd.DataFrame(at_cells, columns=["failure", *keys])
+    cells = obs[[*keys, "source_cell", "value"]].drop_duplicates(keys, keep="last")
+    found = wanted.merge(cells, on=keys, how="left")
+    for i, cell, value in found[["failure", "source_cell", "value"]].itertuples(index=False):
+        failures[i] = replace(failures[i], cell=None if pd.isna(cell) else cell, value=_fmt(value))
     return failures
 
 

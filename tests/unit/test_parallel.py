@@ -167,3 +167,39 @@ def test_merging_refuses_a_missing_chunk(tmp_path: Path, monkeypatch: pytest.Mon
             pipeline.parse_chunk("l", chunk, workers=1)
     with pytest.raises(pipeline.StageError, match=r"parse stage of load l: chunk 1 was not parsed"):
         pipeline.merge_parts("l")
+
+
+def test_unit_chunks_pack_whole_units_in_code_order() -> None:
+    import pandas as pd
+
+    from ingest.pipeline import unit_chunks
+
+    subs = pd.DataFrame({"unit_code": ["443"] * 5 + ["440"] * 3 + ["445"] * 4 + ["436"] * 9})
+    assert unit_chunks(subs, 8) == [["436"], ["440", "443"], ["445"]]
+    assert unit_chunks(subs, 100) == [["436", "440", "443", "445"]]
+    assert unit_chunks(subs, 1) == [["436"], ["440"], ["443"], ["445"]]  # a unit larger than a chunk stays whole
+    assert unit_chunks(subs.iloc[:0], 8) == []
+
+
+def test_validate_in_chunks_of_units_equals_validate_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation runs in chunks of whole units to bound memory: the statuses and problems are those of one run
+    over the whole batch (the history rules compare a report with its own unit's other reports only)."""
+    from ingest import pipeline
+    from ingest.demo import generate_demo
+
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
+    generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443", "440", "445"])
+    pipeline.archive_stage("a")
+    pipeline.parse_stage("whole", workers=1)
+    pipeline.parse_stage("chunked", workers=1, reprocess=True)
+    whole = pipeline.validate_stage("whole")
+    monkeypatch.setenv("SECTORSTATS_VALIDATE_CHUNK", "20")  # ~32 reports a unit: one chunk each
+    chunked = pipeline.validate_stage("chunked")
+    assert whole["failures"] > 0 and chunked == {**whole, "load_id": "chunked"}
+    a, b = pipeline.Package.read("whole"), pipeline.Package.read("chunked")
+    columns = [c for c in a.problems.columns if c != "load_id"]
+    order = ["problem_id"]
+    assert a.problems[columns].sort_values(order, ignore_index=True).equals(
+        b.problems[columns].sort_values(order, ignore_index=True))
+    assert a.submissions.equals(b.submissions)
