@@ -369,25 +369,36 @@ def deliver(con: duckdb.DuckDBPyConnection, now: dt.datetime,
                            last_attempt_at = ?, sent_at = ?, last_error = null
                            where alert_id = ? and channel = ?""", [now, now, alert_id, channel])
             sent += 1
-        _summarise(con, alert_id)
+        _summarise(con, [alert_id])
     return {"sent": sent, "failed": failed}
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, alert_id: str) -> None:
-    """Keep ``ops.alert_log.send_status``/``sent_at`` in step with the alert's deliveries."""
-    statuses = [r[0] for r in con.execute("select status from ops.alert_delivery where alert_id = ?",
-                                          [alert_id]).fetchall()]
-    if all(s == "sent" for s in statuses):
-        summary = "sent"
-    elif any(s == "sent" for s in statuses):
-        summary = "partly sent"
-    elif any(s in ("pending", "failed") for s in statuses):
-        summary = "failed" if "failed" in statuses else "pending"
-    else:
-        summary = "recorded: " + ", ".join(sorted(set(statuses)))
-    con.execute("""update ops.alert_log set send_status = ?,
-                   sent_at = (select max(sent_at) from ops.alert_delivery where alert_id = ?)
-                   where alert_id = ?""", [summary, alert_id, alert_id])
+def _summarise(con: duckdb.DuckDBPyConnection, alert_ids: list[str]) -> None:
+    """Keep ``ops.alert_log.send_status``/``sent_at`` of these alerts in step with their deliveries (one
+    statement for any number of alerts): ``sent`` when every delivery was sent, ``partly sent`` when some
+    were, ``failed``/``pending`` while one waits for a (re)try, else ``recorded: <why not sent>``."""
+    if not alert_ids:
+        return
+    con.register("summarised_alerts", pd.DataFrame({"alert_id": alert_ids}))
+    try:
+        con.execute("""
+            update ops.alert_log l set send_status = s.summary, sent_at = s.sent_at
+            from (
+                select a.alert_id,
+                       case when count(d.status) = count(*) filter (where d.status = 'sent') then 'sent'
+                            when bool_or(d.status = 'sent') then 'partly sent'
+                            when bool_or(d.status = 'failed') then 'failed'
+                            when bool_or(d.status = 'pending') then 'pending'
+                            else 'recorded: ' || string_agg(distinct d.status, ', ' order by d.status)
+                       end as summary,
+                       max(d.sent_at) as sent_at
+                from (select distinct alert_id from summarised_alerts) a
+                left join ops.alert_delivery d on d.alert_id = a.alert_id
+                group by a.alert_id
+            ) s
+            where l.alert_id = s.alert_id""")
+    finally:
+        con.unregister("summarised_alerts")
 
 
 def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines"), *,
@@ -410,8 +421,7 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
         if "deadlines" in families:
             candidates += collect_deadline_alerts(reporting_status(con, cat, as_of), cat, as_of)
         fresh = record(con, candidates, now, configured)
-        for a in fresh:
-            _summarise(con, a.alert_id)
+        _summarise(con, [a.alert_id for a in fresh])
         result = deliver(con, now, senders)
     counts: dict[str, int] = {}
     for a in fresh:

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ingest import warehouse
@@ -58,19 +59,23 @@ def _period_end(start: dt.date, frequency: str) -> dt.date:
 def owed_reports(cat: Catalogue, as_of: dt.date, horizon_days: int = 0) -> pd.DataFrame:
     """Every (unit, form, period) owed whose due date is on or before ``as_of + horizon_days``."""
     limit = as_of + dt.timedelta(days=horizon_days)
-    rows = []
+    codes = np.array([u.code for u in cat.units], dtype=object)
+    names = np.array([u.name for u in cat.units], dtype=object)
+    valid_from = np.array([u.valid_from for u in cat.units], dtype="datetime64[D]")
+    valid_to = np.array([u.valid_to or dt.date.max for u in cat.units], dtype="datetime64[D]")
+    parts = []
     for form in cat.forms:
         for start in _period_starts(form.frequency, cat.reporting_start, limit):
             due = form.due_date(start)
             if due > limit:
                 continue
             end = _period_end(start, form.frequency)
-            label = form.period_label_vi(start)
-            for unit in cat.units:
-                if unit.exists_on(start) and unit.exists_on(end):
-                    rows.append((unit.code, unit.name, form.code, form.period_type, start, label, due))
-    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "form_code", "period_type", "period_start",
-                                       "period_label", "due_date"])
+            exists = (valid_from <= np.datetime64(start)) & (valid_to >= np.datetime64(end))  # on both days
+            parts.append(pd.DataFrame({"unit_code": codes[exists], "unit_name": names[exists], "form_code": form.code,
+                                       "period_type": form.period_type, "period_start": start,
+                                       "period_label": form.period_label_vi(start), "due_date": due}))
+    columns = ["unit_code", "unit_name", "form_code", "period_type", "period_start", "period_label", "due_date"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def received_reports(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:

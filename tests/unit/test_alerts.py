@@ -247,6 +247,33 @@ def test_without_a_connection_alerts_are_recorded_not_sent(wh: Path) -> None:
     assert run(dt.date(2024, 3, 11), senders) == {"new": 0, "sent": 0, "failed": 0}
 
 
+def test_each_alert_status_summarises_its_deliveries(wh: Path) -> None:
+    sent = dt.datetime(2024, 3, 8, 2, 0)
+    cases = {  # alert → its deliveries (status, sent_at)
+        "all-sent": [("sent", sent), ("sent", sent)],
+        "one-sent": [("sent", sent), ("failed", None)],
+        "to-retry": [("failed", None), ("pending", None)],
+        "waiting": [("pending", None)],
+        "unsendable": [("no_recipient", None), ("no_connection", None)],
+    }
+    with warehouse.connect() as con:
+        logs = pd.DataFrame([{"alert_id": a, "kind": "overdue", "recipient": PROVINCE, "channel": "email",
+                              "subject": "s", "body": "b", "reason": "r", "created_at": NOW, "send_status": "pending"}
+                             for a in cases])
+        con.register("logs", logs)
+        con.execute("insert into ops.alert_log by name select * from logs")
+        deliveries = pd.DataFrame([{"alert_id": a, "channel": f"c{i}", "recipient": PROVINCE, "status": st,
+                                    "sent_at": at, "attempts": 1, "created_at": NOW}
+                                   for a, ds in cases.items() for i, (st, at) in enumerate(ds)])
+        con.register("deliveries", deliveries)
+        con.execute("insert into ops.alert_delivery by name select * from deliveries")
+        alerts._summarise(con, [*cases, "all-sent"])
+        got = dict(con.execute("select alert_id, send_status || ' ' || coalesce(strftime(sent_at, '%H:%M'), '-') "
+                               "from ops.alert_log").fetchall())
+    assert got == {"all-sent": "sent 02:00", "one-sent": "partly sent 02:00", "to-retry": "failed -",
+                   "waiting": "pending -", "unsendable": "recorded: no_connection, no_recipient -"}
+
+
 # -- problem alerts --------------------------------------------------------------------------------------------
 
 def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
