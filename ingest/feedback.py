@@ -79,33 +79,47 @@ class FeedbackFile:
     problems: int
 
 
-def write_feedback(path: Path, sheets: list[Sheet] | None, problems: pd.DataFrame) -> None:
-    """One feedback workbook: the district's sheet(s) with problems marked, then the list of problems."""
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def _none_first(value: object) -> tuple[int, str]:
+    return (0, "") if _missing(value) else (1, str(value))
+
+
+def write_feedback(path: Path, sheets: list[Sheet] | None, problems: pd.DataFrame | list[dict]) -> None:
+    """One feedback workbook: the district's sheet(s) with problems marked, then the list of problems.
+
+    ``problems``: the file's rows of ``raw.problems`` (a frame, or its records)."""
+    records = problems.to_dict("records") if isinstance(problems, pd.DataFrame) else problems
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    # in memory: xlsxwriter otherwise writes a temporary file per part of the package, 14 a workbook
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
+                                         "strings_to_numbers": False, "in_memory": True})
     error_fmt = wb.add_format({"bg_color": "#F8B4B4", "border": 2, "border_color": "#C00000"})
     warning_fmt = wb.add_format({"bg_color": "#FFE699", "border": 2, "border_color": "#BF8F00"})
     head_fmt = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "top"})
     wrap_fmt = wb.add_format({"text_wrap": True, "valign": "top"})
-    marked = problems[problems["source_cell"].notna() & problems["source_sheet"].notna()]
-    by_sheet = {name: g for name, g in marked.groupby("source_sheet")}
+    by_sheet: dict[str, list[dict]] = {}
+    for p in records:
+        if not _missing(p["source_cell"]) and not _missing(p["source_sheet"]):
+            by_sheet.setdefault(p["source_sheet"], []).append(p)
     for sheet in sheets or []:
         if sheet.name not in by_sheet:
             continue
         ws = wb.add_worksheet(sheet.name[:31])
-        cells: dict[tuple[int, int], list] = {}
-        for p in by_sheet[sheet.name].itertuples(index=False):
-            cells.setdefault(a1_to_index(p.source_cell), []).append(p)
+        cells: dict[tuple[int, int], list[dict]] = {}
+        for p in by_sheet[sheet.name]:
+            cells.setdefault(a1_to_index(p["source_cell"]), []).append(p)
         for r, row in enumerate(sheet.rows):
             for c, value in enumerate(row):
                 if (r, c) not in cells:
                     write_cell(ws, r, c, value)
         for (r, c), found in cells.items():
-            worst = error_fmt if any(p.severity == "error" for p in found) else warning_fmt
+            worst = error_fmt if any(p["severity"] == "error" for p in found) else warning_fmt
             write_cell(ws, r, c, sheet.cell(r, c), worst)
-            text = "\n".join(f"[{p.rule}] {p.message_vi}" for p in found)[:MAX_COMMENT]
+            text = "\n".join(f"[{p['rule']}] {p['message_vi']}" for p in found)[:MAX_COMMENT]
             ws.write_comment(r, c, text, {"x_scale": 3, "y_scale": 2, "author": "sectorstats"})
         ws.set_column(1, 1, 50)
         ws.activate()
@@ -113,12 +127,12 @@ def write_feedback(path: Path, sheets: list[Sheet] | None, problems: pd.DataFram
     for c, (_, label, width) in enumerate(LIST_COLUMNS):
         ws.write_string(0, c, label, head_fmt)
         ws.set_column(c, c, width)
-    ordered = problems.sort_values(["severity", "source_sheet", "source_cell"], na_position="first")
-    for r, p in enumerate(ordered.itertuples(index=False), start=1):
+    ordered = sorted(records, key=lambda p: (_none_first(p["severity"]), _none_first(p["source_sheet"]),
+                                             _none_first(p["source_cell"])))
+    for r, p in enumerate(ordered, start=1):
         for c, (key, _, _) in enumerate(LIST_COLUMNS):
-            value = getattr(p, key)
-            ws.write_string(r, c, "" if value is None or (not isinstance(value, str) and pd.isna(value))
-                            else str(value), wrap_fmt)
+            value = p[key]
+            ws.write_string(r, c, "" if _missing(value) else str(value), wrap_fmt)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(ordered), 1), len(LIST_COLUMNS) - 1)
     if not by_sheet:
@@ -140,11 +154,14 @@ def write_feedback_files(problems: pd.DataFrame, read_archived, root: Path,
     file's bytes from the archive. Files are written to ``root/<unit>/`` (the sheet's unit, else the folder).
     """
     wanted = set(only_sha256) if only_sha256 is not None else None
+    by_file: dict[str, list[dict]] = {}
+    for p in problems.to_dict("records"):  # once: pandas row access per problem cost more than the writing
+        if wanted is None or p["sha256"] in wanted:
+            by_file.setdefault(p["sha256"], []).append(p)
     written = []
-    for sha, group in problems.groupby("sha256"):
-        if wanted is not None and sha not in wanted:
-            continue
-        first = group.iloc[0]
+    for sha in sorted(by_file):
+        group = by_file[sha]
+        first = group[0]
         unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
         sheets = read_workbook(read_archived(sha))
         path = feedback_path(root, unit, first["file_name"], sha)

@@ -198,9 +198,24 @@ def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFail
         return ReadFailure("internal-error", f"{type(exc).__name__}: {exc}")
 
 
-def _parse_with_catalogue(data: bytes) -> ParsedSubmission | ReadFailure:
-    """``parse_file`` with the catalogue, by name, so worker processes can be handed it."""
-    return parse_file(data, load_catalogue())
+def _parse_with_catalogue(data: bytes) -> tuple[str | None, ParsedSubmission] | ReadFailure:
+    """``parse_file`` with the catalogue, by name, so worker processes can be handed it. The form goes back as
+    its code (the parent holds the same catalogue): pickled, it was most of every result's bytes."""
+    parsed = parse_file(data, load_catalogue())
+    if isinstance(parsed, ReadFailure):
+        return parsed
+    code = parsed.form.code if parsed.form is not None else None
+    parsed.form = None
+    return code, parsed
+
+
+def _with_form(result: tuple[str | None, ParsedSubmission] | ReadFailure,
+               catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
+    if isinstance(result, ReadFailure):  # the file's own failure, or the worker's (timeout, crash)
+        return result
+    code, parsed = result
+    parsed.form = catalogue.form(code) if code is not None else None
+    return parsed
 
 
 def parse_chunk_size() -> int:
@@ -269,7 +284,9 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
         from tqdm import tqdm
         rows = tqdm(rows, total=len(pending), desc=f"parse {chunk}", unit="file")
     paths = [root / archive.archive_relpath(sha) for sha in pending["sha256"]]
-    for f, parsed in zip(rows, parallel.parse_paths(paths, _parse_with_catalogue, workers=workers), strict=True):
+    catalogue = load_catalogue()
+    results = parallel.parse_paths(paths, _parse_with_catalogue, workers=workers)
+    for f, parsed in zip(rows, (_with_form(r, catalogue) for r in results), strict=True):
         origin = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code}
         record = {**origin, "received_at": f.received_at, "unit_code": None, "form_code": None,
                   "form_version": None, "period_type": None, "period_start": None, "source_sheet": None,
@@ -284,10 +301,8 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
                               form_version=parsed.form_version or parsed.form.version)
             record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
                           source_sheet=parsed.sheet)
-            for o in parsed.observations if sid else ():
-                obs.append({"submission_id": sid, **{k: getattr(o, k) for k in
-                            ("row_code", "measure", "value", "value_text", "qualifier")},
-                            "source_sheet": o.sheet, "source_cell": o.cell})
+            if sid:  # Observation's fields in OBSERVATION_COLUMNS' order, after the submission
+                obs.extend((sid, *o) for o in parsed.observations)
             for fd in parsed.findings:
                 problems.append(Problem(fd.rule, **origin, submission_id=sid, sheet=fd.sheet, cell=fd.cell,
                                         row_code=fd.row_code, measure=fd.measure, value=fd.value,

@@ -192,8 +192,8 @@ def _plain_sheet_within_limits(xml: bytes, limits: Limits) -> bool:
     attribute value in double quotes cannot hold a double quote, so each cell tag matched here is a real
     cell with its real ``r``; tags inside comments or CDATA only add cells, which can only send the sheet
     to the full scan. Every cell counts, empty or not: stricter than the full scan, never looser."""
-    if _FORMULA_TAG.search(xml) or _PREFIXED_ELEMENT.search(xml):
-        return False
+    if b"\x00" in xml or _FORMULA_TAG.search(xml) or _PREFIXED_ELEMENT.search(xml):
+        return False  # UTF-16/32 (the patterns read ASCII-compatible bytes only), a formula, a prefix
     refs = _PLAIN_CELL_TAG.findall(xml)
     if len(refs) != len(_ANY_CELL_TAG.findall(xml)):
         return False
@@ -457,7 +457,7 @@ class _ZipInspector:
             for chunk in self._inflate(name) if data is None else (data,):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
-        except expat.ExpatError as exc:
+        except (expat.ExpatError, ValueError) as exc:  # ValueError: an encoding expat cannot read
             raise Refused("file-damaged", f"XmlError: {name}: {exc}") from None
 
     def _kind(self) -> str:

@@ -69,3 +69,11 @@ def test_reprocessing_a_period_range_takes_the_reports_of_those_periods() -> Non
     assert list(pipeline.pending_files(con, True, pipeline.period_range("2024-06", None))["sha256"]) == ["jun", "jul"]
     assert list(pipeline.pending_files(con, True)["sha256"]) == ["jan", "q2", "jun", "jul", "unknown"]
     assert pipeline.pending_files(con, False, first_half).empty  # nothing to do without --reprocess
+
+
+def test_observations_unpack_into_the_raw_columns_in_order() -> None:
+    """parse_chunk writes each Observation as (submission_id, *observation): the field order is the contract."""
+    from ingest.parser import Observation
+
+    assert ["submission_id", *Observation._fields] == [c.removeprefix("source_") for c in
+                                                       pipeline.OBSERVATION_COLUMNS]

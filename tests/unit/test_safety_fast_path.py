@@ -100,6 +100,18 @@ def test_a_cell_far_away_behind_a_decoy_is_refused() -> None:
     assert (got.value.rule, got.value.cell) == ("sheet-too-large", "XFD1048576")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_sheet_in_utf16_is_scanned_in_full(encoding: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patterns read ASCII-compatible bytes: in UTF-16 they would see no cell at all, and vouch for it."""
+    xml = (f'<?xml version="1.0" encoding="{encoding.upper()}"?><worksheet {NS}><sheetData><row r="1">'
+           f'<c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+    data = rewrite_zip(BASE, lambda name, body: xml.encode(encoding) if name == SHEET1 else body)
+    assert not _plain_sheet_within_limits(xml.encode(encoding), LIMITS)
+    got = verdict(data, monkeypatch, fast=True)
+    assert got == verdict(data, monkeypatch, fast=False)
+    assert got[:4] == ("refused", "sheet-too-large", "Sheet1", "XFD1048576") or got[:2] == ("refused", "file-damaged")
+
+
 def test_the_forms_we_send_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every form, as rendered plainly and with the layout quirks districts send (formulas aside), is vouched
     for: the fast path is the common path, not a branch that never runs."""
