@@ -12,7 +12,7 @@ load brought anything new, it updates the `sectorstats_raw_tables` asset, which 
 `sectorstats_transform`; a run that found nothing new skips it, so the marts are not rebuilt for nothing.
 
 Each task is a call into the `ingest` library and works on a batch (the whole load, or for parse a chunk of
-`SECTORSTATS_PARSE_CHUNK` files, 2,000 by default: never one task per file); data passes between tasks as a
+`SECTORSTATS_PARSE_CHUNK` files, 10,000 by default: never one task per file); data passes between tasks as a
 load package on disk (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task reads the same input
 and a repeated load changes nothing. Tasks that open the DuckDB warehouse run in the pool
 `sectorstats_warehouse` (one slot: DuckDB has one writer); the parse chunks only read the archive and may

@@ -14,16 +14,18 @@ interprets), so opening the workbook cannot execute anything the district typed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
 
+from ingest import parallel
 from ingest.reader import ReadFailure, Sheet, read_workbook
 
 log = logging.getLogger(__name__)
@@ -146,26 +148,37 @@ def feedback_path(root: Path, unit_code: str | None, file_name: str, sha256: str
     return root / folder / f"{safe_file_stem(file_name, 'file')}_{sha256[:8]}.xlsx"
 
 
-def write_feedback_files(problems: pd.DataFrame, read_archived, root: Path,
-                         only_sha256: Iterable[str] | None = None) -> list[FeedbackFile]:
+def write_feedback_files(problems: pd.DataFrame, read_archived: Callable[[str], bytes], root: Path,
+                         only_sha256: Iterable[str] | None = None, *, workers: int = 1) -> list[FeedbackFile]:
     """A feedback workbook for every file with problems (or only the given files).
 
     ``problems`` has the columns of ``raw.problems`` plus ``unit_code``; ``read_archived(sha256)`` returns the
     file's bytes from the archive. Files are written to ``root/<unit>/`` (the sheet's unit, else the folder).
+    With ``workers`` > 1 the workbooks are written by worker processes (``read_archived`` must then pickle);
+    a workbook a worker could not write in time is logged and left out, the others are written.
     """
     wanted = set(only_sha256) if only_sha256 is not None else None
     by_file: dict[str, list[dict]] = {}
     for p in problems.to_dict("records"):  # once: pandas row access per problem cost more than the writing
         if wanted is None or p["sha256"] in wanted:
             by_file.setdefault(p["sha256"], []).append(p)
+    jobs = [(sha, by_file[sha]) for sha in sorted(by_file)]
+    run = functools.partial(_write_one, read_archived=read_archived, root=root)
     written = []
-    for sha in sorted(by_file):
-        group = by_file[sha]
-        first = group[0]
-        unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
-        sheets = read_workbook(read_archived(sha))
-        path = feedback_path(root, unit, first["file_name"], sha)
-        write_feedback(path, None if isinstance(sheets, ReadFailure) else sheets, group)
-        written.append(FeedbackFile(path, sha, len(group)))
+    for (sha, _), result in zip(jobs, parallel.map_in_workers(jobs, run, workers=workers), strict=True):
+        if isinstance(result, ReadFailure):  # the worker overran its time limit or died
+            log.error("feedback workbook for file %s not written: %s %s", sha[:12], result.rule, result.detail)
+            continue
+        written.append(result)
     log.info("feedback: %d workbooks written under %s", len(written), root)
     return written
+
+
+def _write_one(job: tuple[str, list[dict]], read_archived: Callable[[str], bytes], root: Path) -> FeedbackFile:
+    sha, group = job
+    first = group[0]
+    unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
+    sheets = read_workbook(read_archived(sha))
+    path = feedback_path(root, unit, first["file_name"], sha)
+    write_feedback(path, None if isinstance(sheets, ReadFailure) else sheets, group)
+    return FeedbackFile(path, sha, len(group))

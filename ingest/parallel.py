@@ -21,6 +21,7 @@ a debugger.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -67,8 +68,8 @@ def _parse_path(path: Path, parse: Parse, limits: Limits) -> Any:
 
 
 def _serve(conn: Connection) -> None:
-    """Worker loop: first (parse, limits); then a chunk [(index, path)] → (index, result) each; ``None`` ends."""
-    parse, limits = conn.recv()
+    """Worker loop: first (run, limits); then a chunk [(index, item)] → (index, run(item)) each; ``None`` ends."""
+    run, limits = conn.recv()
     if limits.worker_memory_bytes:
         import resource
 
@@ -80,8 +81,8 @@ def _serve(conn: Connection) -> None:
             return
         if chunk is None:
             return
-        for index, path in chunk:
-            conn.send((index, _parse_path(path, parse, limits)))
+        for index, item in chunk:
+            conn.send((index, run(item)))
 
 
 @dataclass
@@ -93,8 +94,8 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, parse: Parse, workers: int, limits: Limits) -> None:
-        self.parse, self.size, self.limits = parse, workers, limits
+    def __init__(self, run: Callable[[Any], Any], workers: int, limits: Limits) -> None:
+        self.run, self.size, self.limits = run, workers, limits
         self.workers: list[_Worker] = []
         # the workers import what this process can: the same package, the parse function's module
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))}
@@ -105,7 +106,7 @@ class _Pool:
             proc = subprocess.Popen([sys.executable, "-m", "ingest.parallel", str(theirs.fileno())],
                                     pass_fds=[theirs.fileno()], env=self.env, stdin=subprocess.DEVNULL)
             conn = Connection(ours.detach())
-        conn.send((self.parse, self.limits))
+        conn.send((self.run, self.limits))
         worker = _Worker(proc, conn)
         self.workers.append(worker)
         return worker
@@ -137,37 +138,47 @@ def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = No
     A file over the size limit is never read; one over the time limit is a ``file-timeout`` ReadFailure.
     """
     limits = limits or current_limits()
+    return map_in_workers(paths, functools.partial(_parse_path, parse=parse, limits=limits), workers=workers,
+                          limits=limits, chunk=chunk)
+
+
+def map_in_workers(items: Sequence[Any], run: Callable[[Any], Any], *, workers: int | None = None,
+                   limits: Limits | None = None, chunk: int | None = None) -> Iterator[Any]:
+    """``run(item)`` of every item, in order, in worker processes (each item under the time limit, a worker that
+    dies costs its item an ``internal-error`` ReadFailure); ``workers`` ≤ 1 runs them here. ``run`` and the
+    items must pickle: module-level functions, ``functools.partial`` of them, plain data."""
+    limits = limits or current_limits()
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(paths) <= 1:
-        for path in paths:
-            yield _parse_path(path, parse, limits)
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            yield run(item)
         return
-    workers = min(workers, len(paths))
-    chunk = chunk or max(1, min(16, len(paths) // (workers * 4)))
-    queue: deque[int] = deque(range(len(paths)))
+    workers = min(workers, len(items))
+    chunk = chunk or max(1, min(16, len(items) // (workers * 4)))
+    queue: deque[int] = deque(range(len(items)))
     results: dict[int, Any] = {}
     next_out = 0
-    pool = _Pool(parse, workers, limits)
+    pool = _Pool(run, workers, limits)
     try:
-        while next_out < len(paths):
+        while next_out < len(items):
             while next_out in results:
                 yield results.pop(next_out)
                 next_out += 1
-            if next_out >= len(paths):
+            if next_out >= len(items):
                 break
-            _dispatch(pool, queue, paths, chunk)
+            _dispatch(pool, queue, items, chunk)
             _collect(pool, queue, results, limits)
     finally:
         pool.close()
 
 
-def _dispatch(pool: _Pool, queue: deque[int], paths: Sequence[Path], chunk: int) -> None:
+def _dispatch(pool: _Pool, queue: deque[int], items: Sequence[Any], chunk: int) -> None:
     while queue and (len(pool.workers) < pool.size or any(not w.tasks for w in pool.workers)):
         worker = next((w for w in pool.workers if not w.tasks), None) or pool.start_worker()
         batch = [queue.popleft() for _ in range(min(chunk, len(queue)))]
         worker.tasks.extend(batch)
         worker.since = time.monotonic()
-        worker.conn.send([(i, paths[i]) for i in batch])
+        worker.conn.send([(i, items[i]) for i in batch])
 
 
 def _collect(pool: _Pool, queue: deque[int], results: dict[int, Any], limits: Limits) -> None:

@@ -9,6 +9,7 @@ the same package twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -219,9 +220,10 @@ def _with_form(result: tuple[str | None, ParsedSubmission] | ReadFailure,
 
 
 def parse_chunk_size() -> int:
-    """Files per parse chunk (``SECTORSTATS_PARSE_CHUNK``, default 2,000): the unit the ingest DAG maps its parse
-    task over, so that several workers can share a large backlog."""
-    value = int(os.environ.get("SECTORSTATS_PARSE_CHUNK", "2000"))
+    """Files per parse chunk (``SECTORSTATS_PARSE_CHUNK``, default 10,000): the unit the ingest DAG maps its
+    parse task over, so that several workers can share a large backlog; each chunk starts its own parse worker
+    processes (~1.5 s of CPU each), so a chunk is large."""
+    value = int(os.environ.get("SECTORSTATS_PARSE_CHUNK", "10000"))
     if value < 1:
         raise ValueError(f"SECTORSTATS_PARSE_CHUNK={value} must be at least 1")
     return value
@@ -527,7 +529,8 @@ def feedback_stage(load_id: str) -> dict[str, int | str]:
     units = package.submissions.set_index("sha256")["unit_code"]
     problems = package.problems.assign(unit_code=package.problems["sha256"].map(units))
     root = data_dir()
-    written = write_feedback_files(problems, lambda sha: archive.read_archived(sha, root), reports_dir() / "feedback")
+    written = write_feedback_files(problems, functools.partial(archive.read_archived, data_dir=root),
+                                   reports_dir() / "feedback", workers=parallel.default_workers())
     return {"load_id": load_id, "feedback_files": len(written)}
 
 

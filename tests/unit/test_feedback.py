@@ -104,13 +104,15 @@ def test_names_we_create_are_safe(name: str, stem: str, tmp_path: Path) -> None:
     assert feedback_path(tmp_path, "../x", name, "cd" * 32).parent == tmp_path / "unknown"
 
 
-def test_one_workbook_per_file_with_problems(report, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_workbook_per_file_with_problems(report, tmp_path: Path, workers: int) -> None:
     data, cells = report
     problems = pd.DataFrame([problem(cells[("01", "period")]),
                              problem(None, rule="file-not-spreadsheet", sheet=None) | {"sha256": "ef" * 32,
                                                                                        "file_name": "note.txt",
                                                                                        "unit_code": None}])
     store = {"ab" * 32: data, "ef" * 32: b"just text"}
-    written = write_feedback_files(problems, store.__getitem__, tmp_path)
+    written = write_feedback_files(problems, store.__getitem__, tmp_path, workers=workers)
     assert sorted((f.path.relative_to(tmp_path).as_posix(), f.problems) for f in written) == [
         ("443/bc_abababab.xlsx", 1), ("443/note_efefefef.xlsx", 1)]
+    assert all(f.path.stat().st_size > 5000 for f in written)  # whole workbooks, by the workers when there are 2
