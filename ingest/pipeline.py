@@ -53,11 +53,14 @@ class StageError(RuntimeError):
 
 @dataclass
 class Package:
-    """The data one load carries from parse to load."""
+    """The data one load carries from parse to load, as parquet files in ``packages/<load id>/``.
+
+    ``observations`` may be left on disk (``None``): at national scale they are millions of rows, which the
+    later stages stream through DuckDB (:func:`observations_file`) rather than hold in pandas."""
 
     load_id: str
     submissions: pd.DataFrame
-    observations: pd.DataFrame
+    observations: pd.DataFrame | None
     problems: pd.DataFrame
 
     @staticmethod
@@ -66,8 +69,11 @@ class Package:
             raise ValueError(f"invalid load id {load_id!r}")
         return data_dir() / "packages" / load_id
 
-    def write(self, folder: Path | None = None) -> Path:
-        """Write the package (or, given ``folder``, a part of it) atomically: a temporary folder renamed."""
+    def write(self, folder: Path | None = None, *, observations_sql: str | None = None) -> Path:
+        """Write the package (or, given ``folder``, a part of it) atomically: a temporary folder renamed.
+
+        Without an observations frame, ``observations_sql`` (a DuckDB query, e.g. over the parts' files or the
+        previous version of the package) is copied into the package's file without passing through Python."""
         folder = folder or self.path(self.load_id)
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -76,35 +82,56 @@ class Package:
         try:
             for name in ("submissions", "observations", "problems"):
                 frame = getattr(self, name)
+                if frame is None:
+                    if observations_sql is None:
+                        raise ValueError("a package without an observations frame needs observations_sql")
+                    con.execute(f"copy ({observations_sql}) to '{tmp / name}.parquet' (format parquet)")
+                    continue
                 con.register("frame", frame)
                 con.execute(f"copy (select * from frame) to '{tmp / name}.parquet' (format parquet)")
                 con.unregister("frame")
+            if self.observations is not None:
+                n_obs = len(self.observations)
+            else:
+                n_obs = con.execute(f"select count(*) from read_parquet('{tmp}/observations.parquet')").fetchone()[0]
         finally:
             con.close()
         (tmp / "manifest.json").write_text(json.dumps({
             "load_id": self.load_id, "submissions": len(self.submissions),
-            "observations": len(self.observations), "problems": len(self.problems),
+            "observations": int(n_obs), "problems": len(self.problems),
         }), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         return folder
 
     @classmethod
-    def read(cls, load_id: str) -> Package:
+    def read(cls, load_id: str, *, observations: bool = True) -> Package:
         folder = cls.path(load_id)
         if not (folder / "manifest.json").exists():
             raise StageError("read-package", load_id, f"no load package at {folder}")
-        return cls.read_folder(load_id, folder)
+        return cls.read_folder(load_id, folder, observations=observations)
 
     @classmethod
-    def read_folder(cls, load_id: str, folder: Path) -> Package:
+    def read_folder(cls, load_id: str, folder: Path, *, observations: bool = True) -> Package:
         con = duckdb.connect()
         try:
             frames = {name: con.execute(f"select * from read_parquet('{folder / name}.parquet')").df()
-                      for name in ("submissions", "observations", "problems")}
+                      for name in ("submissions", "observations", "problems") if observations or name != "observations"}
         finally:
             con.close()
-        return cls(load_id=load_id, **frames)
+        return cls(load_id=load_id, **{"observations": None, **frames})
+
+    def manifest(self) -> dict[str, int | str]:
+        return json.loads((self.path(self.load_id) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def observations_file(load_id: str) -> Path:
+    """The package's observations, for DuckDB's ``read_parquet``."""
+    return Package.path(load_id) / "observations.parquet"
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def new_load_id(run_id: str | None = None, now: dt.datetime | None = None) -> str:
@@ -321,27 +348,33 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
 
 
 def merge_parts(load_id: str) -> dict[str, int | str]:
-    """Gather the parsed chunks of the plan into the load package the later stages read."""
+    """Gather the parsed chunks of the plan into the load package the later stages read. The numbers go from
+    the parts' files to the package's by DuckDB, in chunk order, never all in memory at once."""
     chunks = sorted(set(_read_plan(load_id)["chunk"])) or [0]
-    parts = []
+    parts, obs_files = [], []
     for chunk in chunks:
         folder = _part_path(load_id, chunk)
         if not (folder / "manifest.json").exists():
             raise StageError("parse", load_id, f"chunk {chunk} was not parsed (no {folder})")
-        parts.append(Package.read_folder(load_id, folder))
+        parts.append(Package.read_folder(load_id, folder, observations=False))
+        obs_files.append(folder / "observations.parquet")
+    columns = ", ".join(OBSERVATION_COLUMNS)
+    observations_sql = " union all ".join(
+        f"select {columns}, {i} as _part, file_row_number as _row "
+        f"from read_parquet('{_sql_path(f)}', file_row_number = true)" for i, f in enumerate(obs_files))
     package = Package(
         load_id=load_id,
         submissions=_concat([p.submissions for p in parts], _submission_frame([])),
-        observations=_concat([p.observations for p in parts],
-                             pd.DataFrame(columns=OBSERVATION_COLUMNS).astype({"value": "float64"})),
+        observations=None,
         problems=_concat([p.problems for p in parts], _problem_frame([], load_id)),
     )
-    package.write()
+    package.write(observations_sql=f"select {columns} from ({observations_sql}) order by _part, _row")
+    n_obs = int(package.manifest()["observations"])
     identified = int(package.submissions["submission_id"].notna().sum())
     log.info("parse: %d files, %d identified, %d numbers, %d problems", len(package.submissions), identified,
-             len(package.observations), len(package.problems))
+             n_obs, len(package.problems))
     return {"load_id": load_id, "files": len(package.submissions), "identified": identified,
-            "observations": len(package.observations), "problems": len(package.problems)}
+            "observations": n_obs, "problems": len(package.problems)}
 
 
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
@@ -420,20 +453,26 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     """Run the Great Expectations suites over the package, in chunks of whole units (each chunk one run of
     every suite); add the failures and set each status."""
     catalogue = load_catalogue()
-    package = Package.read(load_id)
+    package = Package.read(load_id, observations=False)
     subs = package.submissions
     problems = package.problems[package.problems["stage"] != "validate"]  # re-running replaces our own
-    obs = package.observations.merge(subs[["submission_id", "form_code"]].dropna(subset=["submission_id"]),
-                                     on="submission_id", how="left")
     failures = []
     identified = subs[subs["submission_id"].notna()]
+    obs_file = _sql_path(observations_file(load_id))
     if not identified.empty:
         validator = validator or Validator(catalogue)
         chunks = unit_chunks(identified, validate_chunk_size())
-        for units in chunks:
-            part = identified[identified["unit_code"].isin(units)]
-            part_obs = obs[obs["submission_id"].isin(part["submission_id"])]
-            failures += validate_batch(part, part_obs, catalogue, validator, load_history(part))
+        with duckdb.connect() as con:
+            for units in chunks:
+                part = identified[identified["unit_code"].isin(units)]
+                con.register("part", part[["submission_id", "form_code"]])
+                part_obs = con.execute(f"""
+                    select o.*, p.form_code from read_parquet('{obs_file}', file_row_number = true) o
+                    join part p using (submission_id) order by o.file_row_number""").df()
+                con.unregister("part")
+                part_obs = part_obs.drop(columns="file_row_number")
+                failures += validate_batch(part, part_obs, catalogue, validator, load_history(part))
+                del part_obs
         log.info("validate: %d submissions in %d chunk(s) of whole units", len(identified), len(chunks))
     origin = subs.set_index("sha256")[["file_name", "folder_unit_code"]].to_dict("index")
     new = [Problem(f.rule, f.sha256, **origin[f.sha256], submission_id=f.submission_id, sheet=f.sheet,
@@ -449,7 +488,9 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     subs["status"] = "accepted"
     subs.loc[subs["n_warnings"] > 0, "status"] = "accepted_with_warnings"
     subs.loc[(subs["n_errors"] > 0) | subs["submission_id"].isna(), "status"] = "rejected"
-    Package(load_id, subs, package.observations, problems.reset_index(drop=True)).write()
+    # the numbers are copied as they are from the package being replaced (written aside, then renamed)
+    Package(load_id, subs, None, problems.reset_index(drop=True)).write(
+        observations_sql=f"select * from read_parquet('{obs_file}')")
     by_rule = Counter(f.rule for f in failures)
     log.info("validate: %d submissions, %d rule failures %s", len(subs), len(failures), dict(by_rule))
     return {"load_id": load_id, "submissions": len(subs), "failures": len(failures),
@@ -478,10 +519,10 @@ def catalogue_frames(catalogue: Catalogue) -> dict[str, pd.DataFrame]:
 def load_stage(load_id: str) -> dict[str, int | str]:
     """Write the package into the raw tables in one transaction (replacing the files it carries)."""
     catalogue = load_catalogue()
-    package = Package.read(load_id)
+    package = Package.read(load_id, observations=False)
     subs = package.submissions.assign(load_id=load_id)
-    obs = package.observations.assign(load_id=load_id)
     problems = package.problems.assign(load_id=load_id)
+    obs_file = _sql_path(observations_file(load_id))
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
         con.execute("begin")
@@ -494,7 +535,9 @@ def load_stage(load_id: str) -> dict[str, int | str]:
             con.execute("delete from raw.submissions where sha256 in (select sha256 from package_files)")
             con.unregister("package_files")
             warehouse.insert_frame(con, "raw.submissions", subs)
-            warehouse.insert_frame(con, "raw.observations", obs)
+            columns = ", ".join(OBSERVATION_COLUMNS)
+            n_obs = con.execute(f"""insert into raw.observations ({columns}, load_id)
+                                    select {columns}, ? from read_parquet('{obs_file}')""", [load_id]).fetchone()[0]
             warehouse.insert_frame(con, "raw.problems", problems)
             con.execute("""
                 update raw.submissions as s set version = v.version
@@ -515,15 +558,15 @@ def load_stage(load_id: str) -> dict[str, int | str]:
         except Exception:
             con.execute("rollback")
             raise
-    log.info("load: %d submissions, %d numbers, %d problems", len(subs), len(obs), len(problems))
-    return {"load_id": load_id, "submissions": len(subs), "observations": len(obs), "problems": len(problems)}
+    log.info("load: %d submissions, %d numbers, %d problems", len(subs), n_obs, len(problems))
+    return {"load_id": load_id, "submissions": len(subs), "observations": int(n_obs), "problems": len(problems)}
 
 
 def feedback_stage(load_id: str) -> dict[str, int | str]:
     """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``)."""
     from ingest.feedback import write_feedback_files
 
-    package = Package.read(load_id)
+    package = Package.read(load_id, observations=False)
     if package.problems.empty:
         return {"load_id": load_id, "feedback_files": 0}
     units = package.submissions.set_index("sha256")["unit_code"]
