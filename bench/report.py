@@ -84,6 +84,21 @@ def floor_ratio(results: dict) -> float:
     return results["stages"]["read+parse"]["wall_s"] / results["floor"]["wall_s"]
 
 
+def archive_wall(results: dict) -> float:
+    """The archive task's seconds (part of read+parse: receiving a file is keeping it), which neither the naive
+    baseline nor the floor does: the like-for-like ratios leave it out."""
+    return sum(t["wall_s"] or 0.0 for t in results["tasks"]
+               if t["dag_id"] == "sectorstats_ingest" and t["task_id"] == "archive")
+
+
+def like_for_like(results: dict) -> tuple[float | None, float]:
+    """(naive ratio, floor ratio) without the archive copy."""
+    arch = archive_wall(results)
+    naive = results.get("naive")
+    nr = naive["extrapolated_wall_s"] / (ingest_wall(results) - arch) if naive else None
+    return nr, (results["stages"]["read+parse"]["wall_s"] - arch) / results["floor"]["wall_s"]
+
+
 def fit(points: list[dict]) -> dict[str, tuple[float, float]]:
     """Per stage, (fixed seconds, seconds per file) through two runs of different sizes (least squares through
     more), from which a larger scale is predicted."""
@@ -137,9 +152,12 @@ def _diagnosis(results: dict) -> list[str]:
     if r is not None:
         ok = r >= TARGETS["naive_ratio"]
         ingest_worst = max(INGEST_STAGES, key=lambda k: stages[k]["wall_s"])
+        r2 = like_for_like(results)[0]
         lines.append(
-            f"- **≥ 50× faster than the naive baseline** (ingest: read, check, load): {r:.1f}× — "
-            f"{'met' if ok else 'not met'}." + ("" if ok else
+            f"- **≥ 50× faster than the naive baseline** (ingest: read, check, load): {r:.1f}× with our archive "
+            f"copy, {r2:.1f}× without it (like for like) — "
+            f"{'met' if ok else 'met like for like' if r2 >= TARGETS['naive_ratio'] else 'not met'}."
+            + ("" if ok else
             f" Held back by **{ingest_worst}** ({_f(stages[ingest_worst]['wall_s'])} s for {files:,} files: "
             f"{_f(stages[ingest_worst]['wall_s'] / files * 1000, 0)} ms a file, fixed task costs included; "
             f"the naive baseline pays {_f(results['naive']['per_file_s'] * 1000, 0)} ms a file and "
@@ -253,8 +271,13 @@ def render(results: dict) -> str:
                     + f"; our whole run with dbt, alerts and Airflow ({_f(t['wall_s'])} s) vs the naive ingest alone: "
                     f"{n['extrapolated_wall_s'] / t['wall_s']:.2f}×; the naive baseline at national scale "
                     f"(extrapolated): {_f((n['setup_s'] + n['per_file_s'] * NATIONAL_FILES) / 3600)} h."]
-    out.append(f"- ours read+parse vs the floor: **{floor_ratio(results):,.0f}×** the floor's time "
-               f"({_f(results['stages']['read+parse']['wall_s'])} s vs {_f(f['wall_s'], 2)} s).")
+        out.append(f"- like for like, without our archive copy ({_f(archive_wall(results))} s, which the naive "
+                   f"version does not make): **{like_for_like(results)[0]:.1f}×**.")
+    out.append(f"- ours read+parse vs the floor: **{floor_ratio(results):,.1f}×** the floor's time "
+               f"({_f(results['stages']['read+parse']['wall_s'])} s vs {_f(f['wall_s'], 2)} s); without the archive "
+               f"copy (the floor reads the inbox in place): **{like_for_like(results)[1]:.1f}×**. Ours uses "
+               f"{results['machine'].get('cores', 2)} worker processes, the floor one; our CPU for reading and "
+               f"parsing is {_f(results['stages']['read+parse']['cpu_s'])} s against its {_f(f['cpu_s'])} s.")
     inc = results.get("incremental")
     if inc:
         a = inc["added"]

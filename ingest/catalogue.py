@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -216,10 +217,11 @@ class Catalogue:
         return None
 
     def unit(self, code: str) -> Unit | None:
-        for u in self.units:
-            if u.code == code:
-                return u
-        return None
+        return self._units_by_code.get(code)
+
+    @functools.cached_property
+    def _units_by_code(self) -> dict[str, Unit]:  # 3,300 units nationally: looked up once per alert and report
+        return {u.code: u for u in self.units}
 
     def units_on(self, day: dt.date) -> tuple[Unit, ...]:
         """The units that exist on ``day`` (13 district-level units in 2024, 69 communes from 2025-07-01)."""

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest import warehouse
 from ingest.catalogue import Catalogue
 from ingest.problems import problem_catalogue
 
@@ -133,7 +134,7 @@ def _outliers(frame: pd.DataFrame, known: pd.DataFrame) -> None:
     periods = periods.drop_duplicates(["unit_code", "form_code", "row_code", "period_start"], keep="last")
     if flows.empty or periods.empty:
         return
-    con = duckdb.connect()  # in memory: a range join and two grouped medians, spilled by DuckDB if need be
+    con = warehouse.scratch()  # a range join and two grouped medians, spilled by DuckDB if need be
     try:
         con.register("flows", flows)
         con.register("periods", periods)

@@ -78,7 +78,7 @@ class Package:
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        con = duckdb.connect()
+        con = warehouse.scratch()
         try:
             for name in ("submissions", "observations", "problems"):
                 frame = getattr(self, name)
@@ -113,7 +113,7 @@ class Package:
 
     @classmethod
     def read_folder(cls, load_id: str, folder: Path, *, observations: bool = True) -> Package:
-        con = duckdb.connect()
+        con = warehouse.scratch()
         try:
             frames = {name: con.execute(f"select * from read_parquet('{folder / name}.parquet')").df()
                       for name in ("submissions", "observations", "problems") if observations or name != "observations"}
@@ -277,7 +277,7 @@ def plan_parse(load_id: str, *, reprocess: bool = False, periods: tuple[dt.date,
     path = _plan_path(load_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    con = duckdb.connect()
+    con = warehouse.scratch()
     try:
         con.register("plan", pending)
         con.execute(f"copy (select * from plan) to '{tmp}' (format parquet)")
@@ -294,7 +294,7 @@ def _read_plan(load_id: str, chunk: int | None = None) -> pd.DataFrame:
     path = _plan_path(load_id)
     if not path.exists():
         raise StageError("parse", load_id, f"no parse plan at {path}")
-    con = duckdb.connect()
+    con = warehouse.scratch()
     try:
         where = "" if chunk is None else f"where chunk = {int(chunk)}"
         return con.execute(f"select * from read_parquet('{path}') {where} order by received_at, sha256").df()
@@ -462,7 +462,7 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     if not identified.empty:
         validator = validator or Validator(catalogue)
         chunks = unit_chunks(identified, validate_chunk_size())
-        with duckdb.connect() as con:
+        with warehouse.scratch() as con:
             for units in chunks:
                 part = identified[identified["unit_code"].isin(units)]
                 con.register("part", part[["submission_id", "form_code"]])

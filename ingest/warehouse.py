@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest.settings import warehouse_path
+from ingest.settings import data_dir, duckdb_memory_limit, warehouse_path
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,19 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> Iterator[du
     target = Path(path) if path else warehouse_path()
     if not read_only:
         target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(target), read_only=read_only)
+    con = duckdb.connect(str(target), read_only=read_only, config={"memory_limit": duckdb_memory_limit()})
     try:
         yield con
     finally:
         con.close()
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for work on parquet files and frames, under the same memory limit, spilling into the
+    data directory (not the worker's current directory)."""
+    spill = data_dir() / "tmp" / "duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill)})
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
