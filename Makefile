@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing locked dependencies into $(VENV) (log: $(VENV)/install.log)"
-	@{ $(PY) -m pip install --upgrade "pip>=24" && $(PY) -m pip install -c requirements.lock -e ".[dev]"; } \
+	@{ $(PY) -m pip install --upgrade "pip>=24" && $(PY) -m pip install -c requirements.lock -e ".[dev,prod]"; } \
 		> $(VENV)/install.log 2>&1 || { grep -v "^WARNING: Location" $(VENV)/install.log | tail -40; exit 1; }
 	@touch $@
 
