@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-unit lint clean bench
+.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-prod test-unit lint clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -126,6 +126,9 @@ gx-suites: install  ## rewrite great_expectations/ from the catalogue (after cha
 test: install  ## lint, then every test (unit, property, integration with real DAGs)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+test-prod: install  ## the production configuration (Postgres, Celery, Redis, two workers) on this machine's services
+	SECTORSTATS_TEST_PROD=1 $(PY) -m pytest tests/prod
 
 test-unit: install  ## the fast tests only
 	$(PY) -m pytest -m "not integration"

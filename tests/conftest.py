@@ -7,3 +7,7 @@ import os
 # parse_stage's default is one worker per CPU; the tests monkeypatch the parser in-process and time
 # single runs, so they parse in-process unless they pass workers= themselves (tests/unit/test_parallel.py)
 os.environ.setdefault("SECTORSTATS_PARSE_WORKERS", "1")
+
+# tests/prod needs the machine's PostgreSQL and Redis and starts a whole Airflow deployment: `make test-prod` runs it
+# (and .ci/run calls that), `make test` does not
+collect_ignore = [] if os.environ.get("SECTORSTATS_TEST_PROD") else ["prod"]

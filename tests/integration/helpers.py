@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -9,13 +10,16 @@ import html
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from ingest.catalogue import Form, load_catalogue
@@ -111,6 +115,34 @@ def run_dags(env: dict[str, str], *, monitor: bool = True) -> None:
     airflow(env, "dags", "test", "sectorstats_transform")
     if monitor:
         airflow(env, "dags", "test", "sectorstats_monitor")
+
+
+def stop_process_groups(procs: list[subprocess.Popen], marker_name: str, marker: str,
+                        grace: float = 10.0) -> None:
+    """SIGTERM each process group started here, SIGKILL what is left after ``grace`` seconds; then the same for any
+    process whose environment has ``marker_name=marker`` (task processes put themselves in groups of
+    their own)."""
+    for p in procs:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # the group may outlive its leader
+        p.wait()
+    strays = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            if proc.environ().get(marker_name) == marker:
+                strays.append(proc)
+    for proc in strays:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(strays, timeout=10)
 
 
 def query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:

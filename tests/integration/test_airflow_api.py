@@ -9,11 +9,8 @@ any task process that left the group is found by a marker in its environment), a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -24,11 +21,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
 from ingest.catalogue import load_catalogue
-from tests.integration.helpers import AIRFLOW, airflow, at, consistent_values, pipeline_env, put, query
+from tests.integration.helpers import (
+    AIRFLOW,
+    airflow,
+    at,
+    consistent_values,
+    pipeline_env,
+    put,
+    query,
+    stop_process_groups,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -68,32 +73,6 @@ class Airflow:
         dead = {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
         if dead:
             raise AssertionError(f"Airflow process(es) exited: {dead}\n{self.diagnostics()}")
-
-
-def _stop(procs: list[subprocess.Popen], marker: str, grace: float = 10.0) -> None:
-    """SIGTERM each process group started here, SIGKILL what is left after ``grace`` seconds; then the same for any
-    process still carrying ``marker`` (task processes put themselves in groups of their own)."""
-    for p in procs:
-        if p.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for p in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-    for p in procs:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGKILL)  # the group may outlive its leader
-        p.wait()
-    strays = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            if proc.environ().get(MARKER) == marker:
-                strays.append(proc)
-    for proc in strays:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(strays, timeout=10)
 
 
 @pytest.fixture
@@ -151,7 +130,7 @@ def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
             time.sleep(0.5)
         yield server
     finally:
-        _stop(list(procs.values()), marker)
+        stop_process_groups(list(procs.values()), MARKER, marker)
 
 
 def _token(url: str, username: str, password: str) -> str:

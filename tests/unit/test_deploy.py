@@ -56,6 +56,9 @@ def test_airflow_runs_on_postgres_celery_and_redis_with_the_secrets_from_env(con
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
             "postgresql+psycopg2://airflow:s3cret-for-the-test@postgres:5432/airflow")
+        # psycopg2 named: SQLAlchemy 2.1's default Postgres driver is psycopg 3, which the image does not carry
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == (
+            "db+postgresql+psycopg2://airflow:s3cret-for-the-test@postgres:5432/airflow")
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
         assert env["AIRFLOW__CORE__FERNET_KEY"] == env["AIRFLOW__API_AUTH__JWT_SECRET"] == "s3cret-for-the-test"
         assert env["SECTORSTATS_DATA_DIR"] == "/data"

@@ -1,0 +1,250 @@
+"""The production configuration on real services: Postgres metadata, the Celery executor, Redis, two workers.
+
+`make test-prod` (called from .ci/run) runs this against the machine's PostgreSQL (127.0.0.1:5432) and Redis
+(127.0.0.1:6379), with the settings docker-compose.yaml gives its containers: a fresh metadata database is
+migrated, the pool created, then the API server, scheduler, DAG processor, triggerer and two Celery workers run as
+processes of this test. The DAGs run as in production, from their schedules: the ingest DAG's latest scheduled
+run loads the demo inbox, its asset event starts the transform DAG, then the monitoring DAG's. The marts must equal
+those of the embedded run (`make run`'s SQLite + `airflow dags test`) on the same inbox, cell for cell. Every process
+started here is stopped by its own process group, and the database is dropped, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import AIRFLOW, airflow, pipeline_env, query, run_dags, stop_process_groups
+
+pytestmark = pytest.mark.integration
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+REDIS_URL = "redis://127.0.0.1:6379/0"
+AS_OF = "2025-01-31"  # make run's
+MARKER = "SECTORSTATS_TEST_PROD"
+DAGS = ("sectorstats_ingest", "sectorstats_transform", "sectorstats_monitor")
+# columns that say when or in which load something happened: they differ between any two runs
+RUN_COLUMNS = ("load_id", "loaded_at", "published_at", "built_at", "created_at", "sent_at", "last_attempt_at")
+START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+}
+
+
+def _services_up() -> None:
+    import psycopg2
+    import redis
+
+    try:
+        psycopg2.connect(dbname="postgres", connect_timeout=5, **PG).close()
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not answering at 127.0.0.1:5432 ({exc}); start it: {START['PostgreSQL']}")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not answering at 127.0.0.1:6379 ({exc}); start it: {START['Redis']}")
+
+
+def _admin(sql: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(dbname="postgres", **PG)
+    con.autocommit = True
+    try:
+        con.cursor().execute(sql)
+    finally:
+        con.close()
+
+
+@dataclass
+class Deployment:
+    env: dict[str, str]
+    data: Path
+    logs: Path
+    database: str
+    procs: dict[str, subprocess.Popen]
+
+    def sql(self, statement: str) -> list[tuple]:
+        import psycopg2
+
+        con = psycopg2.connect(dbname=self.database, **PG)
+        try:
+            with con.cursor() as cur:
+                cur.execute(statement)
+                return cur.fetchall()
+        finally:
+            con.close()
+
+    def diagnostics(self) -> str:
+        out = []
+        for name, p in self.procs.items():
+            log = self.logs / f"{name}.log"
+            out.append(f"--- {name} ({p.poll()=}) ---\n" + (log.read_text(errors="replace")[-2500:] if log.exists()
+                                                            else "(no log)"))
+        for log in sorted(Path(self.env["AIRFLOW_HOME"], "logs").glob("dag_id=*/**/*.log")):
+            text = log.read_text(errors="replace")
+            if "ERROR" in text or "Traceback" in text:
+                out.append(f"--- {log.name} ---\n{text[-2500:]}")
+        return "\n".join(out)
+
+    def wait(self, what: str, timeout: float, check) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            dead = {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
+            if dead:
+                raise AssertionError(f"process(es) exited: {dead}\n{self.diagnostics()}")
+            if check():
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{self.diagnostics()}")
+            time.sleep(2)
+
+    def runs(self, dag_id: str) -> list[tuple[str, str]]:
+        return self.sql(f"select run_type, state from dag_run where dag_id = '{dag_id}' order by id")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _demo_inbox(tmp_path: Path) -> Path:
+    """make run's demo inbox, generated once; both runs get byte-identical copies with the same times."""
+    env = {**pipeline_env(tmp_path / "generated"), "SECTORSTATS_AS_OF": AS_OF}
+    subprocess.run([str(Path(AIRFLOW).with_name("python")), "-m", "ingest", "demo", "--if-empty"], env=env,
+                   check=True, capture_output=True, timeout=300)
+    return tmp_path / "generated" / "inbox"
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _demo_inbox(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def embedded(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded default on the same inbox: SQLite metadata, `airflow dags test`, as `make run` does."""
+    data = tmp_path_factory.mktemp("embedded") / "data"
+    shutil.copytree(inbox, data / "inbox")
+    env = {**pipeline_env(data), "SECTORSTATS_AS_OF": AS_OF}
+    airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", "sectorstats_warehouse", "1", "one writer")
+    run_dags(env)
+    return data
+
+
+@pytest.fixture(scope="module")
+def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    _services_up()
+    root = tmp_path_factory.mktemp("prod")
+    data, logs = root / "data", root / "logs"
+    shutil.copytree(inbox, data / "inbox")
+    logs.mkdir()
+    database = f"sectorstats_prodtest_{uuid.uuid4().hex[:10]}"
+    _admin(f"create database {database}")
+    port = _free_port()
+    marker = uuid.uuid4().hex
+    metadata = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
+    env = {**pipeline_env(data),
+           "SECTORSTATS_AS_OF": AS_OF,
+           MARKER: marker,
+           # what docker-compose.yaml sets (with its hosts: postgres, redis, airflow-apiserver)
+           "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+           "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+           "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+           "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
+           "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+           # here, not in compose: this test's own port and Celery queue, so nothing else on the machine meets it
+           "AIRFLOW__API__HOST": "127.0.0.1",
+           "AIRFLOW__API__PORT": str(port),
+           "AIRFLOW__API__WORKERS": "1",
+           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+           "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"sectorstats-{marker[:8]}",
+           "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
+    procs: dict[str, subprocess.Popen] = {}
+    deployment = Deployment(env, data, logs, database, procs)
+    try:
+        airflow(env, "db", "migrate")
+        airflow(env, "pools", "set", "sectorstats_warehouse", "1", "tasks that open the DuckDB warehouse (one writer)")
+        queue = env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
+        commands = {"api-server": ["api-server"], "scheduler": ["scheduler"], "dag-processor": ["dag-processor"],
+                    "triggerer": ["triggerer"]}
+        for n in (1, 2):  # two workers on one machine: their own names and log-server ports
+            commands[f"worker-{n}"] = ["celery", "worker", "--concurrency", "2", "--queues", queue,
+                                       "--celery-hostname", f"sectorstats-{n}-{marker[:8]}@%h"]
+        for name, args in commands.items():
+            proc_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port())}
+            with open(logs / f"{name}.log", "wb") as log:
+                procs[name] = subprocess.Popen([str(AIRFLOW), *args], env=proc_env, stdout=log,
+                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                               start_new_session=True)
+        yield deployment
+    finally:
+        stop_process_groups(list(procs.values()), MARKER, marker)
+        _admin(f"drop database if exists {database} with (force)")
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _marts(data: Path) -> dict[str, list[tuple]]:
+    """Every table and view of the marts schema, rows sorted, without the columns that name a run or a time.
+
+    Doubles are compared to 6 decimals: a sum of doubles (the province rows) depends on the order DuckDB's threads
+    add them in, so two builds of the same data differ in the last bits (8982.1 against 8982.100000000002)."""
+    out = {}
+    for (name,) in query(data, "select table_name from information_schema.tables where table_schema = 'marts' "
+                               "order by table_name"):
+        columns = [(c, t) for c, t in query(data, "select column_name, data_type from information_schema.columns "
+                                                  "where table_schema = 'marts' and table_name = ? "
+                                                  "order by ordinal_position", [name]) if c not in RUN_COLUMNS]
+        cols = ", ".join(f'round("{c}", 6)' if t in ("DOUBLE", "FLOAT") else f'"{c}"' for c, t in columns)
+        out[name] = query(data, f"select {cols} from marts.{name} order by all")
+    return out
+
+
+def test_the_pipeline_runs_on_celery_workers_and_builds_the_same_marts(deployment: Deployment,
+                                                                      embedded: Path) -> None:
+    d = deployment
+    d.wait("the DAG processor to parse the three DAGs", 180,
+           lambda: len(d.sql("select dag_id from dag where dag_id like 'sectorstats_%'")) == 3)
+    airflow(d.env, "dags", "unpause", "sectorstats_transform")
+    airflow(d.env, "dags", "unpause", "sectorstats_ingest")  # its latest scheduled run starts (catchup off)
+    d.wait("the scheduled ingest run and the transform run its asset event starts", 900,
+           lambda: d.runs("sectorstats_transform")[-1:] == [("asset_triggered", "success")]
+           and d.runs("sectorstats_ingest")[-1:] == [("scheduled", "success")])
+    airflow(d.env, "dags", "unpause", "sectorstats_monitor")  # after the marts, as make run orders them
+    d.wait("the monitoring DAG's scheduled run", 600,
+           lambda: d.runs("sectorstats_monitor")[-1:] == [("scheduled", "success")])
+
+    failed = d.sql("select dag_id, task_id, state from task_instance where state <> 'success'")
+    assert failed == [], d.diagnostics()
+    hosts = {h for (h,) in d.sql("select distinct queue || ' ' || hostname from task_instance")}
+    assert hosts and all(h.startswith(d.env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]) for h in hosts)
+    assert {r for (r,) in d.sql("select distinct run_type from dag_run")} == {"scheduled", "asset_triggered"}
+
+    ours, reference = _marts(d.data), _marts(embedded)
+    assert sorted(ours) == sorted(reference)
+    assert sum(len(rows) for rows in ours.values()) > 10_000
+    different = [name for name in reference if ours[name] != reference[name]]
+    assert different == []
+    assert query(d.data, "select count(*), count(*) filter (where status = 'accepted') from marts.fct_submission") \
+        == query(embedded, "select count(*), count(*) filter (where status = 'accepted') from marts.fct_submission")
