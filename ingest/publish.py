@@ -14,9 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
-
-from ingest.settings import data_dir, duckdb_memory_limit, reports_dir, warehouse_path
+from ingest import warehouse
+from ingest.settings import data_dir, reports_dir, warehouse_path
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +28,8 @@ def publish_snapshot(source: Path | None = None, target: Path | None = None) -> 
     """Checkpoint the warehouse and swap a copy of it in as the analysts' read-only snapshot."""
     source = source or warehouse_path()
     target = target or analyst_warehouse_path()
-    con = duckdb.connect(str(source), config={"memory_limit": duckdb_memory_limit()})
-    try:
+    with warehouse.connect(source) as con:
         con.execute("checkpoint")  # everything in the main file, nothing left in the write-ahead log
-    finally:
-        con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)

@@ -202,10 +202,8 @@ def _plain_sheet_within_limits(xml: bytes, limits: Limits) -> bool:
     max_row = max(map(int, map(itemgetter(1), refs)))
     # right-justified with spaces (below "A"), the farthest column sorts last: ``b" AB" > b"  Z"``
     letters = max(map(bytes.rjust, map(itemgetter(0), refs), repeat(3))).strip()
-    col = 0
-    for ch in letters.decode():
-        col = col * 26 + ord(ch) - 64
-    return max_row <= limits.max_rows and col <= limits.max_columns
+    row, col = _ref(f"{letters.decode()}{max_row}")  # zero-based, as the full scan compares them
+    return row < limits.max_rows and col < limits.max_columns
 
 
 class _XlsxSheetScan:
