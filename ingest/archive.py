@@ -123,14 +123,6 @@ def _scan_object_storage(inbox: Any) -> Iterator[InboxFile]:
         yield entry(path, "", path.name)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def archive_relpath(sha256: str) -> str:
     return f"archive/sha256/{sha256[:2]}/{sha256}"
 
@@ -194,18 +186,12 @@ def publish(staged: Iterable[Staged]) -> None:
     os.sync()
 
 
-def store(path: Path, data_dir: Path) -> Path:
-    """Archive one file now (stage and publish it): its path in the archive."""
-    staged = stage(path, data_dir)
-    publish([staged])
-    return staged.target
-
-
 def sweep_incomplete(data_dir: Path) -> int:
     """Remove the temporary files a killed run left in the archive (never a complete archived file).
 
-    ``store`` writes to ``.incoming-*`` and renames only a verified copy into place, so such a file is a
-    copy that was cut short; the archive stage runs one at a time, so none is being written now."""
+    ``stage`` writes to ``archive/sha256/.incoming-*`` and only ``publish`` renames a durable copy into place,
+    so such a file was never published (an earlier version staged beside the target, ``<ab>/.incoming-*``: swept
+    too); the archive stage runs one at a time, so none is being written now."""
     removed = 0
     root = data_dir / "archive" / "sha256"
     if root.is_dir():

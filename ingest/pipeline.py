@@ -250,9 +250,13 @@ def parse_chunk_size() -> int:
     """Files per parse chunk (``SECTORSTATS_PARSE_CHUNK``, default 10,000): the unit the ingest DAG maps its
     parse task over, so that several workers can share a large backlog; each chunk starts its own parse worker
     processes (~1.5 s of CPU each), so a chunk is large."""
-    value = int(os.environ.get("SECTORSTATS_PARSE_CHUNK", "10000"))
+    return _count_setting("SECTORSTATS_PARSE_CHUNK", 10_000)
+
+
+def _count_setting(name: str, default: int) -> int:
+    value = int(os.environ.get(name, str(default)))
     if value < 1:
-        raise ValueError(f"SECTORSTATS_PARSE_CHUNK={value} must be at least 1")
+        raise ValueError(f"{name}={value} must be at least 1")
     return value
 
 
@@ -429,10 +433,7 @@ def load_history(subs: pd.DataFrame) -> pd.DataFrame:
 def validate_chunk_size() -> int:
     """Submissions validated together (``SECTORSTATS_VALIDATE_CHUNK``, default 10,000): large enough that
     the suites' fixed cost is paid a few times a national year, small enough to bound memory."""
-    value = int(os.environ.get("SECTORSTATS_VALIDATE_CHUNK", "10000"))
-    if value < 1:
-        raise ValueError(f"SECTORSTATS_VALIDATE_CHUNK={value} must be at least 1")
-    return value
+    return _count_setting("SECTORSTATS_VALIDATE_CHUNK", 10_000)
 
 
 def unit_chunks(subs: pd.DataFrame, size: int) -> list[list[str]]:

@@ -22,9 +22,7 @@ from ingest.archive import (
     publish,
     read_archived,
     scan_inbox,
-    sha256_of,
     stage,
-    store,
     sweep_incomplete,
 )
 
@@ -65,11 +63,18 @@ def utc(mtime_ns: int) -> dt.datetime:
 # --- hashing and the store ------------------------------------------------------------------------------
 
 
-def test_sha256_of_reads_in_chunks(tmp_path: Path) -> None:
+def archived(src: Path, data_dir: Path) -> Path:
+    """One file archived now, as archive_inbox does it a batch at a time."""
+    staged = stage(src, data_dir)
+    publish([staged])
+    return staged.target
+
+
+def test_staging_hashes_in_chunks(tmp_path: Path) -> None:
     data = os.urandom(CHUNK * 2 + 12345)
     p = tmp_path / "big.xlsx"
     p.write_bytes(data)
-    assert sha256_of(p) == sha(data)
+    assert stage(p, tmp_path / "data").sha256 == sha(data)
 
 
 def test_archive_relpath_is_from_the_hash_alone() -> None:
@@ -78,12 +83,12 @@ def test_archive_relpath_is_from_the_hash_alone() -> None:
     assert archive_relpath(h) == f"archive/sha256/ba/{h}"
 
 
-def test_store_is_content_addressed_byte_identical_and_read_only(tmp_path: Path) -> None:
+def test_archiving_is_content_addressed_byte_identical_and_read_only(tmp_path: Path) -> None:
     data = b"PK\x03\x04 a report \x00\xff" * 1000
     src = tmp_path / "Báo cáo T10.xlsx"
     src.write_bytes(data)
     h = sha(data)
-    target = store(src, tmp_path / "data")
+    target = archived(src, tmp_path / "data")
     assert target == tmp_path / "data" / "archive" / "sha256" / h[:2] / h
     assert target.read_bytes() == data
     assert read_archived(h, tmp_path / "data") == data
@@ -92,16 +97,16 @@ def test_store_is_content_addressed_byte_identical_and_read_only(tmp_path: Path)
     assert src.read_bytes() == data  # the source is untouched
 
 
-def test_store_is_idempotent(tmp_path: Path) -> None:
+def test_archiving_is_idempotent(tmp_path: Path) -> None:
     data = b"same bytes"
     h = sha(data)
     a = tmp_path / "a.xlsx"
     b = tmp_path / "b.xls"
     a.write_bytes(data)
     b.write_bytes(data)
-    first = store(a, tmp_path / "data")
+    first = archived(a, tmp_path / "data")
     before = first.stat()
-    second = store(b, tmp_path / "data")
+    second = archived(b, tmp_path / "data")
     assert second == first
     after = first.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # left as it is
