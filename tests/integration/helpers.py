@@ -145,6 +145,13 @@ def stop_process_groups(procs: list[subprocess.Popen], marker_name: str, marker:
     psutil.wait_procs(strays, timeout=10)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
@@ -187,9 +194,7 @@ class Mailbox:
 def mailbox():
     from aiosmtpd.controller import Controller
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,6 +28,7 @@ from tests.integration.helpers import (
     airflow,
     at,
     consistent_values,
+    free_port,
     pipeline_env,
     put,
     query,
@@ -43,12 +43,6 @@ POOL = "sectorstats_warehouse"
 USER = "admin"
 JAN, Q1 = dt.date(2024, 1, 1), dt.date(2024, 1, 1)
 MARKER = "SECTORSTATS_TEST_AIRFLOW_API"  # set in the environment of every process this test starts
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, chars: int = 3000) -> str:
@@ -84,7 +78,7 @@ def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
         form = cat.form(form_code)
         put(data / "inbox", "443", f"bao cao {i}.xlsx", form_code, "443", period, consistent_values(form, 3, 1),
             at(str(form.due_date(period) - dt.timedelta(days=2))))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     marker = uuid.uuid4().hex
     env = {**pipeline_env(data),

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import AIRFLOW, airflow, pipeline_env, query, run_dags, stop_process_groups
+from tests.integration.helpers import (
+    AIRFLOW,
+    airflow,
+    free_port,
+    pipeline_env,
+    query,
+    run_dags,
+    stop_process_groups,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -110,14 +118,6 @@ class Deployment:
         return self.sql(f"select run_type, state from dag_run where dag_id = '{dag_id}' order by id")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _demo_inbox(tmp_path: Path) -> Path:
     """make run's demo inbox, generated once; both runs get byte-identical copies with the same times."""
     env = {**pipeline_env(tmp_path / "generated"), "SECTORSTATS_AS_OF": AS_OF}
@@ -152,7 +152,7 @@ def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     logs.mkdir()
     database = f"sectorstats_prodtest_{uuid.uuid4().hex[:10]}"
     _admin(f"create database {database}")
-    port = _free_port()
+    port = free_port()
     marker = uuid.uuid4().hex
     metadata = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
     env = {**pipeline_env(data),
@@ -188,7 +188,7 @@ def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             commands[f"worker-{n}"] = ["celery", "worker", "--concurrency", "2", "--queues", queue,
                                        "--celery-hostname", f"sectorstats-{n}-{marker[:8]}@%h"]
         for name, args in commands.items():
-            proc_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port())}
+            proc_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
             with open(logs / f"{name}.log", "wb") as log:
                 procs[name] = subprocess.Popen([str(AIRFLOW), *args], env=proc_env, stdout=log,
                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
