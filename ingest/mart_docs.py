@@ -100,10 +100,11 @@ EXTRA_COLUMNS: dict[str, list[dict]] = {
 EXTRA_TESTS: dict[str, list[dict]] = {
     "social_protection": [
         {"expression_is_true": {"arguments": {"expression": (
-            "poverty_rate is null or abs(poverty_rate - cast(poor_households as double) / households) < 1e-9")}}},
+            "poverty_rate is null "
+            "or abs(poverty_rate - cast(poor_households as {{ type_double() }}) / households) < 1e-9")}}},
         {"expression_is_true": {"arguments": {"expression": (
             "near_poverty_rate is null "
-            "or abs(near_poverty_rate - cast(near_poor_households as double) / households) < 1e-9")}}},
+            "or abs(near_poverty_rate - cast(near_poor_households as {{ type_double() }}) / households) < 1e-9")}}},
     ],
 }
 

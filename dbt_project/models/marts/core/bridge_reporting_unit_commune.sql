@@ -83,7 +83,7 @@ select
     mapping.new_commune_name,
     -- numerics
     weighted.n_communes_in_unit,
-    1.0 / weighted.n_communes_in_unit as commune_weight,
+    cast(1 as {{ type_double() }}) / weighted.n_communes_in_unit as commune_weight,
     -- booleans
     true as is_approximate_weight,
     mapping.new_commune_code is not null as has_new_commune,

@@ -146,7 +146,7 @@ restated as (
         facts.value as reported_value,
         -- multiply before dividing, so an even split stays exact (120 × 2 / 3 = 80)
         facts.value * shares.n_communes_placed / shares.n_communes_in_unit as restated_value,
-        1.0 * shares.n_communes_placed / shares.n_communes_in_unit as share,
+        cast(shares.n_communes_placed as {{ type_double() }}) / shares.n_communes_in_unit as share,
         -- booleans
         shares.n_communes_placed < shares.n_communes_in_unit as is_approximate,
         shares.unit_code_2025 is distinct from facts.unit_code as is_restated,
@@ -171,5 +171,6 @@ select
     placed.*,
     -- what could not be placed on a 2025 unit (communes of a unit that no longer exists, gone from the 2025
     -- layout), per number
-    greatest(round(1 - sum(placed.share) over (partition by placed.indicator_value_id), 9), 0) as unplaced_share
+    greatest({{ round_double('1 - sum(placed.share) over (partition by placed.indicator_value_id)', 9) }}, 0)
+        as unplaced_share
 from placed
