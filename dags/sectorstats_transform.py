@@ -2,15 +2,16 @@
 ### sectorstats — build the marts and tell the districts
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
-**dbt build** (staging → intermediate → marts, with every dbt test) → **publish** (a read-only snapshot
-for analysts, `analyst/warehouse.duckdb`, swapped in atomically, and the dbt docs site) → **alerts** (a notice
+**dbt build** (staging → intermediate → marts, with every dbt test) → **publish** (the dbt docs site, and on
+DuckDB a read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically) → **alerts** (a notice
 for every rejected report and every report accepted with warnings, with its problems and the feedback workbook,
 each recorded once in `ops.alert_log` and sent through the configured channels) → **summary** (per form:
 expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) → **status_page**
 (`reports/status.html`). Deadlines (reminders, overdue,
 escalation) are `sectorstats_monitor`'s.
 
-Every task opens the DuckDB warehouse, so they run in the pool `sectorstats_warehouse` (one slot).
+Every task opens the warehouse, so they run in the pool `sectorstats_warehouse` (one slot: DuckDB has one
+writer; on Postgres the slot keeps the marts from being rebuilt while the alerts read them).
 The as-of date for "expected" and "missing" is `$SECTORSTATS_AS_OF` (default: today).
 """
 
@@ -48,14 +49,15 @@ def sectorstats_transform():
 
     @task
     def publish(_built: dict) -> str:
-        """The analysts' read-only snapshot of the warehouse, and the dbt documentation site."""
+        """The dbt documentation site, and on DuckDB the analysts' read-only snapshot of the warehouse."""
         from ingest.publish import publish_dbt_docs, publish_snapshot
         from ingest.settings import as_of
         from ingest.transform import run_dbt, target_dir
 
         run_dbt("docs generate", as_of=as_of())
         publish_dbt_docs(target_dir())
-        return str(publish_snapshot())
+        snapshot = publish_snapshot()
+        return str(snapshot) if snapshot else "marts read in place (Postgres)"
 
     @task
     def alerts(_published: str) -> dict:

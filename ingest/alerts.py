@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
-import duckdb
 import pandas as pd
 import yaml
 
@@ -192,19 +191,19 @@ def collect_deadline_alerts(grid: pd.DataFrame, cat: Catalogue, as_of: dt.date) 
     return out
 
 
-def collect_problem_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
+def collect_problem_alerts(con: warehouse.Connection) -> list[Alert]:
     """A notice for every rejected report and every report accepted with warnings (the version that counts),
     and for every file that could not be identified, with its problems and the feedback workbook."""
     cat = load_catalogue()
-    subs = con.execute("""
+    subs = warehouse.frame(con, """
         select unit_code, form_code, period_start, status, submission_id
         from marts.fct_submission
         where status in ('rejected', 'accepted_with_warnings')
-        order by unit_code, form_code, period_start""").df()
-    problems = con.execute("""
+        order by unit_code, form_code, period_start""")
+    problems = warehouse.frame(con, """
         select submission_id, sha256, file_name, folder_unit_code, severity, rule, source_sheet, source_cell,
                message_vi, message_en, unit_code
-        from marts.fct_problem order by sha256, severity, source_cell""").df()
+        from marts.fct_problem order by sha256, severity, source_cell""")
     # plain records, grouped once: pandas row access per alert cost 50 s for a national year's 11,000 notices
     by_sub: dict[str, list[dict]] = {}
     by_file: dict[str, list[dict]] = {}
@@ -312,11 +311,11 @@ def _delivery_rows(a: Alert, now: dt.datetime, configured: dict[str, bool]) -> l
     return rows
 
 
-def record(con: duckdb.DuckDBPyConnection, candidates: list[Alert], now: dt.datetime,
+def record(con: warehouse.Connection, candidates: list[Alert], now: dt.datetime,
            configured: dict[str, bool]) -> list[Alert]:
-    """Write the alerts not yet in ``ops.alert_log``, with their deliveries, in one transaction (the outbox).
-    Returns the new ones."""
-    known = {r[0] for r in con.execute("select alert_id from ops.alert_log").fetchall()}
+    """Write the alerts not yet in ``ops.alert_log``, with their deliveries, and commit them together (the
+    outbox). Returns the new ones."""
+    known = {r[0] for r in warehouse.execute(con, "select alert_id from ops.alert_log").fetchall()}
     fresh, seen = [], set(known)
     for a in candidates:
         if a.alert_id not in seen:
@@ -325,38 +324,34 @@ def record(con: duckdb.DuckDBPyConnection, candidates: list[Alert], now: dt.date
     logs = pd.DataFrame([_log_row(a, now) for a in fresh], columns=LOG_COLUMNS)
     deliveries = pd.DataFrame([d for a in fresh for d in _delivery_rows(a, now, configured)],
                               columns=DELIVERY_COLUMNS)
-    con.execute("begin")
-    try:
-        warehouse.insert_frame(con, "ops.alert_log", logs.astype({"sent_at": "datetime64[us]"}))
-        warehouse.insert_frame(con, "ops.alert_delivery", deliveries.astype(
-            {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "attempts": "int32"}))
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    warehouse.insert_frame(con, "ops.alert_log", logs.astype({"sent_at": "datetime64[us]"}))
+    warehouse.insert_frame(con, "ops.alert_delivery", deliveries.astype(
+        {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "attempts": "int32"}))
+    _summarise(con, [a.alert_id for a in fresh])
+    con.commit()
     return fresh
 
 
-def _stored_alert(con: duckdb.DuckDBPyConnection, alert_id: str) -> Alert:
+def _stored_alert(con: warehouse.Connection, alert_id: str) -> Alert:
     """The alert as recorded: what is sent is what the outbox holds, whichever run sends it."""
-    row = con.execute("""select alert_id, kind, unit_code, form_code, period_start, recipient, subject, body, reason,
-                                attachments
-                         from ops.alert_log where alert_id = ?""", [alert_id]).fetchone()
+    row = warehouse.execute(con, """
+        select alert_id, kind, unit_code, form_code, period_start, recipient, subject, body, reason, attachments
+        from ops.alert_log where alert_id = :alert_id""", {"alert_id": alert_id}).fetchone()
     assert row is not None
     recipients_ = tuple(a for a in (row[5] or "").split(", ") if a)
     attachments = tuple(a for a in (row[9] or "").split("\n") if a)
     return Alert(row[0], row[1], row[2], row[3], _date(row[4]), recipients_, row[6], row[7], row[8], attachments)
 
 
-def deliver(con: duckdb.DuckDBPyConnection, now: dt.datetime,
+def deliver(con: warehouse.Connection, now: dt.datetime,
             senders: dict[str, Sender] | None = None) -> dict[str, int]:
     """Send every delivery still ``pending`` (or ``failed`` fewer than MAX_ATTEMPTS times), committing each
     result at once. Returns how many were sent and how many failed."""
     senders = senders or DEFAULT_SENDERS
-    todo = con.execute("""
+    todo = warehouse.execute(con, """
         select d.alert_id, d.channel from ops.alert_delivery d
-        where d.status = 'pending' or (d.status = 'failed' and d.attempts < ?)
-        order by d.created_at, d.alert_id, d.channel""", [MAX_ATTEMPTS]).fetchall()
+        where d.status = 'pending' or (d.status = 'failed' and d.attempts < :max_attempts)
+        order by d.created_at, d.alert_id, d.channel""", {"max_attempts": MAX_ATTEMPTS}).fetchall()
     sent = failed = 0
     for alert_id, channel in todo:
         alert = _stored_alert(con, alert_id)
@@ -364,29 +359,33 @@ def deliver(con: duckdb.DuckDBPyConnection, now: dt.datetime,
             senders[channel](alert, channel_conn_id(channel))
         except Exception as exc:  # one failed send must not stop the others; retried on the next run
             log.warning("alert %s (%s) could not be sent: %s", alert_id, channel, exc)
-            con.execute("""update ops.alert_delivery set status = 'failed', attempts = attempts + 1,
-                           last_attempt_at = ?, last_error = ? where alert_id = ? and channel = ?""",
-                        [now, f"{type(exc).__name__}: {exc}"[:500], alert_id, channel])
+            warehouse.execute(con, """
+                update ops.alert_delivery set status = 'failed', attempts = attempts + 1, last_attempt_at = :now,
+                       last_error = :error
+                where alert_id = :alert_id and channel = :channel""",
+                              {"now": now, "error": f"{type(exc).__name__}: {exc}"[:500], "alert_id": alert_id,
+                               "channel": channel})
             failed += 1
         else:
-            con.execute("""update ops.alert_delivery set status = 'sent', attempts = attempts + 1,
-                           last_attempt_at = ?, sent_at = ?, last_error = null
-                           where alert_id = ? and channel = ?""", [now, now, alert_id, channel])
+            warehouse.execute(con, """
+                update ops.alert_delivery set status = 'sent', attempts = attempts + 1, last_attempt_at = :now,
+                       sent_at = :now, last_error = null
+                where alert_id = :alert_id and channel = :channel""",
+                              {"now": now, "alert_id": alert_id, "channel": channel})
             sent += 1
         _summarise(con, [alert_id])
+        con.commit()  # each result at once: a crash later in the run never sends this one again
     return {"sent": sent, "failed": failed}
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, alert_ids: list[str]) -> None:
+def _summarise(con: warehouse.Connection, alert_ids: list[str]) -> None:
     """Keep ``ops.alert_log.send_status``/``sent_at`` of these alerts in step with their deliveries (one
     statement for any number of alerts): ``sent`` when every delivery was sent, ``partly sent`` when some
     were, ``failed``/``pending`` while one waits for a (re)try, else ``recorded: <why not sent>``."""
     if not alert_ids:
         return
-    con.register("summarised_alerts", pd.DataFrame({"alert_id": alert_ids}))
-    try:
-        con.execute("""
-            update ops.alert_log l set send_status = s.summary, sent_at = s.sent_at
+    warehouse.execute(con, """
+            update ops.alert_log set send_status = s.summary, sent_at = s.sent_at
             from (
                 select a.alert_id,
                        case when count(d.status) = count(*) filter (where d.status = 'sent') then 'sent'
@@ -396,13 +395,11 @@ def _summarise(con: duckdb.DuckDBPyConnection, alert_ids: list[str]) -> None:
                             else 'recorded: ' || string_agg(distinct d.status, ', ' order by d.status)
                        end as summary,
                        max(d.sent_at) as sent_at
-                from (select distinct alert_id from summarised_alerts) a
+                from (select distinct unnest(:alert_ids) as alert_id) a
                 left join ops.alert_delivery d on d.alert_id = a.alert_id
                 group by a.alert_id
             ) s
-            where l.alert_id = s.alert_id""")
-    finally:
-        con.unregister("summarised_alerts")
+            where ops.alert_log.alert_id = s.alert_id""", {"alert_ids": alert_ids})
 
 
 def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines"), *,
@@ -425,7 +422,6 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
         if "deadlines" in families:
             candidates += collect_deadline_alerts(reporting_status(con, cat, as_of), cat, as_of)
         fresh = record(con, candidates, now, configured)
-        _summarise(con, [a.alert_id for a in fresh])
         result = deliver(con, now, senders)
     counts: dict[str, int] = {}
     for a in fresh:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -27,30 +26,27 @@ HISTORY_COLUMNS = ["submission_id", "unit_code", "form_code", "period_start", "r
 DECIMALS = 6
 
 
-def warehouse_history(con: duckdb.DuckDBPyConnection, units: list[str], exclude_sha256: list[str]) -> pd.DataFrame:
+def warehouse_history(con: warehouse.Connection, units: list[str], exclude_sha256: list[str]) -> pd.DataFrame:
     """The latest accepted version of every earlier report of these units, as long rows."""
     if not units:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    con.register("batch_units", pd.DataFrame({"unit_code": units}))
-    con.register("batch_files", pd.DataFrame({"sha256": exclude_sha256 or [""]}))
-    try:
-        return con.execute("""
+    return warehouse.frame(con, """
             with latest as (
-                select * from raw.submissions
-                where status in ('accepted', 'accepted_with_warnings')
-                  and unit_code in (select unit_code from batch_units)
-                  and sha256 not in (select sha256 from batch_files)
-                qualify row_number() over (partition by unit_code, form_code, period_start
-                                           order by version desc) = 1
+                select * from (
+                    select s.*, row_number() over (partition by unit_code, form_code, period_start
+                                                   order by coalesce(version, 0) desc) as recency
+                    from raw.submissions s
+                    where status in ('accepted', 'accepted_with_warnings')
+                      and unit_code in (select unnest(:units))
+                      and sha256 not in (select unnest(:files))
+                ) ranked
+                where recency = 1
             )
             select o.submission_id, l.unit_code, l.form_code, l.period_start, o.row_code, o.measure, o.value,
                    l.received_at
             from latest l join raw.observations o on o.submission_id = l.submission_id
             where o.value is not null
-        """).df()
-    finally:
-        con.unregister("batch_units")
-        con.unregister("batch_files")
+        """, {"units": units, "files": exclude_sha256 or [""]})
 
 
 def _months_before(period_start: pd.Series, months: pd.Series | int) -> pd.Series:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -78,27 +77,31 @@ def owed_reports(cat: Catalogue, as_of: dt.date, horizon_days: int = 0) -> pd.Da
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-def received_reports(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+def received_reports(con: warehouse.Connection, as_of: dt.date) -> pd.DataFrame:
     """Per identified (unit, form, period): versions received by the end of ``as_of`` (Vietnam) and the latest
-    accepted one's arrival date."""
-    return con.execute("""
+    accepted one's arrival date (the latest by version, then arrival)."""
+    return warehouse.frame(con, """
         with received as (
-            select unit_code, form_code, period_start, status, version, received_at,
-                   cast(received_at + interval 7 hour as date) as received_date
+            select unit_code, form_code, period_start, received_at,
+                   status in ('accepted', 'accepted_with_warnings') as is_accepted,
+                   cast(received_at + interval '7 hours' as date) as received_date,
+                   row_number() over (
+                       partition by unit_code, form_code, period_start,
+                                    status in ('accepted', 'accepted_with_warnings')
+                       order by coalesce(version, 0) desc, received_at desc) as recency
             from raw.submissions
             where unit_code is not null and form_code is not null and period_start is not null
-              and cast(received_at + interval 7 hour as date) <= ?
+              and cast(received_at + interval '7 hours' as date) <= :as_of
         )
         select unit_code, form_code, period_start,
                count(*) as n_versions,
                max(received_date) as last_received_date,
-               arg_max(received_date, (coalesce(version, 0), received_at))
-                   filter (where status in ('accepted', 'accepted_with_warnings')) as accepted_received_date
+               max(case when is_accepted and recency = 1 then received_date end) as accepted_received_date
         from received
-        group by unit_code, form_code, period_start""", [as_of]).df()
+        group by unit_code, form_code, period_start""", {"as_of": as_of})
 
 
-def reporting_status(con: duckdb.DuckDBPyConnection, cat: Catalogue, as_of: dt.date) -> pd.DataFrame:
+def reporting_status(con: warehouse.Connection, cat: Catalogue, as_of: dt.date) -> pd.DataFrame:
     """The state of every report owed by ``as_of + reminder_days_before`` (see the module docstring)."""
     owed = owed_reports(cat, as_of, cat.reminder_days_before)
     got = received_reports(con, as_of)
@@ -125,17 +128,12 @@ def reporting_status(con: duckdb.DuckDBPyConnection, cat: Catalogue, as_of: dt.d
     return grid[STATUS_COLUMNS].sort_values(["form_code", "period_start", "unit_code"]).reset_index(drop=True)
 
 
-def write_status(con: duckdb.DuckDBPyConnection, grid: pd.DataFrame) -> None:
-    """Replace ``ops.reporting_status`` with this grid (one as-of day at a time: the latest computed)."""
+def write_status(con: warehouse.Connection, grid: pd.DataFrame) -> None:
+    """Replace ``ops.reporting_status`` with this grid (one as-of day at a time: the latest computed), in the
+    caller's transaction."""
     warehouse.ensure_schema(con)
-    con.execute("begin")
-    try:
-        con.execute("delete from ops.reporting_status")
-        warehouse.insert_frame(con, "ops.reporting_status", grid[STATUS_COLUMNS])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    warehouse.execute(con, "delete from ops.reporting_status")
+    warehouse.insert_frame(con, "ops.reporting_status", grid[STATUS_COLUMNS])
 
 
 def state_counts(grid: pd.DataFrame) -> dict[str, int]:

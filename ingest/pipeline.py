@@ -18,7 +18,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ingest import archive, parallel, warehouse
@@ -26,8 +25,9 @@ from ingest.catalogue import Catalogue, load_catalogue
 from ingest.parser import ParsedSubmission, parse_sheets
 from ingest.problems import Problem
 from ingest.reader import ReadFailure, read_workbook
-from ingest.settings import data_dir, inbox_location, reports_dir, warehouse_path
+from ingest.settings import data_dir, inbox_location, reports_dir
 from ingest.validate import Validator, validate_batch
+from ingest.warehouse import sql_path
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,16 @@ class Package:
                 if frame is None:
                     if observations_sql is None:
                         raise ValueError("a package without an observations frame needs observations_sql")
-                    con.execute(f"copy ({observations_sql}) to '{tmp / name}.parquet' (format parquet)")
+                    con.execute(f"copy ({observations_sql}) to '{sql_path(tmp / name)}.parquet' (format parquet)")
                     continue
                 con.register("frame", frame)
-                con.execute(f"copy (select * from frame) to '{tmp / name}.parquet' (format parquet)")
+                con.execute(f"copy (select * from frame) to '{sql_path(tmp / name)}.parquet' (format parquet)")
                 con.unregister("frame")
             if self.observations is not None:
                 n_obs = len(self.observations)
             else:
-                n_obs = con.execute(f"select count(*) from read_parquet('{tmp}/observations.parquet')").fetchone()[0]
+                obs_path = sql_path(tmp / "observations.parquet")
+                n_obs = con.execute(f"select count(*) from read_parquet('{obs_path}')").fetchone()[0]
         finally:
             con.close()
         (tmp / "manifest.json").write_text(json.dumps({
@@ -115,7 +116,7 @@ class Package:
     def read_folder(cls, load_id: str, folder: Path, *, observations: bool = True) -> Package:
         con = warehouse.scratch()
         try:
-            frames = {name: con.execute(f"select * from read_parquet('{folder / name}.parquet')").df()
+            frames = {name: con.execute(f"select * from read_parquet('{sql_path(folder / name)}.parquet')").df()
                       for name in ("submissions", "observations", "problems") if observations or name != "observations"}
         finally:
             con.close()
@@ -128,10 +129,6 @@ class Package:
 def observations_file(load_id: str) -> Path:
     """The package's observations, for DuckDB's ``read_parquet``."""
     return Package.path(load_id) / "observations.parquet"
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def new_load_id(run_id: str | None = None, now: dt.datetime | None = None) -> str:
@@ -149,20 +146,20 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
     root = data_dir()
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
-        known_rows = con.execute(
-            "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
+        known_rows = warehouse.execute(
+            con, "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
         known = {(f, n, int(s), int(m)): h for f, n, s, m, h in known_rows}
         known_sha = {h for *_, h in known_rows}
         arrivals, seen = archive.archive_inbox(inbox, root, known, known_sha)
         frame = pd.DataFrame([a.__dict__ for a in arrivals],
                              columns=list(archive.Arrival.__dataclass_fields__))
         frame["load_id"] = load_id
-        con.execute("begin")
         warehouse.insert_frame(con, "raw.arrivals", frame)
-        con.execute("delete from raw.loads where load_id = ?", [load_id])
-        con.execute("insert into raw.loads (load_id, started_at, files_seen, files_new) values (?, ?, ?, ?)",
-                    [load_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), seen, len(arrivals)])
-        con.execute("commit")
+        warehouse.execute(con, "delete from raw.loads where load_id = :load_id", {"load_id": load_id})
+        warehouse.execute(con, """insert into raw.loads (load_id, started_at, files_seen, files_new)
+                                  values (:load_id, :started_at, :seen, :new)""",
+                          {"load_id": load_id, "started_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                           "seen": seen, "new": len(arrivals)})
     log.info("archive: %d files in the inbox, %d new arrivals (%d duplicates)", seen, len(arrivals),
              sum(a.is_duplicate for a in arrivals))
     return {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals),
@@ -189,28 +186,28 @@ def period_range(first: str | None, last: str | None) -> tuple[dt.date, dt.date]
     return start, end
 
 
-def pending_files(con: duckdb.DuckDBPyConnection, reprocess: bool = False,
+def pending_files(con: warehouse.Connection, reprocess: bool = False,
                   periods: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
     """The first arrival of every file content not yet parsed by this parser version; to reprocess, all of them,
     or those whose report is for a period starting within ``periods`` (first days of months, inclusive).
 
     Bumping ``PARSER_VERSION`` after a change to reading or parsing makes the next run parse every archived
     file again, from the archive; alert and problem ids are stable, so nobody is told twice."""
-    params: list[object] = []
+    params: dict[str, object] = {}
     if not reprocess:
         condition = f"and sha256 not in (select sha256 from raw.submissions where parser_version >= {PARSER_VERSION:d})"
     elif periods is None:
         condition = ""
     else:
-        condition = "and sha256 in (select sha256 from raw.submissions where period_start between ? and ?)"
-        params = list(periods)
-    return con.execute(f"""
+        condition = "and sha256 in (select sha256 from raw.submissions where period_start between :first and :last)"
+        params = {"first": periods[0], "last": periods[1]}
+    return warehouse.frame(con, f"""
         select sha256, file_name, folder_unit_code, received_at
         from (select *, row_number() over (partition by sha256 order by received_at, arrival_id) as n
               from raw.arrivals) first_arrival
         where n = 1 {condition}
         order by received_at, sha256
-    """, params).df()
+    """, params)
 
 
 def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
@@ -284,7 +281,7 @@ def plan_parse(load_id: str, *, reprocess: bool = False, periods: tuple[dt.date,
     con = warehouse.scratch()
     try:
         con.register("plan", pending)
-        con.execute(f"copy (select * from plan) to '{tmp}' (format parquet)")
+        con.execute(f"copy (select * from plan) to '{sql_path(tmp)}' (format parquet)")
     finally:
         con.close()
     os.replace(tmp, path)
@@ -301,7 +298,7 @@ def _read_plan(load_id: str, chunk: int | None = None) -> pd.DataFrame:
     con = warehouse.scratch()
     try:
         where = "" if chunk is None else f"where chunk = {int(chunk)}"
-        return con.execute(f"select * from read_parquet('{path}') {where} order by received_at, sha256").df()
+        return con.execute(f"select * from read_parquet('{sql_path(path)}') {where} order by received_at, sha256").df()
     finally:
         con.close()
 
@@ -365,7 +362,7 @@ def merge_parts(load_id: str) -> dict[str, int | str]:
     columns = ", ".join(OBSERVATION_COLUMNS)
     observations_sql = " union all ".join(
         f"select {columns}, {i} as _part, file_row_number as _row "
-        f"from read_parquet('{_sql_path(f)}', file_row_number = true)" for i, f in enumerate(obs_files))
+        f"from read_parquet('{sql_path(f)}', file_row_number = true)" for i, f in enumerate(obs_files))
     package = Package(
         load_id=load_id,
         submissions=_concat([p.submissions for p in parts], _submission_frame([])),
@@ -423,7 +420,7 @@ def load_history(subs: pd.DataFrame) -> pd.DataFrame:
     """The earlier accepted reports of the batch's units, read from the warehouse (empty on a first run)."""
     from ingest.history import HISTORY_COLUMNS, warehouse_history
 
-    if not warehouse_path().exists():
+    if not warehouse.exists():
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     units = sorted(subs["unit_code"].dropna().unique().tolist())
     with warehouse.connect(read_only=True) as con:
@@ -459,7 +456,7 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
     problems = package.problems[package.problems["stage"] != "validate"]  # re-running replaces our own
     failures = []
     identified = subs[subs["submission_id"].notna()]
-    obs_file = _sql_path(observations_file(load_id))
+    obs_file = sql_path(observations_file(load_id))
     if not identified.empty:
         validator = validator or Validator(catalogue)
         chunks = unit_chunks(identified, validate_chunk_size())
@@ -523,42 +520,35 @@ def load_stage(load_id: str) -> dict[str, int | str]:
     package = Package.read(load_id, observations=False)
     subs = package.submissions.assign(load_id=load_id)
     problems = package.problems.assign(load_id=load_id)
-    obs_file = _sql_path(observations_file(load_id))
-    with warehouse.connect() as con:
+    with warehouse.connect() as con:  # one transaction: every table of the load, or none
         warehouse.ensure_schema(con)
-        con.execute("begin")
-        try:
-            con.register("package_files", subs[["sha256"]])
-            con.execute("""delete from raw.observations where submission_id in (
-                               select submission_id from raw.submissions
-                               where sha256 in (select sha256 from package_files))""")
-            con.execute("delete from raw.problems where sha256 in (select sha256 from package_files)")
-            con.execute("delete from raw.submissions where sha256 in (select sha256 from package_files)")
-            con.unregister("package_files")
-            warehouse.insert_frame(con, "raw.submissions", subs)
-            columns = ", ".join(OBSERVATION_COLUMNS)
-            n_obs = con.execute(f"""insert into raw.observations ({columns}, load_id)
-                                    select {columns}, ? from read_parquet('{obs_file}')""", [load_id]).fetchone()[0]
-            warehouse.insert_frame(con, "raw.problems", problems)
-            con.execute("""
-                update raw.submissions as s set version = v.version
-                from (select sha256, row_number() over (
-                          partition by unit_code, form_code, period_start order by received_at, sha256) as version
-                      from raw.submissions where submission_id is not null) as v
-                where s.sha256 = v.sha256""")
-            for table, frame in catalogue_frames(catalogue).items():
-                warehouse.replace_frame(con, table, frame)
-            con.execute("""insert into raw.loads (load_id, started_at) select ?, ?
-                           where not exists (select 1 from raw.loads where load_id = ?)""",
-                        [load_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), load_id])
-            con.execute("""update raw.loads set finished_at = ?, submissions = ?, problems = ?, catalogue_version = ?
-                           where load_id = ?""",
-                        [dt.datetime.now(dt.UTC).replace(tzinfo=None), len(subs), len(problems),
-                         catalogue.version, load_id])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+        files = {"files": subs["sha256"].tolist() or [""]}
+        warehouse.execute(con, """delete from raw.observations where submission_id in (
+                                      select submission_id from raw.submissions
+                                      where sha256 in (select unnest(:files)))""", files)
+        warehouse.execute(con, "delete from raw.problems where sha256 in (select unnest(:files))", files)
+        warehouse.execute(con, "delete from raw.submissions where sha256 in (select unnest(:files))", files)
+        warehouse.insert_frame(con, "raw.submissions", subs)
+        n_obs = warehouse.insert_parquet(con, "raw.observations", observations_file(load_id), OBSERVATION_COLUMNS,
+                                         {"load_id": load_id})
+        warehouse.insert_frame(con, "raw.problems", problems)
+        warehouse.execute(con, """
+            update raw.submissions set version = v.version
+            from (select sha256, row_number() over (
+                      partition by unit_code, form_code, period_start order by received_at, sha256) as version
+                  from raw.submissions where submission_id is not null) as v
+            where raw.submissions.sha256 = v.sha256""")
+        for table, frame in catalogue_frames(catalogue).items():
+            warehouse.replace_frame(con, table, frame)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        warehouse.execute(con, """insert into raw.loads (load_id, started_at) select :load_id, :now
+                                  where not exists (select 1 from raw.loads where load_id = :load_id)""",
+                          {"load_id": load_id, "now": now})
+        warehouse.execute(con, """update raw.loads set finished_at = :now, submissions = :submissions,
+                                      problems = :problems, catalogue_version = :version
+                                  where load_id = :load_id""",
+                          {"now": now, "submissions": len(subs), "problems": len(problems),
+                           "version": catalogue.version, "load_id": load_id})
     log.info("load: %d submissions, %d numbers, %d problems", len(subs), n_obs, len(problems))
     return {"load_id": load_id, "submissions": len(subs), "observations": int(n_obs), "problems": len(problems)}
 

@@ -1,10 +1,13 @@
 """Publishing for analysts: a read-only snapshot of the warehouse and the dbt documentation.
 
-DuckDB allows one writer per file, and a reader cannot even open a file a writer holds. Analysts therefore
-never open the pipeline's warehouse: after each successful ``dbt build`` the warehouse is checkpointed,
-copied, and the copy is swapped into ``$SECTORSTATS_DATA_DIR/analyst/warehouse.duckdb`` with an atomic
-rename. Readers never see a half-built warehouse (the copy is taken after the build) and never block a run
-(they hold the previous snapshot's file, which the rename leaves intact until they reconnect).
+On Postgres there is no snapshot: analysts query the marts in the warehouse itself, as its read-only role
+(:mod:`ingest.warehouse_roles`), and Postgres shows them the last committed build.
+
+On DuckDB, which allows one writer per file and where a reader cannot even open a file a writer holds, analysts
+never open the pipeline's warehouse: after each successful ``dbt build`` the warehouse is checkpointed, copied,
+and the copy is swapped into ``$SECTORSTATS_DATA_DIR/analyst/warehouse.duckdb`` with an atomic rename. Readers
+never see a half-built warehouse (the copy is taken after the build) and never block a run (they hold the
+previous snapshot's file, which the rename leaves intact until they reconnect).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from ingest import warehouse
-from ingest.settings import data_dir, reports_dir, warehouse_path
+from ingest.settings import data_dir, reports_dir
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +27,16 @@ def analyst_warehouse_path() -> Path:
     return data_dir() / "analyst" / "warehouse.duckdb"
 
 
-def publish_snapshot(source: Path | None = None, target: Path | None = None) -> Path:
-    """Checkpoint the warehouse and swap a copy of it in as the analysts' read-only snapshot."""
-    source = source or warehouse_path()
+def publish_snapshot(source: Path | None = None, target: Path | None = None) -> Path | None:
+    """Checkpoint the DuckDB warehouse and swap a copy of it in as the analysts' read-only snapshot; ``None`` (nothing
+    to do) on Postgres."""
+    source = source or warehouse.duckdb_file()
+    if source is None:
+        log.info("warehouse on %s: analysts read its marts directly, no snapshot to publish", warehouse.backend())
+        return None
     target = target or analyst_warehouse_path()
     with warehouse.connect(source) as con:
-        con.execute("checkpoint")  # everything in the main file, nothing left in the write-ahead log
+        warehouse.execute(con, "checkpoint")  # everything in the main file, nothing left in the write-ahead log
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)

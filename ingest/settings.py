@@ -4,7 +4,8 @@
 
 - ``inbox/<unit_code>/<file>``: where districts upload; the folder names the uploader;
 - ``archive/sha256/<ab>/<sha256>``: every received file, byte for byte, content-addressed;
-- ``warehouse.duckdb``: the warehouse (raw tables and dbt schemas);
+- ``warehouse.duckdb``: the warehouse (raw tables and dbt schemas), unless ``SECTORSTATS_WAREHOUSE_URL`` names a
+  Postgres database;
 - ``reports/``: summaries and alert copies; ``airflow/``: Airflow's home for the embedded default.
 """
 
@@ -51,6 +52,13 @@ def reports_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("SECTORSTATS_WAREHOUSE", data_dir() / "warehouse.duckdb")).resolve()
+
+
+def warehouse_url() -> str:
+    """The warehouse as a SQLAlchemy URL: ``SECTORSTATS_WAREHOUSE_URL`` (``postgresql+psycopg2://user:password@host/db``
+    for the production option; a password with special characters is percent-encoded), else the DuckDB file
+    :func:`warehouse_path`."""
+    return os.environ.get("SECTORSTATS_WAREHOUSE_URL", "").strip() or f"duckdb:///{warehouse_path()}"
 
 
 def duckdb_memory_limit() -> str:

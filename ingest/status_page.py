@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ingest import warehouse
@@ -448,32 +447,27 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
 
 # -- reading the warehouse and writing the file ----------------------------------------------------------------
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, name]).fetchone()[0])
-
-
-def read_last_load(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
+def read_last_load(con: warehouse.Connection) -> dict[str, object] | None:
     """The ``raw.loads`` row of the latest load (by start time), or ``None``."""
-    frame = con.execute("select * from raw.loads order by started_at desc, load_id desc limit 1").df()
+    frame = warehouse.frame(con, "select * from raw.loads order by started_at desc, load_id desc limit 1")
     if frame.empty:
         return None
     return {k: (None if _null(v) else v) for k, v in frame.iloc[0].items()}
 
 
-def read_problems(con: duckdb.DuckDBPyConnection, load_id: str | None) -> pd.DataFrame:
-    return con.execute("select * from raw.problems where load_id = ?", [load_id]).df()
+def read_problems(con: warehouse.Connection, load_id: str | None) -> pd.DataFrame:
+    return warehouse.frame(con, "select * from raw.problems where load_id = :load_id", {"load_id": load_id})
 
 
-def read_recent_alerts(con: duckdb.DuckDBPyConnection, since: dt.datetime) -> pd.DataFrame:
+def read_recent_alerts(con: warehouse.Connection, since: dt.datetime) -> pd.DataFrame:
     """One row per delivery of the alerts recorded since ``since`` (naive UTC)."""
-    if not (_has_table(con, "ops", "alert_log") and _has_table(con, "ops", "alert_delivery")):
+    if not (warehouse.has_table(con, "ops", "alert_log") and warehouse.has_table(con, "ops", "alert_delivery")):
         return pd.DataFrame(columns=["alert_id", "kind", "created_at", "channel", "status"])
-    return con.execute("""
+    return warehouse.frame(con, """
         select l.alert_id, l.kind, l.created_at, d.channel, d.status
         from ops.alert_log l left join ops.alert_delivery d on d.alert_id = l.alert_id
-        where l.created_at >= ?
-        order by l.created_at, l.alert_id, d.channel""", [since]).df()
+        where l.created_at >= :since
+        order by l.created_at, l.alert_id, d.channel""", {"since": since})
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -17,7 +17,7 @@ STATUSES = ("accepted", "accepted_with_warnings", "rejected", "missing")
 def summarise(as_of: dt.date) -> pd.DataFrame:
     """One row per form (and a total): expected, each status, received on time, on-time rate."""
     with warehouse.connect(read_only=True) as con:
-        frame = con.execute("""
+        frame = warehouse.frame(con, """
             select form_code,
                    count(*) filter (where is_expected) as expected,
                    count(*) filter (where status = 'accepted') as accepted,
@@ -26,8 +26,8 @@ def summarise(as_of: dt.date) -> pd.DataFrame:
                    count(*) filter (where status = 'missing') as missing,
                    count(*) filter (where is_expected and on_time) as on_time
             from marts.fct_submission
-            where due_date <= ? or status <> 'missing'
-            group by form_code order by form_code""", [as_of]).df()
+            where due_date <= :as_of or status <> 'missing'
+            group by form_code order by form_code""", {"as_of": as_of})
     total = frame.drop(columns="form_code").sum().to_frame().T
     total.insert(0, "form_code", "total")
     frame = pd.concat([frame, total], ignore_index=True)
@@ -37,9 +37,9 @@ def summarise(as_of: dt.date) -> pd.DataFrame:
 
 def problem_counts() -> pd.DataFrame:
     with warehouse.connect(read_only=True) as con:
-        return con.execute("""select rule, severity, count(*) as problems, count(distinct sha256) as files
+        return warehouse.frame(con, """select rule, severity, count(*) as problems, count(distinct sha256) as files
                               from marts.fct_problem group by rule, severity
-                              order by severity, problems desc, rule""").df()
+                              order by severity, problems desc, rule""")
 
 
 def render(frame: pd.DataFrame, problems: pd.DataFrame, as_of: dt.date) -> str:

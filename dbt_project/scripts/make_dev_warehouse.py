@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest.warehouse import ensure_schema
+from ingest import warehouse
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 FORMS_YAML = REPO_DIR / "ingest" / "catalogue" / "forms.yaml"
@@ -343,10 +343,11 @@ def build(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
+    with warehouse.connect(path) as wh:
+        wh.exec_driver_sql(DDL)
+        warehouse.ensure_schema(wh)  # the ops tables (alerts, reporting status), as the pipeline creates them
     con = duckdb.connect(str(path))
     try:
-        con.execute(DDL)
-        ensure_schema(con)  # the ops tables (alerts, reporting status), as the pipeline creates them
         con.executemany("insert into ops.alert_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ALERTS)
         con.executemany("insert into ops.alert_delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DELIVERIES)
         for table, rows in (

@@ -80,10 +80,12 @@ def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
-        con.execute("create schema marts")
-        con.execute("""create table marts.fct_submission (unit_code varchar, form_code varchar, period_start date,
-                       due_date date, status varchar, received_at timestamp, on_time boolean, submission_id varchar)""")
-        con.execute("""create table marts.fct_problem (submission_id varchar, sha256 varchar, file_name varchar,
+        con.exec_driver_sql("create schema marts")
+        con.exec_driver_sql("""create table marts.fct_submission (unit_code varchar, form_code varchar,
+                       period_start date, due_date date, status varchar, received_at timestamp, on_time boolean,
+                       submission_id varchar)""")
+        con.exec_driver_sql("""create table marts.fct_problem (submission_id varchar, sha256 varchar,
+                       file_name varchar,
                        folder_unit_code varchar, severity varchar, rule varchar, source_sheet varchar,
                        source_cell varchar, message_vi varchar, message_en varchar, unit_code varchar)""")
     return tmp_path
@@ -202,8 +204,9 @@ def test_each_alert_is_sent_once_across_runs(wh: Path) -> None:
     assert again == {"new": 0, "sent": 0, "failed": 0} and later == {"new": 0, "sent": 0, "failed": 0}
     assert len(senders.sent) == n_sent == len(set(senders.sent))
     with warehouse.connect(read_only=True) as con:
-        assert con.execute("select distinct send_status from ops.alert_log").fetchall() == [("sent",)]
-        assert con.execute("select count(*) from ops.alert_delivery where status = 'sent'").fetchone() == (n_sent,)
+        assert con.exec_driver_sql("select distinct send_status from ops.alert_log").fetchall() == [("sent",)]
+        assert con.exec_driver_sql(
+            "select count(*) from ops.alert_delivery where status = 'sent'").fetchone() == (n_sent,)
 
 
 def test_a_failed_delivery_is_retried_and_the_others_are_not_resent(wh: Path) -> None:
@@ -219,7 +222,7 @@ def test_a_failed_delivery_is_retried_and_the_others_are_not_resent(wh: Path) ->
     assert senders.sent[:len(sent_before)] == sent_before
     assert {c for _, c, _ in senders.sent[len(sent_before):]} == {"webhook"}
     with warehouse.connect(read_only=True) as con:
-        rows = con.execute("""select status, attempts, last_error is null from ops.alert_delivery
+        rows = con.exec_driver_sql("""select status, attempts, last_error is null from ops.alert_delivery
                               where channel = 'webhook' group by all""").fetchall()
     assert rows == [("sent", 2, True)]
 
@@ -241,7 +244,7 @@ def test_without_a_connection_alerts_are_recorded_not_sent(wh: Path) -> None:
     result = run(dt.date(2024, 3, 11), senders, configured={"email": False, "webhook": False})
     assert result["sent"] == 0 and senders.sent == []
     with warehouse.connect(read_only=True) as con:
-        assert con.execute("select distinct send_status from ops.alert_log").fetchall() == [
+        assert con.exec_driver_sql("select distinct send_status from ops.alert_log").fetchall() == [
             ("recorded: no_connection",)]
     # configuring the connection later does not send yesterday's notices
     assert run(dt.date(2024, 3, 11), senders) == {"new": 0, "sent": 0, "failed": 0}
@@ -260,16 +263,14 @@ def test_each_alert_status_summarises_its_deliveries(wh: Path) -> None:
         logs = pd.DataFrame([{"alert_id": a, "kind": "overdue", "recipient": PROVINCE, "channel": "email",
                               "subject": "s", "body": "b", "reason": "r", "created_at": NOW, "send_status": "pending"}
                              for a in cases])
-        con.register("logs", logs)
-        con.execute("insert into ops.alert_log by name select * from logs")
+        warehouse.insert_frame(con, "ops.alert_log", logs)
         deliveries = pd.DataFrame([{"alert_id": a, "channel": f"c{i}", "recipient": PROVINCE, "status": st,
                                     "sent_at": at, "attempts": 1, "created_at": NOW}
                                    for a, ds in cases.items() for i, (st, at) in enumerate(ds)])
-        con.register("deliveries", deliveries)
-        con.execute("insert into ops.alert_delivery by name select * from deliveries")
+        warehouse.insert_frame(con, "ops.alert_delivery", deliveries)
         alerts._summarise(con, [*cases, "all-sent"])
-        got = dict(con.execute("select alert_id, send_status || ' ' || coalesce(strftime(sent_at, '%H:%M'), '-') "
-                               "from ops.alert_log").fetchall())
+        got = {a: f"{status} {at:%H:%M}" if at else f"{status} -" for a, status, at in con.exec_driver_sql(
+            "select alert_id, send_status, sent_at from ops.alert_log").fetchall()}
     assert got == {"all-sent": "sent 02:00", "one-sent": "partly sent 02:00", "to-retry": "failed -",
                    "waiting": "pending -", "unsendable": "recorded: no_connection, no_recipient -"}
 
@@ -278,12 +279,12 @@ def test_each_alert_status_summarises_its_deliveries(wh: Path) -> None:
 
 def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
     with warehouse.connect() as con:
-        con.execute("""insert into marts.fct_submission values
+        con.exec_driver_sql("""insert into marts.fct_submission values
             ('18073', '03/BTXH-H', date '2025-07-01', date '2025-08-10', 'rejected', timestamp '2025-08-05 03:00',
              true, 's-bad'),
             ('440', '03/BTXH-H', date '2025-06-01', date '2025-07-10', 'accepted_with_warnings',
              timestamp '2025-07-05 03:00', true, 's-warn')""")
-        con.execute("""insert into marts.fct_problem values
+        con.exec_driver_sql("""insert into marts.fct_problem values
             ('s-bad', 'abc123', 'bc thang 7.xlsx', '18073', 'error', 'negative-value', 'Bieu 03', 'F14',
              'Ô F14: số âm', 'F14: negative', '18073'),
             ('s-warn', 'def456', 'bc thang 6.xlsx', '440', 'warning', 'row-unknown', 'Bieu 03', 'C30',
@@ -301,10 +302,10 @@ def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
 
 def test_text_from_files_is_never_a_template(wh: Path) -> None:
     with warehouse.connect() as con:
-        con.execute("""insert into marts.fct_submission values
+        con.exec_driver_sql("""insert into marts.fct_submission values
             ('440', '03/BTXH-H', date '2024-06-01', date '2024-07-10', 'rejected', timestamp '2024-07-05 03:00',
              true, 's1')""")
-        con.execute("""insert into marts.fct_problem values
+        con.exec_driver_sql("""insert into marts.fct_problem values
             ('s1', 'abc', '{unit}{{x}}.xlsx', '440', 'error', 'negative-value', 'B', 'F1', 'Ô F1: {due} {0}',
              'F1', '440')""")
         (a,) = alerts.collect_problem_alerts(con)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -22,14 +22,13 @@ def vn(day: str, hour: int = 9) -> dt.datetime:
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(con)
-    yield con
-    con.close()
+def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        warehouse.ensure_schema(con)
+        yield con
 
 
-def ledger(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+def ledger(con: warehouse.Connection, rows: list[tuple]) -> None:
     """rows: (unit, form, period_start, status, version, received_at)."""
     frame = pd.DataFrame([{
         "sha256": f"{u}{f}{p}{v}", "submission_id": f"{u}{p}{v}", "file_name": "x.xlsx", "folder_unit_code": u,
@@ -106,5 +105,6 @@ def test_units_owe_only_the_periods_they_existed_in(con) -> None:
 def test_write_status_replaces_the_previous_grid(con) -> None:
     monitor.write_status(con, monitor.reporting_status(con, CAT, dt.date(2024, 3, 8)))
     monitor.write_status(con, monitor.reporting_status(con, CAT, dt.date(2024, 3, 11)))
-    assert con.execute("select distinct as_of from ops.reporting_status").fetchall() == [(dt.date(2024, 3, 11),)]
-    assert con.execute("select count(*) from ops.reporting_status").fetchone() == (13 * 2 * 2,)
+    assert con.exec_driver_sql("select distinct as_of from ops.reporting_status").fetchall() == [
+        (dt.date(2024, 3, 11),)]
+    assert con.exec_driver_sql("select count(*) from ops.reporting_status").fetchone() == (13 * 2 * 2,)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from ingest import pipeline
+from ingest import pipeline, warehouse
 from ingest.catalogue import load_catalogue
 from ingest.reader import ReadFailure
 
@@ -21,49 +24,44 @@ def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pyte
     assert pipeline.parse_file(data, cat) == ReadFailure("internal-error", "IndexError: list index out of range")
 
 
-def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser() -> None:
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        warehouse.ensure_schema(con)
+        yield con
+
+
+def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser(con: warehouse.Connection) -> None:
     import datetime as dt
 
-    import duckdb
-
-    from ingest import warehouse
-
-    con = duckdb.connect()
-    warehouse.ensure_schema(con)
     t = dt.datetime(2024, 11, 5, 2)
     for i, (sha, name, hours) in enumerate([("a", "first.xlsx", 0), ("a", "again.xlsx", 5), ("b", "b.xlsx", 1),
                                             ("c", "c.xlsx", 2), ("d", "d.xlsx", 3)]):
-        con.execute("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
-                    [f"id{i}", sha, name, t + dt.timedelta(hours=hours)])
+        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+                    (f"id{i}", sha, name, t + dt.timedelta(hours=hours)))
     for sha, version in (("b", pipeline.PARSER_VERSION), ("c", pipeline.PARSER_VERSION - 1)):
-        con.execute("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, status,
+        con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, status,
                        n_errors, n_warnings, parser_version, load_id) values (?, 'x', '443', ?, 'accepted', 0, 0, ?,
-                       'L')""", [sha, t, version])
+                       'L')""", (sha, t, version))
     pending = pipeline.pending_files(con)
     assert list(pending[["sha256", "file_name"]].itertuples(index=False, name=None)) == [
         ("a", "first.xlsx"), ("c", "c.xlsx"), ("d", "d.xlsx")]
     assert list(pipeline.pending_files(con, reprocess=True)["sha256"]) == ["a", "b", "c", "d"]
 
 
-def test_reprocessing_a_period_range_takes_the_reports_of_those_periods() -> None:
+def test_reprocessing_a_period_range_takes_the_reports_of_those_periods(con: warehouse.Connection) -> None:
     import datetime as dt
 
-    import duckdb
-
-    from ingest import warehouse
-
-    con = duckdb.connect()
-    warehouse.ensure_schema(con)
     t = dt.datetime(2024, 11, 5, 2)
     periods = {"jan": dt.date(2024, 1, 1), "q2": dt.date(2024, 4, 1), "jun": dt.date(2024, 6, 1),
                "jul": dt.date(2024, 7, 1), "unknown": None}
     for i, (sha, period) in enumerate(periods.items()):
-        con.execute("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
-                    [f"id{i}", sha, f"{sha}.xlsx", t + dt.timedelta(hours=i)])
-        con.execute("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, period_start,
-                       status, n_errors, n_warnings, parser_version, load_id)
+        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+                    (f"id{i}", sha, f"{sha}.xlsx", t + dt.timedelta(hours=i)))
+        con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at,
+                       period_start, status, n_errors, n_warnings, parser_version, load_id)
                        values (?, 'x', '443', ?, ?, 'accepted', 0, 0, ?, 'L')""",
-                    [sha, t, period, pipeline.PARSER_VERSION])
+                    (sha, t, period, pipeline.PARSER_VERSION))
     first_half = pipeline.period_range("2024-01", "2024-06")
     assert list(pipeline.pending_files(con, True, first_half)["sha256"]) == ["jan", "q2", "jun"]
     assert list(pipeline.pending_files(con, True, pipeline.period_range("2024-06", None))["sha256"]) == ["jun", "jul"]
@@ -71,7 +69,7 @@ def test_reprocessing_a_period_range_takes_the_reports_of_those_periods() -> Non
     assert pipeline.pending_files(con, False, first_half).empty  # nothing to do without --reprocess
 
 
-def test_observations_unpack_into_the_raw_columns_in_order() -> None:
+def test_observations_unpack_into_the_raw_columns_in_order(con: warehouse.Connection) -> None:
     """parse_chunk writes each Observation as (submission_id, *observation): the field order is the contract."""
     from ingest.parser import Observation
 

@@ -6,10 +6,10 @@ import datetime as dt
 import os
 import stat
 import time
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -85,11 +85,10 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(con)
-    yield con
-    con.close()
+def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        warehouse.ensure_schema(con)
+        yield con
 
 
 def render(grid: pd.DataFrame, as_of: dt.date, **kw) -> str:
@@ -242,8 +241,9 @@ def test_write_status_page_reads_the_warehouse_and_replaces_the_page(tmp_path: P
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
         ledger(con, [("443", EMPLOYMENT, "2024-01-01", "accepted", 1, vn("2024-02-11"))])
-        con.execute("insert into raw.loads values ('load-1', ?, ?, 30, 30, 28, 1, 1), ('load-2', ?, ?, 31, 1, 1, 2, 1)",
-                    [now - dt.timedelta(days=1), now - dt.timedelta(days=1), now, now])
+        con.exec_driver_sql("insert into raw.loads values ('load-1', ?, ?, 30, 30, 28, 1, 1), "
+                            "('load-2', ?, ?, 31, 1, 1, 2, 1)",
+                            (now - dt.timedelta(days=1), now - dt.timedelta(days=1), now, now))
         warehouse.insert_frame(con, "raw.problems", problem_rows([
             ("c" * 64, "<script>alert(1)</script>.xlsx", "441", "error", "file-damaged", None, None, None, "hỏng"),
             ("c" * 64, "<script>alert(1)</script>.xlsx", "441", "warning", "row-unknown", "S", "A1", "x", "lạ"),
@@ -253,14 +253,15 @@ def test_write_status_page_reads_the_warehouse_and_replaces_the_page(tmp_path: P
         alerts = [("a1", "overdue", now), ("a2", "overdue", now), ("a3", "escalation", now - dt.timedelta(days=2)),
                   ("a4", "reminder", now - dt.timedelta(days=8))]  # a4: older than 7 days
         for alert_id, kind, at in alerts:
-            con.execute("""insert into ops.alert_log (alert_id, kind, recipient, channel, subject, body, reason,
-                           created_at, send_status) values (?, ?, 'x@example.org', 'email', 's', 'b', 'r', ?, 'p')""",
-                        [alert_id, kind, at])
+            con.exec_driver_sql("""insert into ops.alert_log (alert_id, kind, recipient, channel, subject, body,
+                                   reason, created_at, send_status)
+                                   values (?, ?, 'x@example.org', 'email', 's', 'b', 'r', ?, 'p')""",
+                                (alert_id, kind, at))
         for alert_id, channel, status in [("a1", "email", "sent"), ("a2", "email", "failed"),
                                           ("a3", "email", "sent"), ("a3", "webhook", "no_connection"),
                                           ("a4", "email", "sent")]:
-            con.execute("""insert into ops.alert_delivery (alert_id, channel, recipient, status, attempts, created_at)
-                           values (?, ?, 'x', ?, 1, ?)""", [alert_id, channel, status, now])
+            con.exec_driver_sql("""insert into ops.alert_delivery (alert_id, channel, recipient, status, attempts,
+                                   created_at) values (?, ?, 'x', ?, 1, ?)""", (alert_id, channel, status, now))
     out = tmp_path / "reports" / "status.html"
     out.parent.mkdir()
     out.write_text("the previous page", encoding="utf-8")
