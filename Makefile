@@ -127,7 +127,7 @@ test: install  ## lint, then every test (unit, property, integration with real D
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-test-prod: install  ## the production configuration (Postgres, Celery, Redis, two workers) on this machine's services
+test-prod: install  ## the production configuration (Postgres metadata and warehouse, Celery, Redis, two workers) on this machine's services
 	SECTORSTATS_TEST_PROD=1 $(PY) -m pytest tests/prod
 
 test-unit: install  ## the fast tests only

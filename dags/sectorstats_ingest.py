@@ -14,9 +14,9 @@ load brought anything new, it updates the `sectorstats_raw_tables` asset, which 
 Each task is a call into the `ingest` library and works on a batch (the whole load, or for parse a chunk of
 `SECTORSTATS_PARSE_CHUNK` files, 10,000 by default: never one task per file); data passes between tasks as a
 load package on disk (`$SECTORSTATS_DATA_DIR/packages/<load id>/`), so a retried task reads the same input
-and a repeated load changes nothing. Tasks that open the DuckDB warehouse run in the pool
-`sectorstats_warehouse` (one slot: DuckDB has one writer); the parse chunks only read the archive and may
-run side by side.
+and a repeated load changes nothing. Tasks that open the warehouse (DuckDB, or Postgres in production) run in
+the pool `sectorstats_warehouse` (one slot: DuckDB has one writer, and the raw tables change one load at a time);
+the parse chunks only read the archive and may run side by side.
 
 **Reprocessing** archived files (after a rule change): trigger with the params `reprocess` (true) and
 optionally `from_period` / `to_period` (`2024-01`), e.g. `airflow dags trigger sectorstats_ingest --conf
@@ -44,7 +44,7 @@ from ingest.settings import WAREHOUSE_POOL
     start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    max_active_tasks=4,  # the parse chunks side by side; everything that opens DuckDB waits for the one-slot pool
+    max_active_tasks=4,  # the parse chunks side by side; everything that opens the warehouse waits for the pool
     default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
                   "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
     params={

@@ -114,6 +114,15 @@ def _mart_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_roles(args: argparse.Namespace) -> int:
+    from ingest.warehouse_roles import setup_roles_from_environment
+
+    done = setup_roles_from_environment()
+    print(f"warehouse {done['database']}: schemas owned by {done['pipeline_role']}, "
+          f"marts readable by {done['analyst_role']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -148,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         func=_problems_doc)
     sub.add_parser("mart-docs", help="regenerate the domain marts' dbt YAML (every column described) from the "
                    "catalogue").set_defaults(func=_mart_docs)
+    sub.add_parser("warehouse-roles", help="Postgres warehouse: create the database, the schemas owned by the "
+                   "pipeline's role and the analysts' read-only role (SECTORSTATS_WAREHOUSE_ADMIN_URL, "
+                   "SECTORSTATS_WAREHOUSE_URL, SECTORSTATS_ANALYST_ROLE, SECTORSTATS_ANALYST_PASSWORD)"
+                   ).set_defaults(func=_warehouse_roles)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

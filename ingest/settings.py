@@ -81,5 +81,6 @@ def as_of(default: dt.date | None = None) -> dt.date:
 
 
 WAREHOUSE_POOL = "sectorstats_warehouse"
-"""The Airflow pool every task that opens the DuckDB warehouse runs in. DuckDB allows one process to write a file
-(and a reader cannot open it meanwhile), so the pool has one slot; ``make airflow-db`` creates it."""
+"""The Airflow pool every task that opens the warehouse runs in. DuckDB allows one process to write a file (and a
+reader cannot open it meanwhile), so the pool has one slot; on Postgres the slot keeps loads and builds in order.
+``make airflow-db`` (and the compose init service) creates it."""

@@ -96,7 +96,6 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-
 def url() -> sa.URL:
     """The warehouse's SQLAlchemy URL; a backend other than DuckDB or PostgreSQL is refused here, by name."""
     parsed = sa.make_url(warehouse_url())

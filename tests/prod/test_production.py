@@ -1,32 +1,39 @@
-"""The production configuration on real services: Postgres metadata, the Celery executor, Redis, two workers.
+"""The production configuration on real services: Postgres metadata, the Celery executor, Redis, two workers, and
+the Postgres warehouse with its two roles.
 
 `make test-prod` (called from .ci/run) runs this against the machine's PostgreSQL (127.0.0.1:5432) and Redis
 (127.0.0.1:6379), with the settings docker-compose.yaml gives its containers: a fresh metadata database is
-migrated, the pool created, then the API server, scheduler, DAG processor, triggerer and two Celery workers run as
-processes of this test. The DAGs run as in production, from their schedules: the ingest DAG's latest scheduled
-run loads the demo inbox, its asset event starts the transform DAG, then the monitoring DAG's. The marts must equal
-those of the embedded run (`make run`'s SQLite + `airflow dags test`) on the same inbox, cell for cell. Every process
-started here is stopped by its own process group, and the database is dropped, also when the test fails.
+migrated, the pool created, the warehouse database and its roles made by `python -m ingest warehouse-roles` (what
+the compose init service runs), then the API server, scheduler, DAG processor, triggerer and two Celery workers run
+as processes of this test. The DAGs run as in production, from their schedules: the ingest DAG's latest scheduled
+run loads the demo inbox into Postgres, its asset event starts the transform DAG (dbt-postgres: every model and
+every dbt test), then the monitoring DAG's. The marts must equal those of the embedded run (`make run`'s SQLite +
+`airflow dags test` + DuckDB) on the same inbox, cell for cell; the analysts' role reads them and can write
+nothing. Every process started here is stopped by its own process group, and the databases and roles are dropped,
+also when the test fails.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from tests.integration.helpers import (
     AIRFLOW,
     airflow,
     free_port,
     pipeline_env,
-    query,
     run_dags,
     stop_process_groups,
 )
@@ -78,6 +85,9 @@ class Deployment:
     logs: Path
     database: str
     procs: dict[str, subprocess.Popen]
+    warehouse_url: str = ""
+    analyst_url: str = ""
+    pipeline_role: str = ""
 
     def sql(self, statement: str) -> list[tuple]:
         import psycopg2
@@ -150,13 +160,19 @@ def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     data, logs = root / "data", root / "logs"
     shutil.copytree(inbox, data / "inbox")
     logs.mkdir()
-    database = f"sectorstats_prodtest_{uuid.uuid4().hex[:10]}"
+    tag = uuid.uuid4().hex[:10]
+    database, warehouse_db = f"sectorstats_prodtest_{tag}", f"sectorstats_prodtest_{tag}_warehouse"
+    pipeline_role, analyst_role = f"sectorstats_pipeline_{tag}", f"sectorstats_analyst_{tag}"
     _admin(f"create database {database}")
     port = free_port()
     marker = uuid.uuid4().hex
     metadata = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
+    server = f"{PG['host']}:{PG['port']}"
+    warehouse_url = f"postgresql+psycopg2://{pipeline_role}:{uuid.uuid4().hex}@{server}/{warehouse_db}"
+    analyst_password = uuid.uuid4().hex
     env = {**pipeline_env(data),
            "SECTORSTATS_AS_OF": AS_OF,
+           "SECTORSTATS_WAREHOUSE_URL": warehouse_url,
            MARKER: marker,
            # what docker-compose.yaml sets (with its hosts: postgres, redis, airflow-apiserver)
            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
@@ -177,8 +193,14 @@ def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
     procs: dict[str, subprocess.Popen] = {}
-    deployment = Deployment(env, data, logs, database, procs)
+    deployment = Deployment(env, data, logs, database, procs, warehouse_url,
+                            f"postgresql+psycopg2://{analyst_role}:{analyst_password}@{server}/{warehouse_db}",
+                            pipeline_role)
     try:
+        subprocess.run([str(Path(AIRFLOW).with_name("python")), "-m", "ingest", "warehouse-roles"], check=True,
+                       timeout=120, capture_output=True, env={
+                           **env, "SECTORSTATS_WAREHOUSE_ADMIN_URL": f"postgresql+psycopg2://{PG['user']}@{server}/postgres",
+                           "SECTORSTATS_ANALYST_ROLE": analyst_role, "SECTORSTATS_ANALYST_PASSWORD": analyst_password})
         airflow(env, "db", "migrate")
         airflow(env, "pools", "set", "sectorstats_warehouse", "1", "tasks that open the DuckDB warehouse (one writer)")
         queue = env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
@@ -196,7 +218,10 @@ def deployment(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield deployment
     finally:
         stop_process_groups(list(procs.values()), MARKER, marker)
-        _admin(f"drop database if exists {database} with (force)")
+        for db in (database, warehouse_db):
+            _admin(f"drop database if exists {db} with (force)")
+        for role in (pipeline_role, analyst_role):
+            _admin(f"drop role if exists {role}")
 
 
 def _fernet_key() -> str:
@@ -205,19 +230,49 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _marts(data: Path) -> dict[str, list[tuple]]:
-    """Every table and view of the marts schema, rows sorted, without the columns that name a run or a time.
+FAMILIES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "hugeint": "integer",
+            "double": "float", "double precision": "float", "float": "float", "real": "float",
+            "varchar": "text", "character varying": "text", "text": "text", "date": "date",
+            "timestamp": "timestamp", "timestamp without time zone": "timestamp", "boolean": "boolean"}
 
-    Doubles are compared to 6 decimals: a sum of doubles (the province rows) depends on the order DuckDB's threads
-    add them in, so two builds of the same data differ in the last bits (8982.1 against 8982.100000000002)."""
+
+def _family(data_type: str) -> str:
+    """integer, float, text, date, timestamp or boolean (both backends' names); anything else as it is named."""
+    return FAMILIES.get(data_type.lower(), data_type.lower())
+
+
+def _cell(value: object) -> object:
+    """Doubles to 6 decimals: a sum of doubles (the province rows) depends on the order it is added in, so two builds
+    of the same data differ in the last bits (8982.1 against 8982.100000000002)."""
+    if isinstance(value, float | Decimal):
+        return round(float(value), 6) + 0.0
+    return value
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple((v is None, 0 if v is None else v) for v in row)
+
+
+def _marts(url: str) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
+    """Every table of the marts schema: its columns with their type family, and its rows sorted, without the columns
+    that name a run or a time."""
     out = {}
-    for (name,) in query(data, "select table_name from information_schema.tables where table_schema = 'marts' "
-                               "order by table_name"):
-        columns = [(c, t) for c, t in query(data, "select column_name, data_type from information_schema.columns "
-                                                  "where table_schema = 'marts' and table_name = ? "
-                                                  "order by ordinal_position", [name]) if c not in RUN_COLUMNS]
-        cols = ", ".join(f'round("{c}", 6)' if t in ("DOUBLE", "FLOAT") else f'"{c}"' for c, t in columns)
-        out[name] = query(data, f"select {cols} from marts.{name} order by all")
+    args = {"connect_args": {"read_only": True}} if url.startswith("duckdb") else {}
+    engine = sa.create_engine(url, poolclass=NullPool, **args)
+    try:
+        with engine.connect() as con:
+            names = con.execute(sa.text("select table_name from information_schema.tables "
+                                        "where table_schema = 'marts' order by table_name")).scalars().all()
+            for name in names:
+                columns = [(c, _family(t)) for c, t in con.execute(sa.text(
+                    "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+                    "and table_name = :name order by ordinal_position"), {"name": name}) if c not in RUN_COLUMNS]
+                select = ", ".join(f'"{c}"' for c, _ in columns)
+                rows = [tuple(_cell(v) for v in row)
+                        for row in con.execute(sa.text(f'select {select} from marts."{name}"'))]
+                out[name] = (columns, sorted(rows, key=_sort_key))
+    finally:
+        engine.dispose()
     return out
 
 
@@ -241,10 +296,85 @@ def test_the_pipeline_runs_on_celery_workers_and_builds_the_same_marts(deploymen
     assert hosts and all(h.startswith(d.env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]) for h in hosts)
     assert {r for (r,) in d.sql("select distinct run_type from dag_run")} == {"scheduled", "asset_triggered"}
 
-    ours, reference = _marts(d.data), _marts(embedded)
+    ours, reference = _marts(d.warehouse_url), _marts(f"duckdb:///{embedded / 'warehouse.duckdb'}")
     assert sorted(ours) == sorted(reference)
-    assert sum(len(rows) for rows in ours.values()) > 10_000
+    assert sum(len(rows) for _, rows in ours.values()) > 10_000
+    assert {n: c for n, (c, _) in ours.items()} == {n: c for n, (c, _) in reference.items()}  # names, order, types
     different = [name for name in reference if ours[name] != reference[name]]
     assert different == []
-    assert query(d.data, "select count(*), count(*) filter (where status = 'accepted') from marts.fct_submission") \
-        == query(embedded, "select count(*), count(*) filter (where status = 'accepted') from marts.fct_submission")
+
+
+def _as(url: str, sql: str) -> list[tuple]:
+    args = {"connect_args": {"read_only": True}} if url.startswith("duckdb") else {}
+    engine = sa.create_engine(url, poolclass=NullPool, **args)
+    try:
+        with engine.connect() as con:
+            return [tuple(r) for r in con.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def test_the_analysts_role_reads_the_marts_and_writes_nothing(deployment: Deployment, embedded: Path) -> None:
+    import psycopg2.errors
+
+    d = deployment
+    if not d.runs("sectorstats_transform"):
+        pytest.skip("needs the marts built by the pipeline test")
+    count = "select count(*), count(*) filter (where status = 'accepted') from marts.fct_submission"
+    reference = _as(f"duckdb:///{embedded / 'warehouse.duckdb'}", count)
+    assert _as(d.analyst_url, count) == reference
+    assert _as(d.analyst_url, "show transaction_read_only") == [("on",)]
+    refused = {
+        "insert into marts.dim_form (form_code) values ('x')": psycopg2.errors.ReadOnlySqlTransaction,
+        # with a read-write transaction asked for, the privileges still refuse
+        "set transaction read write; insert into marts.dim_form (form_code) values ('x')":
+            psycopg2.errors.InsufficientPrivilege,
+        "set transaction read write; delete from marts.fct_submission": psycopg2.errors.InsufficientPrivilege,
+        "set transaction read write; drop table marts.fct_submission": psycopg2.errors.InsufficientPrivilege,
+        "set transaction read write; create table marts.mine (i integer)": psycopg2.errors.InsufficientPrivilege,
+        "set transaction read write; create schema mine": psycopg2.errors.InsufficientPrivilege,
+        "select count(*) from raw.observations": psycopg2.errors.InsufficientPrivilege,
+        "select count(*) from ops.alert_log": psycopg2.errors.InsufficientPrivilege,
+    }
+    for sql, error in refused.items():
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            _as(d.analyst_url, sql)
+        assert isinstance(caught.value.orig, error), (sql, caught.value)
+    assert _as(d.warehouse_url, count) == reference  # refused, not broken: the pipeline's role still reads them
+
+
+def test_the_pipelines_role_owns_every_schema_and_table(deployment: Deployment) -> None:
+    d = deployment
+    if not d.runs("sectorstats_transform"):
+        pytest.skip("needs the marts built by the pipeline test")
+    owners = _as(d.warehouse_url, """
+        select n.nspname, pg_get_userbyid(n.nspowner),
+               count(c.oid) filter (where pg_get_userbyid(c.relowner) <> current_user), count(c.oid)
+        from pg_namespace n left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'v')
+        where n.nspname in ('raw', 'ops', 'reference', 'staging', 'intermediate', 'marts')
+        group by 1, 2 order by 1""")
+    assert [(schema, owner, others) for schema, owner, others, _ in owners] == [
+        (schema, d.pipeline_role, 0) for schema in ("intermediate", "marts", "ops", "raw", "reference", "staging")]
+    assert all(n > 0 for *_, n in owners)
+
+
+def _guide_queries() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "analyst-guide.md").read_text(encoding="utf-8")
+    return re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+
+
+def test_the_analyst_guide_answers_the_same_on_postgres_as_the_analysts_role(deployment: Deployment,
+                                                                             embedded: Path) -> None:
+    """Every SQL example of docs/analyst-guide.md, run by the analysts' role on Postgres and on the embedded DuckDB
+    snapshot: the same rows (rounded as the marts are compared), and never none."""
+    d = deployment
+    if not d.runs("sectorstats_transform"):
+        pytest.skip("needs the marts built by the pipeline test")
+    queries = _guide_queries()
+    assert len(queries) >= 10
+    for sql in queries:
+        ours = sorted((tuple(_cell(v) for v in r) for r in _as(d.analyst_url, sql)), key=_sort_key)
+        reference = sorted((tuple(_cell(v) for v in r)
+                            for r in _as(f"duckdb:///{embedded / 'analyst' / 'warehouse.duckdb'}", sql)), key=_sort_key)
+        assert reference, sql
+        assert ours == reference, sql

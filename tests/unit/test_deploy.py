@@ -17,7 +17,8 @@ from ingest.settings import REPO_DIR
 
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker"}
-SECRETS = ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD")
+SECRETS = ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD",
+           "WAREHOUSE_PASSWORD", "ANALYST_PASSWORD")
 
 
 def compose_command() -> list[str]:
@@ -62,6 +63,10 @@ def test_airflow_runs_on_postgres_celery_and_redis_with_the_secrets_from_env(con
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
         assert env["AIRFLOW__CORE__FERNET_KEY"] == env["AIRFLOW__API_AUTH__JWT_SECRET"] == "s3cret-for-the-test"
         assert env["SECTORSTATS_DATA_DIR"] == "/data"
+        # the warehouse in Postgres, as the pipeline's own role (what make test-prod runs)
+        assert env["SECTORSTATS_WAREHOUSE_URL"] == (
+            "postgresql+psycopg2://sectorstats:s3cret-for-the-test@postgres:5432/sectorstats")
+        assert ("SECTORSTATS_WAREHOUSE_ADMIN_URL" in env) == (name == "airflow-init")  # the administrator: init only
         assert {v.split(":")[1] for v in _volumes(config["services"][name])} >= {"/data", "/opt/airflow/logs"}
 
 
@@ -76,11 +81,17 @@ def test_long_running_services_have_health_checks_and_start_after_init(config: d
             assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
-def test_init_migrates_creates_the_pool_and_the_admin_login(config: dict) -> None:
+def test_init_migrates_creates_the_pool_the_admin_login_and_the_warehouse_roles(config: dict) -> None:
     script = "\n".join(config["services"]["airflow-init"]["command"])
     assert "airflow db migrate" in script
     assert 'airflow pools set sectorstats_warehouse 1' in script
     assert "AIRFLOW_ADMIN_PASSWORD" in script
+    assert "python -m ingest warehouse-roles" in script
+    env = config["services"]["airflow-init"]["environment"]
+    assert env["SECTORSTATS_WAREHOUSE_ADMIN_URL"] == (
+        "postgresql+psycopg2://airflow:s3cret-for-the-test@postgres:5432/airflow")
+    assert (env["SECTORSTATS_ANALYST_ROLE"], env["SECTORSTATS_ANALYST_PASSWORD"]) == (
+        "sectorstats_analyst", "s3cret-for-the-test")
 
 
 def test_no_secret_is_written_in_the_repository() -> None:
