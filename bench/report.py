@@ -208,6 +208,9 @@ def render(results: dict) -> str:
                     "holds only the sampled units (so nothing else is owed); figures for 3,300 units are "
                     "extrapolated, never measured here."]
     out += [
+        "", "**Warehouse**: " + ("a Postgres database on this machine (127.0.0.1), as the production deployment's, "
+                                 "loaded with COPY, dbt-postgres" if results.get("warehouse_backend") == "postgres"
+                                 else "the DuckDB file (the embedded default)") + ".",
         "", f"**Command**: `{results['command']}` (from the repository root, under `nice -n 19`; `make bench "
         f"SCALE={results['scale']}`)",
         "", f"**Machine**: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB memory ({m['available_gb']} GB "

@@ -21,6 +21,10 @@
    holds its numbers is measured;
 6. ``bench/report.py`` writes ``bench/results/<date>-<scale>.md`` (and the figures as JSON beside the run).
 
+With ``--warehouse postgres`` the warehouse is a fresh Postgres database (``sectorstats_bench_<scale>``, made with
+its roles by ``ingest.warehouse_roles`` as an administrator, ``--postgres-admin-url``; kept after the run for
+inspection, replaced by the next): the production deployment's warehouse. The label and report say ``-postgres``.
+
 A benchmark, not a test: nothing here asserts a time. Run it under ``nice`` on a shared machine.
 """
 
@@ -245,23 +249,51 @@ def run_dags(env: dict[str, str], logs: Path, dags: tuple[str, ...] = DAGS) -> l
     return runs
 
 
-def warehouse_counts(data: Path) -> dict:
-    import duckdb
+def warehouse_query(url: str, sql: str, params: dict | None = None) -> object:
+    """One value from the warehouse (DuckDB file read-only, or Postgres)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
 
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    args = {"connect_args": {"read_only": True}} if url.startswith("duckdb") else {}
+    engine = sa.create_engine(url, poolclass=NullPool, **args)
     try:
-        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        return {
-            "raw_submissions": one("select count(*) from raw.submissions"),
-            "identified": one("select count(*) from raw.submissions where submission_id is not null"),
-            "accepted": one("select count(*) from raw.submissions where status <> 'rejected'"),
-            "observations": one("select count(*) from raw.observations"),
-            "mart_submissions": one("select count(*) from marts.fct_submission where submission_id is not null"),
-            "mart_submissions_with_numbers": one("select count(distinct submission_id) from marts.fct_indicator_value"),
-            "mart_values": one("select count(*) from marts.fct_indicator_value"),
-        }
+        with engine.connect() as con:
+            return con.execute(sa.text(sql), params or {}).scalar()
     finally:
-        con.close()
+        engine.dispose()
+
+
+def warehouse_counts(url: str) -> dict:
+    queries = {
+        "raw_submissions": "select count(*) from raw.submissions",
+        "identified": "select count(*) from raw.submissions where submission_id is not null",
+        "accepted": "select count(*) from raw.submissions where status <> 'rejected'",
+        "observations": "select count(*) from raw.observations",
+        "mart_submissions": "select count(*) from marts.fct_submission where submission_id is not null",
+        "mart_submissions_with_numbers": "select count(distinct submission_id) from marts.fct_indicator_value",
+        "mart_values": "select count(*) from marts.fct_indicator_value",
+    }
+    return {name: warehouse_query(url, sql) for name, sql in queries.items()}
+
+
+def postgres_warehouse(label: str, admin_url: str) -> str:
+    """A fresh Postgres warehouse for this run, with the production roles; returns the pipeline's URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from ingest.warehouse_roles import setup_roles
+
+    database = "sectorstats_bench_" + "".join(ch if ch.isalnum() else "_" for ch in label)
+    engine = sa.create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as con:
+            con.exec_driver_sql(f'drop database if exists "{database}" with (force)')
+    finally:
+        engine.dispose()
+    admin = sa.make_url(admin_url)
+    url = admin.set(username="sectorstats_bench", password=None, database=database)
+    setup_roles(admin, url, "sectorstats_bench_analyst")
+    return url.render_as_string(hide_password=False)
 
 
 def new_submission(inbox: Inbox, data: Path, env: dict[str, str]) -> dict:
@@ -294,21 +326,15 @@ print(json.dumps({**want, "file": str(path), "submission_id": hashlib.sha256(dat
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def incremental(inbox: Inbox, data: Path, env: dict[str, str], logs: Path) -> dict:
+def incremental(inbox: Inbox, data: Path, env: dict[str, str], logs: Path, url: str) -> dict:
     """Drop one new submission into a loaded warehouse and time the DAGs until the marts show its numbers."""
     added = new_submission(inbox, data, env)
     start = time.time()
     runs = run_dags(env, logs / "incremental", ("sectorstats_ingest", "sectorstats_transform"))
     tis = task_instances(data / "airflow", start)
     built = [t["end"] for t in tis if t["dag_id"] == "sectorstats_transform" and t["task_id"] == "dbt_build"]
-    import duckdb
-
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    try:
-        values = con.execute("select count(*) from marts.fct_indicator_value where submission_id = ?",
-                             [added["submission_id"]]).fetchone()[0]
-    finally:
-        con.close()
+    values = warehouse_query(url, "select count(*) from marts.fct_indicator_value where submission_id = :sid",
+                             {"sid": added["submission_id"]})
     return {
         "added": added, "values_in_mart": values,
         "until_marts_s": (built[0] - start) if built else None,  # the dbt build that put it in the marts ended
@@ -341,17 +367,26 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--airflow-template", type=Path,
                         help="an AIRFLOW_HOME already migrated, with the pool: its airflow.db is copied (tests)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results", help="where the report goes")
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb",
+                        help="the warehouse: the DuckDB file (default) or a fresh Postgres database")
+    parser.add_argument("--postgres-admin-url", default=os.environ.get(
+        "SECTORSTATS_WAREHOUSE_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"),
+                        help="--warehouse postgres: an administrator that may create the database and roles")
     args = parser.parse_args(argv)
     command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
 
     inbox = ensure_inbox(args.scale, sample=args.sample, jobs=args.jobs)
-    label = args.scale + (f"-sample{args.sample}" if args.sample else "")
+    label = args.scale + (f"-sample{args.sample}" if args.sample else "") + (
+        "-postgres" if args.warehouse == "postgres" else "")
     run_dir = bench_dir() / "runs" / label
     shutil.rmtree(run_dir, ignore_errors=True)
     data, logs = run_dir / "data", run_dir / "logs"
     (logs / "incremental").mkdir(parents=True)
     files = link_inbox(inbox, data / "inbox")
     env = pipeline_env(data, inbox.as_of, bench_dbt_project(run_dir, inbox))
+    url = f"duckdb:///{data / 'warehouse.duckdb'}"
+    if args.warehouse == "postgres":
+        url = env["SECTORSTATS_WAREHOUSE_URL"] = postgres_warehouse(label, args.postgres_admin_url)
     print(f"{label}: {files:,} files of {len(inbox.units):,} units in {data} (as of {inbox.as_of})", flush=True)
 
     setup = time.perf_counter()
@@ -360,7 +395,7 @@ def main(argv: list[str] | None = None) -> Path:
         shutil.copy2(args.airflow_template / "airflow.db", data / "airflow" / "airflow.db")
     else:
         measured([str(AIRFLOW), "db", "migrate"], env, logs / "db-migrate.log")
-        measured([str(AIRFLOW), "pools", "set", "sectorstats_warehouse", "1", "DuckDB: one writer"], env,
+        measured([str(AIRFLOW), "pools", "set", "sectorstats_warehouse", "1", "one writer"], env,
                  logs / "pools.log")
     setup = time.perf_counter() - setup
 
@@ -368,7 +403,7 @@ def main(argv: list[str] | None = None) -> Path:
     runs = run_dags(env, logs)
     tis = task_instances(data / "airflow", start)
     stages = stage_figures(tis, runs, files)
-    counts = warehouse_counts(data)
+    counts = warehouse_counts(url)
 
     floor = helper("floor", ["--inbox", str(data / "inbox")], env, run_dir / "floor.json")
     naive = None
@@ -378,11 +413,12 @@ def main(argv: list[str] | None = None) -> Path:
     inc = None
     if not args.no_incremental:
         print("  incremental: one new submission", flush=True)
-        inc = incremental(inbox, data, env, logs)
+        inc = incremental(inbox, data, env, logs, url)
         print(f"    in the marts after {inc['until_marts_s']:.1f} s ({inc['values_in_mart']} values)", flush=True)
 
     results = {
-        "scale": args.scale, "label": label, "description": SCALES[args.scale].description, "sample": inbox.sample,
+        "scale": args.scale, "label": label, "warehouse_backend": args.warehouse,
+        "description": SCALES[args.scale].description, "sample": inbox.sample,
         "command": command, "date": dt.date.today().isoformat(), "as_of": inbox.as_of,
         "inbox": {"files": files, "bytes": inbox.bytes, "units": len(inbox.units), "missing": len(inbox.missing),
                   "cache": str(inbox.root), "generation": inbox.generation},
