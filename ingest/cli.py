@@ -115,9 +115,13 @@ def _mart_docs(args: argparse.Namespace) -> int:
 
 
 def _warehouse_roles(args: argparse.Namespace) -> int:
-    from ingest.warehouse_roles import setup_roles_from_environment
+    from ingest.warehouse_roles import RolesError, setup_roles_from_environment
 
-    done = setup_roles_from_environment()
+    try:
+        done = setup_roles_from_environment()
+    except RolesError as exc:
+        print(f"warehouse-roles: {exc}", file=sys.stderr)
+        return 2
     print(f"warehouse {done['database']}: schemas owned by {done['pipeline_role']}, "
           f"marts readable by {done['analyst_role']}")
     return 0
