@@ -209,7 +209,9 @@ def render(results: dict) -> str:
                     "extrapolated, never measured here."]
     out += [
         "", "**Warehouse**: " + ("a Postgres database on this machine (127.0.0.1), as the production deployment's, "
-                                 "loaded with COPY, dbt-postgres" if results.get("warehouse_backend") == "postgres"
+                                 "loaded with COPY, dbt-postgres (PostgreSQL with its default settings). CPU and "
+                                 "memory below are the pipeline's processes: the Postgres server's own (most of "
+                                 "dbt's work) are not in them" if results.get("warehouse_backend") == "postgres"
                                  else "the DuckDB file (the embedded default)") + ".",
         "", f"**Command**: `{results['command']}` (from the repository root, under `nice -n 19`; `make bench "
         f"SCALE={results['scale']}`)",
