@@ -395,7 +395,7 @@ def _summarise(con: warehouse.Connection, alert_ids: list[str]) -> None:
                             else 'recorded: ' || string_agg(distinct d.status, ', ' order by d.status)
                        end as summary,
                        max(d.sent_at) as sent_at
-                from (select distinct unnest(:alert_ids) as alert_id) a
+                from (select distinct unnest(cast(:alert_ids as varchar[])) as alert_id) a
                 left join ops.alert_delivery d on d.alert_id = a.alert_id
                 group by a.alert_id
             ) s

@@ -31,22 +31,22 @@ def warehouse_history(con: warehouse.Connection, units: list[str], exclude_sha25
     if not units:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     return warehouse.frame(con, """
-            with latest as (
-                select * from (
-                    select s.*, row_number() over (partition by unit_code, form_code, period_start
-                                                   order by coalesce(version, 0) desc) as recency
-                    from raw.submissions s
-                    where status in ('accepted', 'accepted_with_warnings')
-                      and unit_code in (select unnest(:units))
-                      and sha256 not in (select unnest(:files))
-                ) ranked
-                where recency = 1
-            )
-            select o.submission_id, l.unit_code, l.form_code, l.period_start, o.row_code, o.measure, o.value,
-                   l.received_at
-            from latest l join raw.observations o on o.submission_id = l.submission_id
-            where o.value is not null
-        """, {"units": units, "files": exclude_sha256 or [""]})
+        with latest as (
+            select * from (
+                select s.*, row_number() over (partition by unit_code, form_code, period_start
+                                               order by coalesce(version, 0) desc) as recency
+                from raw.submissions s
+                where status in ('accepted', 'accepted_with_warnings')
+                  and unit_code in (select unnest(cast(:units as varchar[])))
+                  and sha256 not in (select unnest(cast(:files as varchar[])))
+            ) ranked
+            where recency = 1
+        )
+        select o.submission_id, l.unit_code, l.form_code, l.period_start, o.row_code, o.measure, o.value,
+               l.received_at
+        from latest l join raw.observations o on o.submission_id = l.submission_id
+        where o.value is not null
+    """, {"units": units, "files": exclude_sha256})
 
 
 def _months_before(period_start: pd.Series, months: pd.Series | int) -> pd.Series:

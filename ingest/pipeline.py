@@ -522,12 +522,12 @@ def load_stage(load_id: str) -> dict[str, int | str]:
     problems = package.problems.assign(load_id=load_id)
     with warehouse.connect() as con:  # one transaction: every table of the load, or none
         warehouse.ensure_schema(con)
-        files = {"files": subs["sha256"].tolist() or [""]}
-        warehouse.execute(con, """delete from raw.observations where submission_id in (
-                                      select submission_id from raw.submissions
-                                      where sha256 in (select unnest(:files)))""", files)
-        warehouse.execute(con, "delete from raw.problems where sha256 in (select unnest(:files))", files)
-        warehouse.execute(con, "delete from raw.submissions where sha256 in (select unnest(:files))", files)
+        files = {"files": subs["sha256"].tolist()}
+        in_package = "sha256 in (select unnest(cast(:files as varchar[])))"
+        warehouse.execute(con, f"""delete from raw.observations where submission_id in (
+                                       select submission_id from raw.submissions where {in_package})""", files)
+        warehouse.execute(con, f"delete from raw.problems where {in_package}", files)
+        warehouse.execute(con, f"delete from raw.submissions where {in_package}", files)
         warehouse.insert_frame(con, "raw.submissions", subs)
         n_obs = warehouse.insert_parquet(con, "raw.observations", observations_file(load_id), OBSERVATION_COLUMNS,
                                          {"load_id": load_id})

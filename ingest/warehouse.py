@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -178,8 +178,9 @@ def _native(con: Connection) -> Any:
 
 
 def execute(con: Connection, sql: str, params: Mapping[str, Any] | None = None) -> sa.CursorResult:
-    """Run one statement (``:name`` parameters). A list of values is matched with ``x in (select unnest(:values))``
-    (never empty), which both backends read as one array parameter, in read-only transactions too."""
+    """Run one statement (``:name`` parameters). A list of texts is matched with
+    ``x in (select unnest(cast(:values as varchar[])))``: one array parameter on both backends, empty or not, in
+    read-only transactions too."""
     return con.execute(sa.text(sql), dict(params or {}))
 
 
@@ -224,7 +225,7 @@ def insert_frame(con: Connection, table: str, frame: pd.DataFrame) -> int:
         native = _native(con)
         native.register("_incoming", frame)
         try:
-            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            cols = _columns(frame.columns)
             native.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
         finally:
             native.unregister("_incoming")
@@ -243,8 +244,7 @@ def insert_parquet(con: Connection, table: str, path: Path, columns: list[str],
     source = f"(select {', '.join(selected)} from read_parquet('{sql_path(path)}'))"
     names = [*columns, *constants]
     if is_duckdb(con):
-        cols = ", ".join(f'"{c}"' for c in names)
-        row = _native(con).execute(f"insert into {table} ({cols}) select * from {source}").fetchone()
+        row = _native(con).execute(f"insert into {table} ({_columns(names)}) select * from {source}").fetchone()
         return int(row[0]) if row else 0
     with contextlib.closing(scratch()) as work:
         return _copy_into_postgres(con, table, names, work, source)
@@ -258,6 +258,10 @@ def replace_frame(con: Connection, table: str, frame: pd.DataFrame) -> int:
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _columns(names: Iterable[str]) -> str:
+    return ", ".join(map(_quote, names))
 
 
 def _text_literal(value: object) -> str:
@@ -294,17 +298,16 @@ def _copy_into_postgres(con: Connection, table: str, columns: list[str], work: d
     unknown = [c for c in columns if c not in types]
     if unknown:
         raise ValueError(f"{table} has no column(s) {', '.join(unknown)}")
-    select = ", ".join(f'cast("{c}" as {_DUCKDB_CAST.get(types[c], "varchar")}) as "{c}"' for c in columns)
+    select = ", ".join(f"cast({_quote(c)} as {_DUCKDB_CAST.get(types[c], 'varchar')}) as {_quote(c)}" for c in columns)
     folder = data_dir() / "tmp" / "copy"
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / f"{table.replace('.', '_')}.{os.getpid()}.csv"
     try:
         work.execute(f"copy (select {select} from {relation}) to '{sql_path(csv)}' "
                      "(format csv, header false, force_quote *)")
-        cols = ", ".join(f'"{c}"' for c in columns)
         cursor = con.connection.driver_connection.cursor()
         with csv.open("rb") as data:
-            cursor.copy_expert(f"copy {table} ({cols}) from stdin with (format csv)", data)
+            cursor.copy_expert(f"copy {table} ({_columns(columns)}) from stdin with (format csv)", data)
         return int(cursor.rowcount)
     finally:
         csv.unlink(missing_ok=True)

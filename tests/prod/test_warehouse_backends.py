@@ -100,9 +100,9 @@ def test_a_read_only_connection_reads_lists_and_refuses_writes(backend: str) -> 
     with warehouse.connect() as con:
         warehouse.insert_frame(con, "raw.sample", SAMPLE)
     with warehouse.connect(read_only=True) as con:
-        got = warehouse.execute(con, "select count(*) from raw.sample where t in (select unnest(:values))",
-                                {"values": ["a", "", "=1+1", "absent"]}).scalar()
-        assert got == 3
+        matching = "select count(*) from raw.sample where t in (select unnest(cast(:values as varchar[])))"
+        assert warehouse.execute(con, matching, {"values": ["a", "", "=1+1", "absent"]}).scalar() == 3
+        assert warehouse.execute(con, matching, {"values": []}).scalar() == 0
         with pytest.raises(sa.exc.DBAPIError, match=r"read-only"):
             warehouse.execute(con, "insert into raw.sample (t) values ('x')")
 
