@@ -15,12 +15,13 @@ also when the test fails.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -253,26 +254,36 @@ def _sort_key(row: tuple) -> tuple:
     return tuple((v is None, 0 if v is None else v) for v in row)
 
 
-def _marts(url: str) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
-    """Every table of the marts schema: its columns with their type family, and its rows sorted, without the columns
-    that name a run or a time."""
-    out = {}
+def _comparable(rows: Iterable[Sequence]) -> list[tuple]:
+    """Rows with their doubles rounded (:func:`_cell`), sorted: what two warehouses are compared by."""
+    return sorted((tuple(_cell(v) for v in row) for row in rows), key=_sort_key)
+
+
+@contextlib.contextmanager
+def _connected(url: str) -> Iterator[sa.Connection]:
+    """A connection to a warehouse by URL; a DuckDB file is opened read-only (the snapshot is a read-only file)."""
     args = {"connect_args": {"read_only": True}} if url.startswith("duckdb") else {}
     engine = sa.create_engine(url, poolclass=NullPool, **args)
     try:
         with engine.connect() as con:
-            names = con.execute(sa.text("select table_name from information_schema.tables "
-                                        "where table_schema = 'marts' order by table_name")).scalars().all()
-            for name in names:
-                columns = [(c, _family(t)) for c, t in con.execute(sa.text(
-                    "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-                    "and table_name = :name order by ordinal_position"), {"name": name}) if c not in RUN_COLUMNS]
-                select = ", ".join(f'"{c}"' for c, _ in columns)
-                rows = [tuple(_cell(v) for v in row)
-                        for row in con.execute(sa.text(f'select {select} from marts."{name}"'))]
-                out[name] = (columns, sorted(rows, key=_sort_key))
+            yield con
     finally:
         engine.dispose()
+
+
+def _marts(url: str) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
+    """Every table of the marts schema: its columns with their type family, and its rows sorted, without the columns
+    that name a run or a time."""
+    out = {}
+    with _connected(url) as con:
+        names = con.execute(sa.text("select table_name from information_schema.tables "
+                                    "where table_schema = 'marts' order by table_name")).scalars().all()
+        for name in names:
+            columns = [(c, _family(t)) for c, t in con.execute(sa.text(
+                "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+                "and table_name = :name order by ordinal_position"), {"name": name}) if c not in RUN_COLUMNS]
+            select = ", ".join(f'"{c}"' for c, _ in columns)
+            out[name] = (columns, _comparable(con.execute(sa.text(f'select {select} from marts."{name}"'))))
     return out
 
 
@@ -305,13 +316,8 @@ def test_the_pipeline_runs_on_celery_workers_and_builds_the_same_marts(deploymen
 
 
 def _as(url: str, sql: str) -> list[tuple]:
-    args = {"connect_args": {"read_only": True}} if url.startswith("duckdb") else {}
-    engine = sa.create_engine(url, poolclass=NullPool, **args)
-    try:
-        with engine.connect() as con:
-            return [tuple(r) for r in con.exec_driver_sql(sql)]
-    finally:
-        engine.dispose()
+    with _connected(url) as con:
+        return [tuple(r) for r in con.exec_driver_sql(sql)]
 
 
 def test_the_analysts_role_reads_the_marts_and_writes_nothing(deployment: Deployment, embedded: Path) -> None:
@@ -373,8 +379,7 @@ def test_the_analyst_guide_answers_the_same_on_postgres_as_the_analysts_role(dep
     queries = _guide_queries()
     assert len(queries) >= 10
     for sql in queries:
-        ours = sorted((tuple(_cell(v) for v in r) for r in _as(d.analyst_url, sql)), key=_sort_key)
-        reference = sorted((tuple(_cell(v) for v in r)
-                            for r in _as(f"duckdb:///{embedded / 'analyst' / 'warehouse.duckdb'}", sql)), key=_sort_key)
+        ours = _comparable(_as(d.analyst_url, sql))
+        reference = _comparable(_as(f"duckdb:///{embedded / 'analyst' / 'warehouse.duckdb'}", sql))
         assert reference, sql
         assert ours == reference, sql

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from ingest import monitor, warehouse
 from ingest.catalogue import load_catalogue
@@ -19,13 +16,6 @@ EMPLOYMENT, TRAINING = "01/LĐVL-H", "02/GDNN-H"
 def vn(day: str, hour: int = 9) -> dt.datetime:
     """A Vietnamese local time as the naive UTC timestamp the ledger stores."""
     return dt.datetime.fromisoformat(day) + dt.timedelta(hours=hour - 7)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
-    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
-        warehouse.ensure_schema(con)
-        yield con
 
 
 def ledger(con: warehouse.Connection, rows: list[tuple]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ingest import pipeline, warehouse
@@ -22,13 +19,6 @@ def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pyte
     cat = load_catalogue()
     data = form_bytes(cat.form("01/LĐVL-H"), cat.unit("443")).data
     assert pipeline.parse_file(data, cat) == ReadFailure("internal-error", "IndexError: list index out of range")
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
-    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
-        warehouse.ensure_schema(con)
-        yield con
 
 
 def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser(con: warehouse.Connection) -> None:

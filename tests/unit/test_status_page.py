@@ -6,12 +6,10 @@ import datetime as dt
 import os
 import stat
 import time
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from ingest import monitor, status_page, warehouse
 from ingest.catalogue import load_catalogue
@@ -82,13 +80,6 @@ class Page(HTMLParser):
 
     def periods(self, form: str) -> list[str]:
         return [text for _, _, text in self.tables[f"matrix:{form}"][0][1:]]
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[warehouse.Connection]:
-    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
-        warehouse.ensure_schema(con)
-        yield con
 
 
 def render(grid: pd.DataFrame, as_of: dt.date, **kw) -> str:
