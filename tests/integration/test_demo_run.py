@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.catalogue import load_catalogue
 from ingest.demo import generate_demo
+from tests import golden
 from tests.integration.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -184,3 +186,18 @@ def test_a_period_corrected_through_year_to_date_is_derived_in_the_marts(demo) -
             period_cell = next(v.cell for v in f.values if v.row_code == r and v.measure == "period")
             assert got == [(f.value(r, "period"), derived, "derived", period_cell, ytd_cell[r])]
             assert derived > f.value(r, "period")
+
+
+def test_the_warehouse_is_the_one_recorded_cell_for_cell(demo, request: pytest.FixtureRequest) -> None:
+    """Refactoring changes no number: the marts, the raw tables and the alerts of the demo equal the fingerprints
+    kept in tests/integration/golden/demo.json (see tests/golden.py; --update-golden writes them again)."""
+    data, _, _, _ = demo
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        got = golden.fingerprint(con, ["raw", "ops", "marts"], exclude=["ops.reporting_status"], data_dir=data)
+    finally:
+        con.close()
+    if request.config.getoption("--update-golden"):
+        golden.write("demo", got)
+        pytest.skip("golden fingerprints written")
+    assert golden.differences(golden.read("demo"), got) == []
