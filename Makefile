@@ -6,11 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DATA_DIR ?= $(CURDIR)/data
+# Everything the pipeline writes (inbox, archive, warehouse, reports, Airflow's home): SECTORSTATS_DATA_DIR, as the
+# library reads it, made absolute here so that every target and every process it starts agree on it.
+SECTORSTATS_DATA_DIR ?= $(CURDIR)/data
+DATA_DIR := $(abspath $(SECTORSTATS_DATA_DIR))
 # The demo submissions cover 2024; as of the end of January 2025 every 2024 report is due.
 DEMO_AS_OF ?= 2025-01-31
 
-export SECTORSTATS_DATA_DIR := $(DATA_DIR)
+override SECTORSTATS_DATA_DIR := $(DATA_DIR)
+export SECTORSTATS_DATA_DIR
 export AIRFLOW_HOME := $(DATA_DIR)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -21,7 +25,8 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-prod test-unit lint clean bench
+
+.PHONY: help install system-deps run demo ingest reprocess transform summary templates airflow-db airflow docs gx-suites test test-prod test-unit lint clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +41,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed  ## create the virtualenv and install the locked dependencies
 
+system-deps:  ## the Debian packages the tests need (Chromium, Compose, â€¦), installed when missing (.ci/system-deps)
+	@.ci/system-deps
+
 airflow-db: install
 	@mkdir -p $(AIRFLOW_HOME)
 	@$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
@@ -47,13 +55,13 @@ demo: install  ## fill an empty inbox with demo submissions
 
 run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite metadata, DuckDB warehouse)
 	@mkdir -p $(DATA_DIR)/logs
-	@echo "running DAG sectorstats_ingest (log: data/logs/sectorstats_ingest.log)"
+	@echo "running DAG sectorstats_ingest (log: $(DATA_DIR)/logs/sectorstats_ingest.log)"
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_ingest \
 		> $(DATA_DIR)/logs/sectorstats_ingest.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_ingest.log; exit 1; }
-	@echo "running DAG sectorstats_transform (log: data/logs/sectorstats_transform.log)"
+	@echo "running DAG sectorstats_transform (log: $(DATA_DIR)/logs/sectorstats_transform.log)"
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_transform \
 		> $(DATA_DIR)/logs/sectorstats_transform.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_transform.log; exit 1; }
-	@echo "running DAG sectorstats_monitor (log: data/logs/sectorstats_monitor.log)"
+	@echo "running DAG sectorstats_monitor (log: $(DATA_DIR)/logs/sectorstats_monitor.log)"
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_monitor \
 		> $(DATA_DIR)/logs/sectorstats_monitor.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_monitor.log; exit 1; }
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
@@ -123,7 +131,7 @@ docs: install  ## Great Expectations Data Docs (suites and validation results) â
 gx-suites: install  ## rewrite great_expectations/ from the catalogue (after changing forms.yaml or the rules)
 	$(PY) -m ingest gx-suites
 
-test: install  ## lint, then every test (unit, property, integration with real DAGs)
+test: install system-deps  ## lint, then every test (unit, property, integration with real DAGs); installs what they need
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -26,6 +26,7 @@ def _demo(args: argparse.Namespace) -> int:
         logging.getLogger("ingest").info("inbox %s is not empty: demo data not written", inbox)
         return 0
     manifest = generate_demo(inbox, year=args.year, seed=args.seed)
+    settings.data_dir().mkdir(parents=True, exist_ok=True)  # the inbox may be elsewhere (SECTORSTATS_INBOX_DIR)
     (settings.data_dir() / "demo_manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     print(f"demo: wrote {len(manifest.files)} files into {inbox}")
     return 0
