@@ -51,7 +51,7 @@ airflow-db: install
 		>> $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
 demo: install  ## fill an empty inbox with demo submissions
-	$(PY) -m ingest demo --if-empty
+	$(PY) -m devtools demo --if-empty
 
 run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite metadata, DuckDB warehouse)
 	@mkdir -p $(DATA_DIR)/logs
@@ -129,7 +129,7 @@ docs: install  ## Great Expectations Data Docs (suites and validation results) â
 	$(PY) -m ingest data-docs
 
 gx-suites: install  ## rewrite great_expectations/ from the catalogue (after changing forms.yaml or the rules)
-	$(PY) -m ingest gx-suites
+	$(PY) -m devtools gx-suites
 
 test: install system-deps  ## lint, then every test (unit, property, integration with real DAGs); installs what they need
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,7 @@ default ``bench/.cache``).
 Scales:
 
 - ``province-month``: the 13 district-level units of Hà Tĩnh, the two monthly forms of January 2024, taken
-  from the 2024 demo inbox (``ingest.demo.generate_demo``, seed 2024), as of 2024-02-29 (only January is due);
+  from the 2024 demo inbox (``devtools.demo.generate_demo``, seed 2024), as of 2024-02-29 (only January is due);
 - ``province-year``: the 2024 demo inbox itself (what ``make run`` loads), as of 2025-01-31;
 - ``national-year``: 3,300 synthetic commune-level units × the 32 reports of 2026 (two monthly and two
   quarterly forms), as of 2027-01-31. The catalogue knows only Hà Tĩnh's units, so the bench writes its own
@@ -20,7 +20,7 @@ Scales:
   loading cost by cells, not by magnitude.
 
 A cache entry is ``<scale>-<hash>/`` where the hash covers the generator version of this file and the sources
-that decide the bytes (``ingest/demo.py``, ``ingest/workbook.py``, ``forms.yaml``, the reference CSVs): a
+that decide the bytes (``devtools/demo.py``, ``ingest/tell/official_forms.py``, ``forms.yaml``, the reference CSVs): a
 change regenerates, a second run reuses. The national inbox is made of batches, each written to a temporary
 folder and renamed when complete, so an interrupted generation resumes where it stopped; ``--jobs`` batches
 run side by side (separate processes).
@@ -97,7 +97,7 @@ def bench_dir() -> Path:
 def generator_hash(scale: str) -> str:
     """What decides the bytes of a scale's files: this generator's version and the library sources it calls."""
     h = hashlib.sha256(f"{scale} v{GENERATOR_VERSION}".encode())
-    sources = [REPO / "ingest" / "demo.py", REPO / "ingest" / "workbook.py",
+    sources = [REPO / "devtools" / "demo.py", REPO / "ingest" / "tell" / "official_forms.py",
                REPO / "ingest" / "catalogue" / "forms.yaml", REFERENCE / DISTRICTS_CSV]
     if scale != "national-year":
         sources.append(REFERENCE / MAPPING_CSV)
@@ -114,8 +114,8 @@ def _tree_stats(folder: Path) -> tuple[int, int]:
 # --- province scales -------------------------------------------------------------------------------
 
 def _generate_province(scale: str, root: Path) -> None:
+    from devtools.demo import generate_demo
     from ingest.catalogue import load_catalogue
-    from ingest.demo import generate_demo
 
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -203,7 +203,7 @@ def _batch_count(sample: int | None) -> int:
 def _generate_batch(root: Path, batch: int) -> None:
     """One batch of national units, in this process (run by a child process: the catalogue must be the bench's,
     set through the environment before ``ingest`` is imported)."""
-    from ingest.demo import generate_demo
+    from devtools.demo import generate_demo
 
     units = national_units()[batch * BATCH_UNITS:(batch + 1) * BATCH_UNITS]
     final = root / "batches" / f"{batch:04d}"

@@ -22,7 +22,7 @@
 6. ``bench/report.py`` writes ``bench/results/<date>-<scale>.md`` (and the figures as JSON beside the run).
 
 With ``--warehouse postgres`` the warehouse is a fresh Postgres database (``sectorstats_bench_<scale>``, made with
-its roles by ``ingest.warehouse_roles`` as an administrator, ``--postgres-admin-url``; kept after the run for
+its roles by ``ingest.warehouse.roles`` as an administrator, ``--postgres-admin-url``; kept after the run for
 inspection, replaced by the next): the production deployment's warehouse. The label and report say ``-postgres``.
 
 A benchmark, not a test: nothing here asserts a time. Run it under ``nice`` on a shared machine.
@@ -281,7 +281,7 @@ def postgres_warehouse(label: str, admin_url: str) -> str:
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
-    from ingest.warehouse_roles import setup_roles
+    from ingest.warehouse.roles import setup_roles
 
     database = "sectorstats_bench_" + "".join(ch if ch.isalnum() else "_" for ch in label)
     engine = sa.create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
@@ -303,7 +303,7 @@ def new_submission(inbox: Inbox, data: Path, env: dict[str, str]) -> dict:
 import datetime as dt, hashlib, json, os, sys
 from pathlib import Path
 from ingest.catalogue import load_catalogue
-from ingest.workbook import form_bytes
+from ingest.tell.official_forms import form_bytes
 from tests.integration.helpers import consistent_values
 want = json.loads(sys.argv[1]); inbox = Path(sys.argv[2])
 cat = load_catalogue(); form = cat.form(want["form_code"]); unit = cat.unit(want["unit_code"])

@@ -24,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.catalogue import load_catalogue
-from ingest.validate import Validator, validate_batch
+from ingest.check.validate import Validator, validate_batch
 from tests.integration.helpers import consistent_values
 
 

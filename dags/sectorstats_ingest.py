@@ -2,7 +2,7 @@
 ### sectorstats — ingest district reports
 
 Scans the inbox on the reporting calendar of the form catalogue (hourly while reports are due, every six
-hours otherwise; see `ingest/schedule.py`) and moves what the districts uploaded one way:
+hours otherwise; see `ingest/orchestration/schedule.py`) and moves what the districts uploaded one way:
 **archive** (every file kept byte for byte under its sha256) → **plan** → **parse**, mapped over chunks of
 files (form, unit, period and every number with its cell, found by content) → **merge** → **validate**
 (Great Expectations suites generated from the form catalogue, one run per suite for the whole batch) →
@@ -30,9 +30,9 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ingest.assets import RAW_TABLES
 from ingest.catalogue import load_catalogue
-from ingest.schedule import TIMEZONE, ingest_timetable
+from ingest.orchestration.assets import RAW_TABLES
+from ingest.orchestration.schedule import TIMEZONE, ingest_timetable
 from ingest.settings import WAREHOUSE_POOL
 
 

@@ -4,7 +4,7 @@
 Every morning (08:00, Vietnam), independently of whether anything was uploaded:
 **reporting_status** computes, for every report a unit owes (each form, period and unit that existed then),
 whether it is received on time, late, rejected or missing, from the form catalogue's due dates and the ledger
-of received files (`ops.reporting_status`; `ingest/monitor.py`) → **deadline_alerts** sends what the calendar
+of received files (`ops.reporting_status`; `ingest/marts/calendar.py`) → **deadline_alerts** sends what the calendar
 calls for, each once: a reminder a few days before the due date to units that have sent nothing, an overdue
 notice the day after, an escalation to the province after the set number of days
 (`ingest/catalogue/alerts.yaml`, `forms.yaml` → `deadlines`), and retries deliveries that failed →
@@ -19,7 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from ingest.schedule import TIMEZONE, monitor_timetable
+from ingest.orchestration.schedule import TIMEZONE, monitor_timetable
 from ingest.settings import WAREHOUSE_POOL
 
 
@@ -49,7 +49,7 @@ def sectorstats_monitor():
     @task
     def reporting_status() -> dict:
         """The state of every report owed, into ops.reporting_status."""
-        from ingest.monitor import run_monitor
+        from ingest.marts.calendar import run_monitor
 
         return run_monitor(_run_day())
 
@@ -57,14 +57,14 @@ def sectorstats_monitor():
     def deadline_alerts(_status: dict) -> dict:
         """Reminders, overdue notices and escalations, each recorded once and sent through the configured
         channels; failed deliveries are retried."""
-        from ingest.alerts import dispatch
+        from ingest.tell.alerts import dispatch
 
         return dispatch(_run_day(), families=("deadlines",))
 
     @task
     def status_page(_alerts: dict) -> str:
         """reports/status.html: the reporting matrix of every form, the last load and the recent alerts."""
-        from ingest.status_page import write_status_page
+        from ingest.tell.status_page import write_status_page
 
         return str(write_status_page(_run_day()))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from ingest.assets import MARTS, RAW_TABLES
+from ingest.orchestration.assets import MARTS, RAW_TABLES
 from ingest.settings import WAREHOUSE_POOL
 
 
@@ -42,17 +42,17 @@ def sectorstats_transform():
     @task(outlets=[MARTS])
     def dbt_build() -> dict:
         """`dbt build`: seeds, models and tests, in-process."""
+        from ingest.marts.dbt import run_dbt
         from ingest.settings import as_of
-        from ingest.transform import run_dbt
 
         return run_dbt("build", as_of=as_of())
 
     @task
     def publish(_built: dict) -> str:
         """The dbt documentation site, and on DuckDB the analysts' read-only snapshot of the warehouse."""
-        from ingest.publish import publish_dbt_docs, publish_snapshot
+        from ingest.marts.dbt import run_dbt, target_dir
+        from ingest.marts.publish import publish_dbt_docs, publish_snapshot
         from ingest.settings import as_of
-        from ingest.transform import run_dbt, target_dir
 
         run_dbt("docs generate", as_of=as_of())
         publish_dbt_docs(target_dir())
@@ -62,8 +62,8 @@ def sectorstats_transform():
     @task
     def alerts(_published: str) -> dict:
         """Record and send the bad-data notices that are new since the last run (and retry failed sends)."""
-        from ingest.alerts import dispatch
         from ingest.settings import as_of
+        from ingest.tell.alerts import dispatch
 
         return dispatch(as_of(), families=("problems",))
 
@@ -71,7 +71,7 @@ def sectorstats_transform():
     def summary(_alerts: dict) -> str:
         """Write the per-form summary to reports/summary.txt and the task log."""
         from ingest.settings import as_of
-        from ingest.summary import write_summary
+        from ingest.tell.summary import write_summary
 
         text = write_summary(as_of())
         print(text)  # noqa: T201 - the summary belongs in the task log
@@ -81,7 +81,7 @@ def sectorstats_transform():
     def status_page(_summary: str) -> str:
         """reports/status.html, with this load's counts and problems."""
         from ingest.settings import as_of
-        from ingest.status_page import write_status_page
+        from ingest.tell.status_page import write_status_page
 
         return str(write_status_page(as_of()))
 

@@ -11,24 +11,10 @@ from ingest import settings
 
 
 def _templates(args: argparse.Namespace) -> int:
-    from ingest.workbook import write_templates
+    from ingest.tell.official_forms import write_templates
 
     for path in write_templates(Path(args.out)):
         print(path)
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from ingest.demo import generate_demo
-
-    inbox = settings.inbox_dir()
-    if args.if_empty and inbox.exists() and any(inbox.rglob("*")):
-        logging.getLogger("ingest").info("inbox %s is not empty: demo data not written", inbox)
-        return 0
-    manifest = generate_demo(inbox, year=args.year, seed=args.seed)
-    settings.data_dir().mkdir(parents=True, exist_ok=True)  # the inbox may be elsewhere (SECTORSTATS_INBOX_DIR)
-    (settings.data_dir() / "demo_manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-    print(f"demo: wrote {len(manifest.files)} files into {inbox}")
     return 0
 
 
@@ -45,78 +31,50 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from ingest.transform import run_dbt
+    from ingest.marts.dbt import run_dbt
 
     run_dbt("build", as_of=settings.as_of())
     return 0
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from ingest.alerts import dispatch
+    from ingest.tell.alerts import dispatch
 
     print(dispatch(settings.as_of()))
     return 0
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from ingest.monitor import run_monitor
+    from ingest.marts.calendar import run_monitor
 
     print(run_monitor(settings.as_of()))
     return 0
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from ingest.summary import write_summary
+    from ingest.tell.summary import write_summary
 
     print(write_summary(settings.as_of()))
     return 0
 
 
 def _status_page(args: argparse.Namespace) -> int:
-    from ingest.status_page import write_status_page
+    from ingest.tell.status_page import write_status_page
 
     print(write_status_page(settings.as_of()))
     return 0
 
 
-def _gx_suites(args: argparse.Namespace) -> int:
-    from ingest.catalogue import load_catalogue
-    from ingest.validate import write_suites
-
-    changed = write_suites(load_catalogue())
-    print(f"great_expectations/: {len(changed)} suite(s) written: {', '.join(changed) or 'none (up to date)'}")
-    return 0
-
-
 def _data_docs(args: argparse.Namespace) -> int:
     from ingest.catalogue import load_catalogue
-    from ingest.validate import Validator
+    from ingest.check.validate import Validator
 
     print(Validator(load_catalogue()).build_data_docs())
     return 0
 
 
-def _problems_doc(args: argparse.Namespace) -> int:
-    from ingest.problems import problems_markdown
-
-    out = settings.REPO_DIR / "docs" / "problems.md"
-    out.write_text(problems_markdown(), encoding="utf-8")
-    print(out)
-    return 0
-
-
-def _mart_docs(args: argparse.Namespace) -> int:
-    from ingest.catalogue import load_catalogue
-    from ingest.mart_docs import write_mart_docs
-
-    changed = write_mart_docs(load_catalogue())
-    names = ", ".join(p.name for p in changed) or "none (up to date)"
-    print(f"domain mart YAML: {len(changed)} file(s) written: {names}")
-    return 0
-
-
 def _warehouse_roles(args: argparse.Namespace) -> int:
-    from ingest.warehouse_roles import RolesError, setup_roles_from_environment
+    from ingest.warehouse.roles import RolesError, setup_roles_from_environment
 
     try:
         done = setup_roles_from_environment()
@@ -135,11 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("templates", help="write the blank official forms (.xlsx) for the districts")
     p.add_argument("--out", default=str(settings.reports_dir() / "templates"))
     p.set_defaults(func=_templates)
-    p = sub.add_parser("demo", help="fill the inbox with realistic demo submissions")
-    p.add_argument("--if-empty", action="store_true", help="do nothing when the inbox already holds files")
-    p.add_argument("--year", type=int, default=2024)
-    p.add_argument("--seed", type=int, default=2024)
-    p.set_defaults(func=_demo)
     p = sub.add_parser("ingest", help="archive, parse, validate and load the inbox (without Airflow)")
     p.add_argument("--reprocess", action="store_true", help="parse every archived file again")
     p.add_argument("--from", dest="from_period", metavar="YYYY-MM",
@@ -154,14 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
     sub.add_parser("status-page", help="write reports/status.html: the reporting matrix as of SECTORSTATS_AS_OF, "
                    "the last load's problems, recent alerts").set_defaults(func=_status_page)
-    sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
-                   ).set_defaults(func=_gx_suites)
     sub.add_parser("data-docs", help="build Great Expectations Data Docs into $SECTORSTATS_DATA_DIR/gx/data_docs"
                    ).set_defaults(func=_data_docs)
-    sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
-        func=_problems_doc)
-    sub.add_parser("mart-docs", help="regenerate the domain marts' dbt YAML (every column described) from the "
-                   "catalogue").set_defaults(func=_mart_docs)
     sub.add_parser("warehouse-roles", help="Postgres warehouse: create the database, the schemas owned by the "
                    "pipeline's role and the analysts' read-only role (SECTORSTATS_WAREHOUSE_ADMIN_URL, "
                    "SECTORSTATS_WAREHOUSE_URL, SECTORSTATS_ANALYST_ROLE, SECTORSTATS_ANALYST_PASSWORD)"

@@ -20,13 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest import archive, parallel, warehouse
+from ingest import warehouse
+from ingest.archive import store as archive
 from ingest.catalogue import Catalogue, load_catalogue
-from ingest.parser import ParsedSubmission, parse_sheets
-from ingest.problems import Problem
-from ingest.reader import ReadFailure, read_workbook
+from ingest.catalogue.problems import Problem
+from ingest.check.validate import Validator, validate_batch
+from ingest.parse.parser import ParsedSubmission, parse_sheets
+from ingest.read import workers as parallel
+from ingest.read.reader import ReadFailure, read_workbook
 from ingest.settings import data_dir, inbox_location, reports_dir
-from ingest.validate import Validator, validate_batch
 from ingest.warehouse import sql_path
 
 log = logging.getLogger(__name__)
@@ -391,7 +393,7 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
     the DAG does in separate (mapped) tasks.
 
     ``workers`` (default ``SECTORSTATS_PARSE_WORKERS``, else the CPUs): processes parsing files, each file
-    under the time limit of ``ingest.limits``; 1 parses in this process, with no time limit.
+    under the time limit of ``ingest.read.limits``; 1 parses in this process, with no time limit.
     """
     for chunk in plan_parse(load_id, reprocess=reprocess, periods=periods, chunk_size=chunk_size):
         parse_chunk(load_id, chunk, progress=progress, workers=workers)
@@ -418,7 +420,7 @@ def _problem_frame(problems: list[Problem], load_id: str) -> pd.DataFrame:
 
 def load_history(subs: pd.DataFrame) -> pd.DataFrame:
     """The earlier accepted reports of the batch's units, read from the warehouse (empty on a first run)."""
-    from ingest.history import HISTORY_COLUMNS, warehouse_history
+    from ingest.check.history import HISTORY_COLUMNS, warehouse_history
 
     if not warehouse.exists():
         return pd.DataFrame(columns=HISTORY_COLUMNS)
@@ -555,7 +557,7 @@ def load_stage(load_id: str) -> dict[str, int | str]:
 
 def feedback_stage(load_id: str) -> dict[str, int | str]:
     """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``)."""
-    from ingest.feedback import write_feedback_files
+    from ingest.tell.feedback import write_feedback_files
 
     package = Package.read(load_id, observations=False)
     if package.problems.empty:

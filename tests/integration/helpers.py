@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from ingest.catalogue import Form, load_catalogue
-from ingest.workbook import Quirks, write_form
+from ingest.tell.official_forms import Quirks, write_form
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = Path(sys.executable).with_name("airflow")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import archive, pipeline, warehouse
-from ingest.demo import generate_demo
+from devtools.demo import generate_demo
+from ingest import pipeline, warehouse
+from ingest.archive import store as archive
 from tests.integration.helpers import query
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.demo import generate_demo
 from ingest.catalogue import load_catalogue
-from ingest.demo import generate_demo
 from tests import golden
 from tests.integration.helpers import query
 
@@ -30,11 +30,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("SECTORSTATS_AS_OF", AS_OF.isoformat())
     mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
     mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
-    from ingest.alerts import dispatch
-    from ingest.monitor import run_monitor
+    from ingest.marts.calendar import run_monitor
+    from ingest.marts.dbt import run_dbt
     from ingest.pipeline import run_ingest
-    from ingest.summary import write_summary
-    from ingest.transform import run_dbt
+    from ingest.tell.alerts import dispatch
+    from ingest.tell.summary import write_summary
 
     manifest = generate_demo(data / "inbox", year=2024, seed=2024)
     run_ingest("demo-load-1")
@@ -117,7 +117,7 @@ def test_duplicates_are_one_submission(demo) -> None:
 
 def test_alerts_are_recorded_once(demo) -> None:
     data, manifest, alerts, _ = demo
-    from ingest.alerts import dispatch
+    from ingest.tell.alerts import dispatch
 
     rows = dict(query(data, "select kind, count(*) from ops.alert_log group by kind"))
     assert rows == {k: v for k, v in alerts.items() if k not in ("new", "sent", "failed")}
@@ -130,7 +130,7 @@ def test_alerts_are_recorded_once(demo) -> None:
 
 
 def test_the_monitor_calendar_agrees_with_the_marts(demo) -> None:
-    """ingest/monitor.py computes the reporting calendar itself; on the whole demo it says what dbt says."""
+    """ingest/marts/calendar.py computes the reporting calendar itself; on the whole demo it says what dbt says."""
     data, _, _, _ = demo
     mismatches = query(data, """
         with monitor as (

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.numbers import format_vi
-from ingest.workbook import Quirks
+from ingest.read.numbers import format_vi
+from ingest.tell.official_forms import Quirks
 from tests.integration.helpers import (
     airflow,
     at,

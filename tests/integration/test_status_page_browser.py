@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.status_page import period_short_label
+from ingest.tell.status_page import period_short_label
 from tests.unit.test_status_page import ALLOWED_TAGS, Page
 
 pytestmark = pytest.mark.integration
@@ -49,11 +49,11 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("SECTORSTATS_PARSE_WORKERS", "1")
     mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
     mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
+    from devtools.demo import generate_demo
     from ingest import warehouse
-    from ingest.demo import generate_demo
-    from ingest.monitor import reporting_status
+    from ingest.marts.calendar import reporting_status
     from ingest.pipeline import run_ingest
-    from ingest.status_page import write_status_page
+    from ingest.tell.status_page import write_status_page
 
     manifest = generate_demo(data / "inbox", year=2024, seed=2024, unit_codes=UNITS)
     (data / "inbox" / "443" / HOSTILE_NAME).write_text("not a spreadsheet", encoding="utf-8")

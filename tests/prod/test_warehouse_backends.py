@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ingest import transform, warehouse
+from ingest import warehouse
+from ingest.marts import dbt as transform
 from tests.prod.test_production import _admin
 
 TABLE = """create table if not exists raw.sample (

@@ -168,7 +168,7 @@ def biff_join(records: list[tuple[int, bytes]]) -> bytes:
 
 
 def xls_stream(data: bytes) -> bytes:
-    from ingest.cfb import CompoundFile
+    from ingest.read.cfb import CompoundFile
 
     f = CompoundFile(data)
     entry = f.find("Workbook")

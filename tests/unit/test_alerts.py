@@ -1,4 +1,4 @@
-"""ingest.alerts: who is told what and when, and that each alert is recorded once and sent once.
+"""ingest.tell.alerts: who is told what and when, and that each alert is recorded once and sent once.
 
 The sending itself goes through Airflow notifiers to real servers in tests/integration/test_pipeline.py; here the
 outbox logic runs on a real DuckDB warehouse with senders that record what they are asked to send.
@@ -12,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest import alerts, monitor, warehouse
+from ingest import warehouse
 from ingest.catalogue import load_catalogue
+from ingest.marts import calendar as monitor
+from ingest.tell import alerts
 
 CAT = load_catalogue()
 PROVINCE = "thongke@soldtbxh.example.invalid"

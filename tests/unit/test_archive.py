@@ -1,4 +1,4 @@
-"""ingest.archive: every received file kept byte for byte under its sha256; file names are data, never paths."""
+"""ingest.archive.store: every received file kept byte for byte under its sha256; file names are data, never paths."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import archive
-from ingest.archive import (
+from ingest.archive.store import (
     CHUNK,
     Arrival,
     archive_inbox,
@@ -25,6 +24,7 @@ from ingest.archive import (
     stage,
     sweep_incomplete,
 )
+from ingest.archive import store as archive
 
 T0 = 1_727_740_800_000_000_000  # 2024-10-01 00:00:00 UTC, in ns
 DAY = 86_400 * 10**9
@@ -351,7 +351,7 @@ def test_non_utf8_file_name_does_not_stop_the_scan(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_copy_is_swept_and_the_file_archived_again(tmp_path: Path) -> None:
-    from ingest.archive import sweep_incomplete
+    from ingest.archive.store import sweep_incomplete
 
     box, data = tmp_path / "inbox", tmp_path / "data"
     put(box, "443", "bc.xlsx", b"report", T0)

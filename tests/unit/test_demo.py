@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from devtools.demo import SCENARIOS, VN_TZ, DemoFile, DemoManifest, generate_demo
 from ingest.catalogue import load_catalogue
-from ingest.demo import SCENARIOS, VN_TZ, DemoFile, DemoManifest, generate_demo
 
 CAT = load_catalogue()
 ACCEPTED = ("ok", "late", "correction_fixed", "wrong_folder", "duplicate", "unknown_row", "ytd_correction")

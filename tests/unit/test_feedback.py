@@ -1,4 +1,4 @@
-"""ingest.feedback: the district's sheet back, problem cells marked and commented, nothing executable."""
+"""ingest.tell.feedback: the district's sheet back, problem cells marked and commented, nothing executable."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.feedback import (
+from ingest.read.reader import Sheet, read_workbook
+from ingest.tell.feedback import (
     LIST_SHEET,
     a1_to_index,
     feedback_path,
@@ -18,8 +19,7 @@ from ingest.feedback import (
     write_feedback,
     write_feedback_files,
 )
-from ingest.reader import Sheet, read_workbook
-from ingest.workbook import form_bytes
+from ingest.tell.official_forms import form_bytes
 
 CAT = load_catalogue()
 

@@ -11,12 +11,12 @@ import openpyxl
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.limits import current_limits
-from ingest.parser import ParsedSubmission
+from ingest.parse.parser import ParsedSubmission
 from ingest.pipeline import parse_file
-from ingest.reader import read_workbook
-from ingest.safety import inspect_workbook
-from ingest.workbook import Quirks, default_sheet_name, form_bytes
+from ingest.read.limits import current_limits
+from ingest.read.reader import read_workbook
+from ingest.read.safety import inspect_workbook
+from ingest.tell.official_forms import Quirks, default_sheet_name, form_bytes
 from tests.unit.office_files import cfb, ods, rewrite_zip, xls, xlsx, xlsx_as_ods, xlsx_as_xls
 
 CAT = load_catalogue()

@@ -1,4 +1,4 @@
-"""ingest.legacy: text typed in the TCVN3 (ABC) and VNI fonts → Unicode, and never a false alarm."""
+"""ingest.read.legacy_fonts: text typed in the TCVN3 (ABC) and VNI fonts → Unicode, and never a false alarm."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.legacy import ENCODINGS, decode, detect, encode, to_unicode
+from ingest.read.legacy_fonts import ENCODINGS, decode, detect, encode, to_unicode
 
 FORMS = Path(__file__).resolve().parents[2] / "ingest" / "catalogue" / "forms.yaml"
 

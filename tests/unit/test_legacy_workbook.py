@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.legacy import encode
 from ingest.pipeline import parse_file
-from ingest.workbook import form_bytes
+from ingest.read.legacy_fonts import encode
+from ingest.tell.official_forms import form_bytes
 
 CAT = load_catalogue()
 

@@ -1,4 +1,4 @@
-"""ingest.monitor: the reporting calendar — what each unit owes, and in which state, as of a day."""
+"""ingest.marts.calendar: the reporting calendar — what each unit owes, and in which state, as of a day."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
-from ingest import monitor, warehouse
+from ingest import warehouse
 from ingest.catalogue import load_catalogue
+from ingest.marts import calendar as monitor
 
 CAT = load_catalogue()
 EMPLOYMENT, TRAINING = "01/LĐVL-H", "02/GDNN-H"

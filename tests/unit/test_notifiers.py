@@ -1,10 +1,10 @@
-"""ingest.notifiers: the webhook's address is assembled from its Airflow connection, and only http(s) is used."""
+"""ingest.tell.notifiers: the webhook's address is assembled from its Airflow connection, and only http(s) is used."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest.notifiers import webhook_url
+from ingest.tell.notifiers import webhook_url
 
 
 @pytest.mark.parametrize(("args", "url"), [

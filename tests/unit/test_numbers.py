@@ -1,4 +1,4 @@
-"""ingest.numbers: reading a number out of a cell the way a Vietnamese office types it."""
+"""ingest.read.numbers: reading a number out of a cell the way a Vietnamese office types it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.numbers import BLANK, CellNumber, NotANumber, format_vi, parse_number
+from ingest.read.numbers import BLANK, CellNumber, NotANumber, format_vi, parse_number
 
 # --- numeric cells ----------------------------------------------------------------------------------
 

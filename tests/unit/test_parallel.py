@@ -1,4 +1,4 @@
-"""ingest.parallel: worker processes keep the input order, kill a file that overruns its time limit, survive a
+"""ingest.read.workers: worker processes keep the input order, kill a file that overruns its time limit, survive a
 worker that dies, and a file over the size limit is never read. The parse functions below run in the workers."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.limits import MB, Limits
-from ingest.parallel import default_workers, parse_paths
-from ingest.reader import ReadFailure
+from ingest.read.limits import MB, Limits
+from ingest.read.reader import ReadFailure
+from ingest.read.workers import default_workers, parse_paths
 
 # --- parse functions, imported by name in the worker processes --------------------------------------------------
 
@@ -112,8 +112,8 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path, workers: int) ->
 
 def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real pipeline: the package written with 2 workers is the package written in-process."""
+    from devtools.demo import generate_demo
     from ingest import pipeline
-    from ingest.demo import generate_demo
 
     generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443"])
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
@@ -130,8 +130,8 @@ def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch:
 def test_parse_in_chunks_equals_parse_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The DAG maps its parse task over chunks of files: the merged package is the one parsed in one go, and
     an empty plan still gives one (empty) chunk so the stages after it run."""
+    from devtools.demo import generate_demo
     from ingest import pipeline
-    from ingest.demo import generate_demo
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
@@ -153,8 +153,8 @@ def test_parse_in_chunks_equals_parse_at_once(tmp_path: Path, monkeypatch: pytes
 
 
 def test_merging_refuses_a_missing_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devtools.demo import generate_demo
     from ingest import pipeline
-    from ingest.demo import generate_demo
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
@@ -184,8 +184,8 @@ def test_unit_chunks_pack_whole_units_in_code_order() -> None:
 def test_validate_in_chunks_of_units_equals_validate_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Validation runs in chunks of whole units to bound memory: the statuses and problems are those of one run
     over the whole batch (the history rules compare a report with its own unit's other reports only)."""
+    from devtools.demo import generate_demo
     from ingest import pipeline
-    from ingest.demo import generate_demo
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))

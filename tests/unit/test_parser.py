@@ -1,4 +1,4 @@
-"""ingest.parser: finding the form, period, unit, table and every number by content, never by position."""
+"""ingest.parse.parser: finding the form, period, unit, table and every number by content, never by position."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.catalogue import Form, FormVersion, load_catalogue
-from ingest.numbers import format_vi
-from ingest.parser import Finding, Observation, ParsedSubmission, normalise_row_code, parse_sheets
-from ingest.reader import Sheet, read_workbook
+from ingest.parse.parser import Finding, Observation, ParsedSubmission, normalise_row_code, parse_sheets
+from ingest.read.numbers import format_vi
+from ingest.read.reader import Sheet, read_workbook
+from ingest.tell.official_forms import Quirks, write_form
 from ingest.text import cell_address
-from ingest.workbook import Quirks, write_form
 
 CAT = load_catalogue()
 LDVL = CAT.form("01/LĐVL-H")  # monthly, rows 01..14
@@ -561,7 +561,7 @@ def test_form_not_found_in_empty_workbook() -> None:
     assert parse_sheets([Sheet("Sheet1", [])], CAT).findings == [Finding("form-not-found")]
 
 
-# --- through a real file (ingest.workbook → ingest.reader → parser) -----------------------------------------
+# --- through a real file (ingest.tell.official_forms → ingest.read.reader → parser) ------------------------------
 
 
 def test_official_file_with_quirks_end_to_end(tmp_path: Path) -> None:

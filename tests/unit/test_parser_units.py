@@ -1,4 +1,4 @@
-"""ingest.parser: which reporting unit a sheet is from — district-level units until 2025-06-30, communes after.
+"""ingest.parse.parser: which reporting unit a sheet is from — district-level units until 2025-06-30, communes after.
 
 From 2025-07-01 the 69 communes report directly, and several share a place name with a district
 (``Xã Kỳ Anh`` / ``Thị xã Kỳ Anh``, ``Xã Thạch Hà`` / ``Huyện Thạch Hà``, ``Xã Hương Sơn`` /
@@ -13,10 +13,10 @@ import datetime as dt
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.parser import find_unit
+from ingest.parse.parser import find_unit
 from ingest.pipeline import parse_file
-from ingest.reader import Sheet
-from ingest.workbook import form_bytes
+from ingest.read.reader import Sheet
+from ingest.tell.official_forms import form_bytes
 from tests.unit.test_parser import GDNN, LDVL, SHEET, make_grid, parse
 
 CAT = load_catalogue()

@@ -6,7 +6,7 @@ import pytest
 
 from ingest import pipeline, warehouse
 from ingest.catalogue import load_catalogue
-from ingest.reader import ReadFailure
+from ingest.read.reader import ReadFailure
 
 
 def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -14,7 +14,7 @@ def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pyte
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(pipeline, "parse_sheets", broken)
-    from ingest.workbook import form_bytes
+    from ingest.tell.official_forms import form_bytes
 
     cat = load_catalogue()
     data = form_bytes(cat.form("01/LĐVL-H"), cat.unit("443")).data
@@ -61,7 +61,7 @@ def test_reprocessing_a_period_range_takes_the_reports_of_those_periods(con: war
 
 def test_observations_unpack_into_the_raw_columns_in_order(con: warehouse.Connection) -> None:
     """parse_chunk writes each Observation as (submission_id, *observation): the field order is the contract."""
-    from ingest.parser import Observation
+    from ingest.parse.parser import Observation
 
     assert ["submission_id", *Observation._fields] == [c.removeprefix("source_") for c in
                                                        pipeline.OBSERVATION_COLUMNS]

@@ -1,4 +1,4 @@
-"""ingest.problems and ingest/catalogue/problems.yaml: codes, severities, messages, stable ids."""
+"""ingest.catalogue.problems and ingest/catalogue/problems.yaml: codes, severities, messages, stable ids."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from string import Formatter
 
 import pytest
 
-from ingest import problems
-from ingest.catalogue import load_catalogue
-from ingest.problems import SEVERITIES, Problem, problem_catalogue
+from ingest.catalogue import load_catalogue, problems
+from ingest.catalogue.problems import SEVERITIES, Problem, problem_catalogue
 from ingest.settings import CATALOGUE_DIR
 
 YAML = CATALOGUE_DIR / "problems.yaml"
-INGEST = Path(problems.__file__).resolve().parent
+INGEST = Path(problems.__file__).resolve().parents[1]
 CAT = problem_catalogue()
 CODES = sorted(CAT.types)
 SHA = "ab" * 32
@@ -78,7 +77,7 @@ def test_catalogue_has_the_codes_the_stages_use() -> None:
 
 def test_every_code_emitted_by_the_code_is_in_the_catalogue() -> None:
     emitted: set[str] = set()
-    for path in INGEST.glob("*.py"):
+    for path in INGEST.rglob("*.py"):
         src = path.read_text(encoding="utf-8")
         emitted |= set(re.findall(r'(?:Finding|ReadFailure|Problem)\(\s*"([a-z]+(?:-[a-z]+)+)"', src))
         emitted |= set(re.findall(r'"rule":\s*"([a-z]+(?:-[a-z]+)+)"', src))
@@ -235,8 +234,8 @@ def test_record() -> None:
 
 
 def test_problems_doc_is_generated_from_the_catalogue() -> None:
-    from ingest.problems import problems_markdown
+    from ingest.catalogue.problems import problems_markdown
     from ingest.settings import REPO_DIR
 
     assert (REPO_DIR / "docs" / "problems.md").read_text(encoding="utf-8") == problems_markdown(), (
-        "docs/problems.md is out of date: run `python -m ingest problems-doc`")
+        "docs/problems.md is out of date: run `python -m devtools problems-doc`")

@@ -1,4 +1,4 @@
-"""ingest.publish: analysts read a snapshot swapped in atomically, never the pipeline's own file."""
+"""ingest.marts.publish: analysts read a snapshot swapped in atomically, never the pipeline's own file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.publish import publish_snapshot
+from ingest.marts.publish import publish_snapshot
 
 
 def _write(path: Path, n: int) -> None:

@@ -1,4 +1,4 @@
-"""ingest.reader: bytes → worksheets with absolute cell positions, or the reason they cannot be read."""
+"""ingest.read.reader: bytes → worksheets with absolute cell positions, or the reason they cannot be read."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from ingest.reader import ReadFailure, Sheet, looks_like_spreadsheet, read_workbook
+from ingest.read.reader import ReadFailure, Sheet, looks_like_spreadsheet, read_workbook
 from tests.unit.office_files import cfb
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.catalogue import load_catalogue
-from ingest.numbers import format_vi
 from ingest.pipeline import parse_file
-from ingest.workbook import Quirks, form_bytes
+from ingest.read.numbers import format_vi
+from ingest.tell.official_forms import Quirks, form_bytes
 
 CAT = load_catalogue()
 MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")

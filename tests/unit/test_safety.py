@@ -1,4 +1,4 @@
-"""ingest.safety and ingest.limits: hostile and broken files are refused before calamine sees them,
+"""ingest.read.safety and ingest.read.limits: hostile and broken files are refused before calamine sees them,
 with the exact problem code and message, in bounded time and memory. Every file is built here, by code."""
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from ingest import reader
 from ingest.catalogue import load_catalogue
-from ingest.limits import MB, Limits, current_limits, human_bytes
-from ingest.parallel import read_file
+from ingest.catalogue.problems import Problem
 from ingest.pipeline import parse_file
-from ingest.problems import Problem
-from ingest.reader import ReadFailure, read_workbook
-from ingest.safety import inspect_workbook
+from ingest.read import reader
+from ingest.read.limits import MB, Limits, current_limits, human_bytes
+from ingest.read.reader import ReadFailure, read_workbook
+from ingest.read.safety import inspect_workbook
+from ingest.read.workers import read_file
 from ingest.settings import REPO_DIR
+from ingest.tell.official_forms import Quirks, form_bytes
 from ingest.text import cell_address
-from ingest.workbook import Quirks, form_bytes
 from tests.unit.office_files import (
     OLE2,
     bomb_zip,
@@ -355,7 +355,7 @@ def test_giant_sheets_stay_small_in_process_memory() -> None:
     """Peak RSS (Python and native allocations) of a fresh process reading every giant case stays low."""
     script = textwrap.dedent("""
         import json, resource, sys
-        from ingest.reader import read_workbook
+        from ingest.read.reader import read_workbook
         from tests.unit.test_safety import giant
         from tests.unit.office_files import ods_repeated
         cases = [giant(1_048_575, 16_383), giant(999_999, 0), giant(0, 16_383),

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import safety
-from ingest.limits import Limits
-from ingest.safety import Refused, _plain_sheet_within_limits, inspect_workbook
+from ingest.read import safety
+from ingest.read.limits import Limits
+from ingest.read.safety import Refused, _plain_sheet_within_limits, inspect_workbook
+from ingest.tell.official_forms import Quirks, form_bytes
 from ingest.text import column_letter
-from ingest.workbook import Quirks, form_bytes
 from tests.unit.office_files import rewrite_zip, xlsx
 
 SHEET1 = "xl/worksheets/sheet1.xml"

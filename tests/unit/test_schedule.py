@@ -1,4 +1,4 @@
-"""ingest.schedule: the DAGs' timetables follow the reporting calendar of the catalogue."""
+"""ingest.orchestration.schedule: the DAGs' timetables follow the reporting calendar of the catalogue."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pendulum
 import pytest
 from airflow.timetables.base import DataInterval, TimeRestriction
 
-from ingest import schedule
 from ingest.catalogue import load_catalogue
+from ingest.orchestration import schedule
 from ingest.pipeline import period_range
 
 CAT = load_catalogue()

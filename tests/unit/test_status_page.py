@@ -1,4 +1,4 @@
-"""ingest.status_page: the reporting matrix, the last load's problems and the recent alerts as one HTML page."""
+"""ingest.tell.status_page: the reporting matrix, the last load's problems and the recent alerts as one HTML page."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest import monitor, status_page, warehouse
+from ingest import warehouse
 from ingest.catalogue import load_catalogue
+from ingest.marts import calendar as monitor
+from ingest.tell import status_page
 from tests.unit.test_monitor import ledger, vn
 
 CAT = load_catalogue()

@@ -1,11 +1,11 @@
-"""ingest.warehouse_roles: what it refuses before touching a server (the roles themselves: tests/prod)."""
+"""ingest.warehouse.roles: what it refuses before touching a server (the roles themselves: tests/prod)."""
 
 from __future__ import annotations
 
 import pytest
 
 from ingest import cli
-from ingest.warehouse_roles import RolesError, setup_roles
+from ingest.warehouse.roles import RolesError, setup_roles
 
 ADMIN = "postgresql+psycopg2://postgres@db.invalid/postgres"
 PIPELINE = "postgresql+psycopg2://sectorstats:pw@db.invalid/sectorstats"

@@ -1,4 +1,4 @@
-"""The official form as written by ``ingest.workbook``, read back with python-calamine."""
+"""The official form as written by ``ingest.tell.official_forms``, read back with python-calamine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from ingest.catalogue import load_catalogue
-from ingest.workbook import MEASURES, Quirks, format_vn_number, write_form, write_templates
+from ingest.tell.official_forms import MEASURES, Quirks, format_vn_number, write_form, write_templates
 
 CAT = load_catalogue()
 LDVL = CAT.form("01/LĐVL-H")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ingest.catalogue import Catalogue, Form, Unit
-from ingest.numbers import NotANumber, parse_number
-from ingest.reader import Sheet
+from ingest.read.numbers import NotANumber, parse_number
+from ingest.read.reader import Sheet
 from ingest.text import cell_address, fold
 
 HEADER_SCAN_ROWS = 40  # the table starts within this many rows of the top
@@ -51,7 +51,7 @@ class Observation(NamedTuple):
 
 @dataclass(frozen=True)
 class Finding:
-    """A problem found while parsing (rendered into a :class:`ingest.problems.Problem` later)."""
+    """A problem found while parsing (rendered into a :class:`ingest.catalogue.problems.Problem` later)."""
 
     rule: str
     sheet: str | None = None

@@ -4,9 +4,9 @@ Two backends, chosen by ``SECTORSTATS_WAREHOUSE_URL`` (a SQLAlchemy URL, see :fu
 
 - **DuckDB** (the default, ``duckdb:///<data dir>/warehouse.duckdb``): one file, one writer. Every write goes
   through :func:`connect` inside one task at a time (the DAGs use a pool of one slot), and the connection is
-  closed as soon as the task is done; analysts read a published copy (:mod:`ingest.publish`).
+  closed as soon as the task is done; analysts read a published copy (:mod:`ingest.marts.publish`).
 - **PostgreSQL** (``postgresql+psycopg2://…``): the production option; the pipeline's role owns the schemas,
-  analysts read the marts through a read-only role (:mod:`ingest.warehouse_roles`).
+  analysts read the marts through a read-only role (:mod:`ingest.warehouse.roles`).
 
 Every statement goes through a SQLAlchemy connection, written once in SQL both accept. Bulk data never goes row
 by row: into DuckDB a frame or a parquet file is inserted by DuckDB itself; into Postgres it is streamed with
@@ -81,7 +81,7 @@ OPS_TABLES: dict[str, str] = {
         alert_id varchar not null, channel varchar not null, recipient varchar not null, status varchar not null,
         attempts integer not null, created_at timestamp not null, last_attempt_at timestamp, sent_at timestamp,
         last_error varchar, primary key (alert_id, channel)""",
-    # the reporting calendar as of the monitoring DAG's last run (ingest/monitor.py)
+    # the reporting calendar as of the monitoring DAG's last run (ingest/marts/calendar.py)
     "reporting_status": """
         unit_code varchar not null, unit_name varchar not null, form_code varchar not null,
         period_type varchar not null, period_start date not null, period_label varchar not null,

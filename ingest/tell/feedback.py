@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from ingest import parallel
-from ingest.reader import ReadFailure, Sheet, read_workbook
+from ingest.read import workers as parallel
+from ingest.read.reader import ReadFailure, Sheet, read_workbook
 
 log = logging.getLogger(__name__)
 

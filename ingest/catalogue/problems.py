@@ -149,7 +149,7 @@ def problems_markdown() -> str:
     lines = [
         "# Problem codes",
         "",
-        "Generated from `ingest/catalogue/problems.yaml` by `python -m ingest problems-doc`; do not edit by hand",
+        "Generated from `ingest/catalogue/problems.yaml` by `python -m devtools problems-doc`; do not edit by hand",
         "(a test fails when this page and the catalogue disagree). An `error` rejects the submission; a",
         "`warning` keeps it. Codes are never renamed: alerts, `marts.fct_problem` and dashboards refer to them.",
         "",

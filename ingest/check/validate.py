@@ -3,7 +3,7 @@
 All new submissions of a run are validated together: one Great Expectations run per suite, not per
 file, so the cost does not grow with the number of files. The suites live in the project's file data
 context (``great_expectations/``), written there from the form catalogue by small named callables
-(``configure_*_suite``, via ``python -m ingest gx-suites``), never by hand per row; a run refuses suites
+(``configure_*_suite``, via ``python -m devtools gx-suites``), never by hand per row; a run refuses suites
 that no longer match the catalogue. Results and Data Docs go to ``$SECTORSTATS_DATA_DIR/gx/``.
 
 - ``submissions``: the sheet's unit is the uploading folder's; the unit existed in the period; the
@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ingest.catalogue import Catalogue, Form
-from ingest.history import HISTORY_COLUMNS, time_frame
-from ingest.numbers import format_vi
-from ingest.problems import problem_catalogue
+from ingest.catalogue.problems import problem_catalogue
+from ingest.check.history import HISTORY_COLUMNS, time_frame
+from ingest.read.numbers import format_vi
 from ingest.settings import REPO_DIR, data_dir
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def configure_cell_suite(gxe: Any) -> list[Expectation]:
 
 
 def configure_history_suite(gxe: Any) -> list[Expectation]:
-    """Rules against the unit's own history (see ``ingest/history.py``); thresholds from problems.yaml."""
+    """Rules against the unit's own history (see ``ingest/check/history.py``); thresholds from problems.yaml."""
     params = {code: problem_catalogue().get(code).params for code in ("stock-jump", "outlier-zscore")}
     pair = gxe.ExpectColumnPairValuesToBeEqual
     greater = gxe.ExpectColumnPairValuesAToBeGreaterThanB
@@ -184,7 +184,7 @@ def configure_form_suite(gxe: Any, form: Form) -> list[Expectation]:
 
 # --- running --------------------------------------------------------------------------------------
 
-SUITES_HINT = "run `python -m ingest gx-suites` and commit great_expectations/"
+SUITES_HINT = "run `python -m devtools gx-suites` and commit great_expectations/"
 
 
 class SuitesOutOfDate(RuntimeError):

@@ -4,7 +4,7 @@ What is said, to whom and on which channel is data: ``ingest/catalogue/alerts.ya
 channels, Vietnamese and English text) and ``recipients.yaml`` (addresses). Two families:
 
 - **deadline alerts** (``reminder``, ``overdue``, ``escalation``) come from the reporting calendar of
-  :mod:`ingest.monitor` as of a day: a reminder ``reminder_days_before`` the due date to a unit that has sent
+  :mod:`ingest.marts.calendar` as of a day: a reminder ``reminder_days_before`` the due date to a unit that has sent
   nothing, an overdue notice from the day after the due date while no accepted report is in, an escalation to
   the province ``escalate_days_after`` days after it. A unit that did not exist in the period owes nothing and
   is told nothing.
@@ -43,8 +43,8 @@ import yaml
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
-from ingest.feedback import feedback_path
 from ingest.settings import CATALOGUE_DIR, reports_dir
+from ingest.tell.feedback import feedback_path
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +268,8 @@ def send_email(alert: Alert, conn_id: str) -> None:
 
 
 def send_webhook(alert: Alert, conn_id: str) -> None:
-    """Post the alert to the chat room behind the HTTP connection (see :mod:`ingest.notifiers`)."""
-    from ingest.notifiers import WebhookNotifier
+    """Post the alert to the chat room behind the HTTP connection (see :mod:`ingest.tell.notifiers`)."""
+    from ingest.tell.notifiers import WebhookNotifier
 
     WebhookNotifier(conn_id=conn_id, payload=webhook_payload(alert)).notify({})
 
@@ -408,7 +408,7 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
     """Record the new alerts of ``families`` (``problems``: rejected and warnings from the marts;
     ``deadlines``: the reporting calendar as of ``as_of``) and send every delivery due. Returns counts of new
     alerts per kind, and of deliveries sent and failed."""
-    from ingest.monitor import reporting_status
+    from ingest.marts.calendar import reporting_status
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     configured = configured or {c: connection_exists(channel_conn_id(c)) for c in CHANNELS}

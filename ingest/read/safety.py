@@ -3,7 +3,7 @@
 calamine builds a dense grid from the first to the last cell of a sheet (one 32-byte cell each, before any
 Python object exists): a single cell at ``XFD1048576`` asks for 512 GB and aborts the process, a cell at
 row 1,000,000 costs ~200 MB. It also inflates zip members and reads XML without limits. So every file is
-inspected here first, streaming and bounded by :class:`ingest.limits.Limits`, and refused with a problem
+inspected here first, streaming and bounded by :class:`ingest.read.limits.Limits`, and refused with a problem
 code when it breaches one:
 
 - ``file-empty``, ``file-too-large``: from the length;
@@ -42,8 +42,8 @@ from itertools import repeat
 from operator import itemgetter
 from xml.parsers import expat
 
-from ingest.cfb import CfbError, CompoundFile
-from ingest.limits import Limits, human_bytes
+from ingest.read.cfb import CfbError, CompoundFile
+from ingest.read.limits import Limits, human_bytes
 from ingest.text import cell_address
 
 log = logging.getLogger(__name__)

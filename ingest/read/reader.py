@@ -2,8 +2,8 @@
 
 The format is decided from the bytes, never from the file name (districts name files anything).
 A file that cannot be opened is a :class:`ReadFailure` carrying the problem code, not an exception
-that stops the run. Before calamine sees the bytes, :mod:`ingest.safety` checks them against the limits
-of :mod:`ingest.limits` (size, decompression bombs, XML entities, giant sheets, encryption).
+that stops the run. Before calamine sees the bytes, :mod:`ingest.read.safety` checks them against the limits
+of :mod:`ingest.read.limits` (size, decompression bombs, XML entities, giant sheets, encryption).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
-from ingest.legacy import to_unicode
-from ingest.limits import Limits, current_limits
-from ingest.safety import Refused, inspect_workbook
+from ingest.read.legacy_fonts import to_unicode
+from ingest.read.limits import Limits, current_limits
+from ingest.read.safety import Refused, inspect_workbook
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ingest.catalogue import ROMAN_QUARTERS, Form, Unit, load_catalogue
-from ingest.workbook import MEASURES, Quirks, Values, default_sheet_name, form_bytes
+from ingest.tell.official_forms import MEASURES, Quirks, Values, default_sheet_name, form_bytes
 
 log = logging.getLogger(__name__)
 

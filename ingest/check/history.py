@@ -17,7 +17,7 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue
-from ingest.problems import problem_catalogue
+from ingest.catalogue.problems import problem_catalogue
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Publishing for analysts: a read-only snapshot of the warehouse and the dbt documentation.
 
 On Postgres there is no snapshot: analysts query the marts in the warehouse itself, as its read-only role
-(:mod:`ingest.warehouse_roles`), and Postgres shows them the last committed build.
+(:mod:`ingest.warehouse.roles`), and Postgres shows them the last committed build.
 
 On DuckDB, which allows one writer per file and where a reader cannot even open a file a writer holds, analysts
 never open the pipeline's warehouse: after each successful ``dbt build`` the warehouse is checkpointed, copied,

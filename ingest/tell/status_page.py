@@ -1,6 +1,6 @@
 """The data engineer's status page: ``reports/status.html``, one self-contained HTML file rebuilt every run.
 
-What it shows, as of a day (the same reporting calendar as :mod:`ingest.monitor`):
+What it shows, as of a day (the same reporting calendar as :mod:`ingest.marts.calendar`):
 
 - the number of reports in each state (on time, late, rejected, missing, due soon), overall and per form;
 - for each form, a matrix of units × periods, each cell coloured by the report's state, with a tooltip (state in
@@ -41,7 +41,7 @@ VN = dt.timezone(dt.timedelta(hours=7), "UTC+7")
 PAGE_NAME = "status.html"
 
 # display order: the good news first, the bad news after, what is not due yet last
-STATE_ORDER = ("on_time", "late", "rejected", "missing", "due_soon")  # the states of ingest.monitor.STATES
+STATE_ORDER = ("on_time", "late", "rejected", "missing", "due_soon")  # the states of ingest.marts.calendar.STATES
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "on_time": ("Đúng hạn", "on time"),
     "late": ("Nộp muộn", "late"),
@@ -381,7 +381,7 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
                        alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None) -> str:
     """The status page as one HTML document.
 
-    ``grid``: :func:`ingest.monitor.reporting_status`; ``last_load``: the ``raw.loads`` row of the last load (or
+    ``grid``: :func:`ingest.marts.calendar.reporting_status`; ``last_load``: the ``raw.loads`` row of the last load (or
     ``None``); ``problems``: that load's ``raw.problems`` rows; ``alerts``: one row per delivery of the alerts
     recorded in the last days (``kind``, ``alert_id``, ``channel``, ``status``); ``generated_at``: now unless
     given (an aware time, or naive UTC)."""
@@ -401,7 +401,7 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="sectorstats ingest/status_page.py">
+<meta name="generator" content="sectorstats ingest/tell/status_page.py">
 <title>{e(title)}</title>
 <style>{CSS}</style>
 </head>
@@ -439,7 +439,7 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
 {_alerts(alerts)}
 </section>
 </main>
-<footer>sectorstats · ingest/status_page.py · {e(catalogue.receiver)}</footer>
+<footer>sectorstats · ingest/tell/status_page.py · {e(catalogue.receiver)}</footer>
 </body>
 </html>
 """
@@ -489,7 +489,7 @@ def write_atomically(path: Path, text: str) -> None:
 def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datetime | None = None) -> Path:
     """Build the status page from the warehouse as of ``as_of`` and write it (``reports/status.html``)."""
     from ingest.catalogue import load_catalogue
-    from ingest.monitor import reporting_status
+    from ingest.marts.calendar import reporting_status
     from ingest.settings import reports_dir
 
     now = now or dt.datetime.now(dt.UTC)

@@ -9,7 +9,7 @@ the rest of its chunk goes back to the queue, and a fresh worker takes over. A w
 code aborting, the address-space limit hit) costs its file an ``internal-error`` and is replaced the same
 way. Results come back in the order of the input, whatever the order the workers finish in.
 
-Workers are plain ``python -m ingest.parallel`` processes talking over a socket pair, not
+Workers are plain ``python -m ingest.read.workers`` processes talking over a socket pair, not
 ``multiprocessing`` children: those re-import the caller's main module (an unguarded script starts
 pools recursively) and ``fork`` is unsafe in a threaded host such as an Airflow task. A worker imports
 the parse function's module once (``ingest.pipeline``: ~0.8 s) and then serves every chunk of the run.
@@ -35,8 +35,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from ingest.limits import Limits, current_limits, human_bytes
-from ingest.reader import ReadFailure
+from ingest.read.limits import Limits, current_limits, human_bytes
+from ingest.read.reader import ReadFailure
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class _Pool:
     def start_worker(self) -> _Worker:
         ours, theirs = socket.socketpair()
         with ours, theirs:
-            proc = subprocess.Popen([sys.executable, "-m", "ingest.parallel", str(theirs.fileno())],
+            proc = subprocess.Popen([sys.executable, "-m", "ingest.read.workers", str(theirs.fileno())],
                                     pass_fds=[theirs.fileno()], env=self.env, stdin=subprocess.DEVNULL)
             conn = Connection(ours.detach())
         conn.send((self.run, self.limits))

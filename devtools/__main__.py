@@ -1,0 +1,79 @@
+"""``python -m devtools <command>``: the development tools (the demo inbox, the generated files)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ingest import settings
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from devtools.demo import generate_demo
+
+    inbox = settings.inbox_dir()
+    if args.if_empty and inbox.exists() and any(inbox.rglob("*")):
+        logging.getLogger("ingest").info("inbox %s is not empty: demo data not written", inbox)
+        return 0
+    manifest = generate_demo(inbox, year=args.year, seed=args.seed)
+    settings.data_dir().mkdir(parents=True, exist_ok=True)  # the inbox may be elsewhere (SECTORSTATS_INBOX_DIR)
+    (settings.data_dir() / "demo_manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    print(f"demo: wrote {len(manifest.files)} files into {inbox}")
+    return 0
+
+
+
+def _gx_suites(args: argparse.Namespace) -> int:
+    from ingest.catalogue import load_catalogue
+    from ingest.check.validate import write_suites
+
+    changed = write_suites(load_catalogue())
+    print(f"great_expectations/: {len(changed)} suite(s) written: {', '.join(changed) or 'none (up to date)'}")
+    return 0
+
+
+
+def _problems_doc(args: argparse.Namespace) -> int:
+    from ingest.catalogue.problems import problems_markdown
+
+    out = settings.REPO_DIR / "docs" / "problems.md"
+    out.write_text(problems_markdown(), encoding="utf-8")
+    print(out)
+    return 0
+
+
+
+def _mart_docs(args: argparse.Namespace) -> int:
+    from devtools.mart_docs import write_mart_docs
+    from ingest.catalogue import load_catalogue
+
+    changed = write_mart_docs(load_catalogue())
+    names = ", ".join(p.name for p in changed) or "none (up to date)"
+    print(f"domain mart YAML: {len(changed)} file(s) written: {names}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="fill the inbox with realistic demo submissions")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the inbox already holds files")
+    p.add_argument("--year", type=int, default=2024)
+    p.add_argument("--seed", type=int, default=2024)
+    p.set_defaults(func=_demo)
+    sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
+                   ).set_defaults(func=_gx_suites)
+    sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
+        func=_problems_doc)
+    sub.add_parser("mart-docs", help="regenerate the domain marts' dbt YAML (every column described) from the "
+                   "catalogue").set_defaults(func=_mart_docs)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
