@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +23,11 @@ import pandas as pd
 from ingest import warehouse
 from ingest.archive import store as archive
 from ingest.catalogue import Catalogue, load_catalogue
-from ingest.catalogue.problems import Problem
+from ingest.catalogue.problems import Problem, ReceivedFile, problem_rows
 from ingest.check.validate import Validator, validate_batch
 from ingest.parse.parser import ParsedSubmission, parse_sheets
 from ingest.read import workers as parallel
-from ingest.read.reader import ReadFailure, read_workbook
+from ingest.read.reader import read_workbook
 from ingest.settings import data_dir, inbox_location, reports_dir
 from ingest.warehouse import sql_path
 
@@ -212,33 +212,33 @@ def pending_files(con: warehouse.Connection, reprocess: bool = False,
     """, params)
 
 
-def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
+def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | Problem:
     """Read and parse one file. A bug of ours on a strange file is recorded on that file (``internal-error``)
     and logged with its traceback; it never stops the run, and the file is parsed again by ``--reprocess``."""
     try:
         sheets = read_workbook(data)
-        if isinstance(sheets, ReadFailure):
+        if isinstance(sheets, Problem):
             return sheets
         return parse_sheets(sheets, catalogue)
     except Exception as exc:
         log.exception("parser failed on a file of %d bytes", len(data))
-        return ReadFailure("internal-error", f"{type(exc).__name__}: {exc}")
+        return Problem.at("internal-error", detail=f"{type(exc).__name__}: {exc}")
 
 
-def _parse_with_catalogue(data: bytes) -> tuple[str | None, ParsedSubmission] | ReadFailure:
+def _parse_with_catalogue(data: bytes) -> tuple[str | None, ParsedSubmission] | Problem:
     """``parse_file`` with the catalogue, by name, so worker processes can be handed it. The form goes back as
     its code (the parent holds the same catalogue): pickled, it was most of every result's bytes."""
     parsed = parse_file(data, load_catalogue())
-    if isinstance(parsed, ReadFailure):
+    if isinstance(parsed, Problem):
         return parsed
     code = parsed.form.code if parsed.form is not None else None
     parsed.form = None
     return code, parsed
 
 
-def _with_form(result: tuple[str | None, ParsedSubmission] | ReadFailure,
-               catalogue: Catalogue) -> ParsedSubmission | ReadFailure:
-    if isinstance(result, ReadFailure):  # the file's own failure, or the worker's (timeout, crash)
+def _with_form(result: tuple[str | None, ParsedSubmission] | Problem,
+               catalogue: Catalogue) -> ParsedSubmission | Problem:
+    if isinstance(result, Problem):  # the file's own failure, or the worker's (timeout, crash)
         return result
     code, parsed = result
     parsed.form = catalogue.form(code) if code is not None else None
@@ -318,14 +318,13 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
     paths = [root / archive.archive_relpath(sha) for sha in pending["sha256"]]
     catalogue = load_catalogue()
     results = parallel.parse_paths(paths, _parse_with_catalogue, workers=workers)
+    files: dict[str, ReceivedFile] = {}
     for f, parsed in zip(rows, (_with_form(r, catalogue) for r in results), strict=True):
-        origin = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code}
-        record = {**origin, "received_at": f.received_at, "unit_code": None, "form_code": None,
-                  "form_version": None, "period_type": None, "period_start": None, "source_sheet": None,
-                  "submission_id": None}
-        if isinstance(parsed, ReadFailure):
-            problems.append(Problem(parsed.rule, **origin, sheet=parsed.sheet, cell=parsed.cell, value=parsed.value,
-                                    details={"detail": parsed.detail, "expected": parsed.expected or ""}))
+        record = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code,
+                  "received_at": f.received_at, "unit_code": None, "form_code": None, "form_version": None,
+                  "period_type": None, "period_start": None, "source_sheet": None, "submission_id": None}
+        if isinstance(parsed, Problem):
+            problems.append(parsed.of_file(f.sha256))
         else:
             sid = f.sha256[:16] if parsed.identified else None
             if parsed.form is not None:
@@ -335,16 +334,15 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
                           source_sheet=parsed.sheet)
             if sid:  # Observation's fields in OBSERVATION_COLUMNS' order, after the submission
                 obs.extend((sid, *o) for o in parsed.observations)
-            for fd in parsed.findings:
-                problems.append(Problem(fd.rule, **origin, submission_id=sid, sheet=fd.sheet, cell=fd.cell,
-                                        row_code=fd.row_code, measure=fd.measure, value=fd.value,
-                                        details={"form": parsed.form.code if parsed.form else "", **fd.details}))
+            form = {"form": parsed.form.code if parsed.form else ""}  # every parse message may name the form
+            problems.extend(replace(p, details={**form, **p.details}, sha256=f.sha256) for p in parsed.problems)
+        files[f.sha256] = ReceivedFile(f.file_name, f.folder_unit_code, record["submission_id"])
         subs.append(record)
     part = Package(
         load_id=load_id,
         submissions=_submission_frame(subs),
         observations=pd.DataFrame(obs, columns=OBSERVATION_COLUMNS).astype({"value": "float64"}),
-        problems=_problem_frame(problems, load_id),
+        problems=_problem_frame(problems, files),
     )
     part.write(_part_path(load_id, chunk))
     return {"chunk": chunk, "files": len(subs), "observations": len(part.observations), "problems": len(problems)}
@@ -369,7 +367,7 @@ def merge_parts(load_id: str) -> dict[str, int | str]:
         load_id=load_id,
         submissions=_concat([p.submissions for p in parts], _submission_frame([])),
         observations=None,
-        problems=_concat([p.problems for p in parts], _problem_frame([], load_id)),
+        problems=_concat([p.problems for p in parts], _problem_frame([], {})),
     )
     package.write(observations_sql=f"select {columns} from ({observations_sql}) order by _part, _row")
     n_obs = int(package.manifest()["observations"])
@@ -411,9 +409,8 @@ def _submission_frame(records: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _problem_frame(problems: list[Problem], load_id: str) -> pd.DataFrame:
-    frame = pd.DataFrame([p.record(load_id) for p in problems], columns=[*PROBLEM_COLUMNS, "load_id"])
-    return frame.drop(columns=["load_id"]).astype("object")
+def _problem_frame(problems: list[Problem], files: dict[str, ReceivedFile]) -> pd.DataFrame:
+    return pd.DataFrame(problem_rows(problems, files), columns=PROBLEM_COLUMNS).astype("object")
 
 
 # --- validate -------------------------------------------------------------------------------------
@@ -474,11 +471,10 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
                 failures += validate_batch(part, part_obs, catalogue, validator, load_history(part))
                 del part_obs
         log.info("validate: %d submissions in %d chunk(s) of whole units", len(identified), len(chunks))
-    origin = subs.set_index("sha256")[["file_name", "folder_unit_code"]].to_dict("index")
-    new = [Problem(f.rule, f.sha256, **origin[f.sha256], submission_id=f.submission_id, sheet=f.sheet,
-                   cell=f.cell, row_code=f.row_code, measure=f.measure, value=f.value, details=f.details)
-           for f in failures]
-    problems = pd.concat([problems, _problem_frame(new, load_id)], ignore_index=True) if new else problems
+    files = {sha: ReceivedFile(name, folder, sid) for sha, name, folder, sid in
+             subs[["sha256", "file_name", "folder_unit_code", "submission_id"]].itertuples(index=False)}
+    new = _problem_frame(failures, files)
+    problems = pd.concat([problems, new], ignore_index=True) if failures else problems
     problems = problems.drop_duplicates(subset=["problem_id"])
     counts = problems.groupby(["sha256", "severity"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=["error", "warning"], fill_value=0)

@@ -1,14 +1,18 @@
-"""Problems found in received files: one record type for every stage, messages from the catalogue.
+"""Problems found in received files: one record that every check yields, its catalogue, its messages.
 
-A problem names where it is (file, sheet, cell, row code, measure) as fields, and its message is
-rendered from the template in ``ingest/catalogue/problems.yaml`` — the code never writes prose.
-Stages collect problems rather than raising, so one run reports everything wrong with a file.
+Every stage that looks at a file — the safety inspection, the reader, the parser, the validation suites — says
+what is wrong as a :class:`Problem`: a code from ``ingest/catalogue/problems.yaml``, the :class:`Location` in the
+file (sheet, cell, and for a number its row code and measure), the offending value as text, and the fields its
+message needs. The message itself is rendered from the catalogue's template — the code never writes prose — when
+the problem is written with the file it is about (:func:`problem_rows`). Stages collect problems rather than
+raising, so one run reports everything wrong with a file.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from string import Formatter
 from typing import Any
@@ -55,31 +59,45 @@ def problem_catalogue() -> ProblemCatalogue:
     return ProblemCatalogue(types=types, measures=spec["measures"])
 
 
-class _Defaulting(dict):
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def _render(template: str, fields: dict[str, Any]) -> str:
-    # Only named fields are allowed; an unknown one renders as "?" rather than failing the run.
-    return Formatter().vformat(template, (), _Defaulting({k: v for k, v in fields.items() if v is not None}))
-
-
 @dataclass(frozen=True)
-class Problem:
-    """One problem in one received file."""
+class Location:
+    """Where in a received file: a sheet and a cell (A1), and for a number of the form its row code ("Mã số")
+    and measure (the column's key). Any part may be unknown: a damaged file has no sheet."""
 
-    rule: str
-    sha256: str
-    file_name: str
-    folder_unit_code: str
-    submission_id: str | None = None
     sheet: str | None = None
     cell: str | None = None
     row_code: str | None = None
     measure: str | None = None
+
+
+NOWHERE = Location()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with one received file.
+
+    ``sha256`` names the file: a check over a batch (validation) sets it; the stage that reads one file sets it on
+    the problems of that file (:meth:`of_file`). ``details`` are the message's other fields (``expected``,
+    ``parts``, …; ``detail`` is the technical reason, kept for the data engineer)."""
+
+    rule: str
+    where: Location = NOWHERE
     value: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
+    details: Mapping[str, str] = field(default_factory=dict)
+    sha256: str | None = None
+
+    @classmethod
+    def at(cls, rule: str, *, sheet: str | None = None, cell: str | None = None, row_code: str | None = None,
+           measure: str | None = None, value: str | None = None, sha256: str | None = None,
+           **details: str | None) -> Problem:
+        """``Problem.at("sum-mismatch", sheet="Bieu 01", cell="F13", row_code="01", expected="8.009")``: the
+        location spelt out, details given as keywords (a ``None`` detail is left out)."""
+        return cls(rule, Location(sheet, cell, row_code, measure), value,
+                   {k: str(v) for k, v in details.items() if v is not None}, sha256)
+
+    def of_file(self, sha256: str) -> Problem:
+        return replace(self, sha256=sha256)
 
     @property
     def type(self) -> ProblemType:
@@ -95,52 +113,56 @@ class Problem:
 
     @property
     def problem_id(self) -> str:
-        key = "|".join(str(x) for x in (self.sha256, self.rule, self.sheet, self.cell, self.row_code, self.measure))
+        """Stable across runs and reprocessing: the same problem at the same place of the same file."""
+        w = self.where
+        key = "|".join(str(x) for x in (self.sha256, self.rule, w.sheet, w.cell, w.row_code, w.measure))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
-    def _fields(self) -> dict[str, Any]:
-        measures = problem_catalogue().measures
-        m = measures.get(self.measure or "", {})
-        return {
-            "file": self.file_name,
-            "sheet": self.sheet,
-            "cell": self.cell,
-            "row_code": self.row_code,
-            "measure_vi": m.get("vi"),
-            "measure_en": m.get("en"),
-            "value": self.value,
-            **self.details,
-        }
+    def messages(self, file_name: str | None) -> tuple[str, str]:
+        """The Vietnamese and English messages, from the catalogue's templates."""
+        measure = problem_catalogue().measures.get(self.where.measure or "", {})
+        fields = {"file": file_name, "sheet": self.where.sheet, "cell": self.where.cell,
+                  "row_code": self.where.row_code, "measure_vi": measure.get("vi"), "measure_en": measure.get("en"),
+                  "value": self.value, **self.details}
+        t = self.type
+        return _render(t.vi, fields), _render(t.en, fields)
 
-    @property
-    def message_vi(self) -> str:
-        return _render(self.type.vi, self._fields())
 
-    @property
-    def message_en(self) -> str:
-        return _render(self.type.en, self._fields())
+class _Defaulting(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
 
-    def record(self, load_id: str) -> dict[str, Any]:
-        """The row written to ``raw.problems``."""
-        d = asdict(self)
-        return {
-            "problem_id": self.problem_id,
-            "sha256": self.sha256,
-            "submission_id": self.submission_id,
-            "file_name": self.file_name,
-            "folder_unit_code": self.folder_unit_code,
-            "stage": self.stage,
-            "severity": self.severity,
-            "rule": self.rule,
-            "row_code": d["row_code"],
-            "measure": d["measure"],
-            "source_sheet": self.sheet,
-            "source_cell": self.cell,
-            "value_text": self.value,
-            "message_vi": self.message_vi,
-            "message_en": self.message_en,
-            "load_id": load_id,
-        }
+
+def _render(template: str, fields: dict[str, Any]) -> str:
+    # Only named fields are allowed; an unknown one renders as "?" rather than failing the run.
+    return Formatter().vformat(template, (), _Defaulting({k: v for k, v in fields.items() if v is not None}))
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """What a problem row says of the file it is about, beside the problem: its name and folder as received, and
+    its submission id when it was identified."""
+
+    file_name: str
+    folder_unit_code: str
+    submission_id: str | None = None
+
+
+def problem_rows(problems: Iterable[Problem], files: Mapping[str, ReceivedFile]) -> list[dict[str, Any]]:
+    """The rows of ``raw.problems`` (without ``load_id``), each problem with its file (``files`` by sha256)."""
+    rows = []
+    for p in problems:
+        if p.sha256 is None:
+            raise ValueError(f"problem {p.rule} is not about a file")
+        f = files[p.sha256]
+        vi, en = p.messages(f.file_name)
+        t = p.type
+        rows.append({"problem_id": p.problem_id, "sha256": p.sha256, "submission_id": f.submission_id,
+                     "file_name": f.file_name, "folder_unit_code": f.folder_unit_code, "stage": t.stage,
+                     "severity": t.severity, "rule": p.rule, "row_code": p.where.row_code,
+                     "measure": p.where.measure, "source_sheet": p.where.sheet, "source_cell": p.where.cell,
+                     "value_text": p.value, "message_vi": vi, "message_en": en})
+    return rows
 
 
 def problems_markdown() -> str:

@@ -20,14 +20,14 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ingest.catalogue import Catalogue, Form
-from ingest.catalogue.problems import problem_catalogue
+from ingest.catalogue.problems import Problem, problem_catalogue
 from ingest.check.history import HISTORY_COLUMNS, time_frame
 from ingest.read.numbers import format_vi
 from ingest.settings import REPO_DIR, data_dir
@@ -43,21 +43,6 @@ GX_ROOT = REPO_DIR / "great_expectations"
 DATASOURCE, ASSET, BATCH = "sectorstats", "submission_batch", "whole batch"
 FAR_FUTURE = pd.Timestamp("2999-12-31")
 DECIMALS = 6  # values are compared after rounding, so 0.1 + 0.2 equals 0.3
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One unexpected row of one expectation, mapped back to the sheet."""
-
-    rule: str
-    sha256: str
-    submission_id: str
-    sheet: str | None
-    cell: str | None
-    row_code: str | None
-    measure: str | None
-    value: str | None
-    details: dict[str, str]
 
 
 def _fmt(value: Any) -> str:
@@ -321,8 +306,9 @@ class Validator:
 
 
 def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalogue: Catalogue,
-                   validator: Validator | None = None, history: pd.DataFrame | None = None) -> list[Failure]:
-    """Every rule failure in the batch, each pointing at a submission and, where there is one, a cell.
+                   validator: Validator | None = None, history: pd.DataFrame | None = None) -> list[Problem]:
+    """Every rule failure in the batch: a problem of the submission's file (``sha256``), at its cell where there
+    is one.
 
     ``observations`` must carry ``form_code`` beside the columns of ``raw.observations``. ``history`` holds
     the unit's earlier accepted reports (``history.warehouse_history``); without it the history rules
@@ -335,12 +321,13 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
     sid_to_sha = dict(zip(subs["submission_id"], subs["sha256"], strict=True))
     sheet_of = dict(zip(subs["submission_id"], subs["source_sheet"], strict=True))
     obs = observations[observations["submission_id"].isin(sid_to_sha)]
-    failures: list[Failure] = []
+    failures: list[Problem] = []
     at_cells: list[tuple[int, str, str | None, str | None]] = []  # (failure, submission, row, measure)
 
     def cell_failure(rule: str, sid: str, row_code: str | None, measure: str | None, details: dict[str, str]) -> None:
         at_cells.append((len(failures), sid, row_code, measure))  # its cell and value: looked up once, below
-        failures.append(Failure(rule, sid_to_sha[sid], sid, sheet_of[sid], None, row_code, measure, None, details))
+        failures.append(Problem.at(rule, sheet=sheet_of[sid], row_code=row_code, measure=measure,
+                                   sha256=sid_to_sha[sid], **details))
 
     sframe = submission_frame(subs, catalogue)
     by_key = sframe.set_index("key")
@@ -351,9 +338,9 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
             continue
         seen.add((row["key"], meta["rule"]))
         period = f"{rec['period_start']:%m/%Y}"
-        failures.append(Failure(meta["rule"], rec["sha256"], rec["submission_id"], rec["source_sheet"], None, None,
-                                None, None, {"sheet_unit": str(rec["unit_code"]),
-                                             "folder_unit": str(rec["folder_unit_code"]), "period": period}))
+        failures.append(Problem.at(meta["rule"], sheet=rec["source_sheet"], sha256=rec["sha256"],
+                                   sheet_unit=str(rec["unit_code"]), folder_unit=str(rec["folder_unit_code"]),
+                                   period=period))
 
     if not obs.empty:
         cframe = cell_frame(obs)
@@ -394,8 +381,8 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
     return _with_cells(failures, at_cells, obs)
 
 
-def _with_cells(failures: list[Failure], at_cells: list[tuple[int, str, str | None, str | None]],
-                obs: pd.DataFrame) -> list[Failure]:
+def _with_cells(failures: list[Problem], at_cells: list[tuple[int, str, str | None, str | None]],
+                obs: pd.DataFrame) -> list[Problem]:
     """Each cell failure given its cell's address and value, by one join with the batch's numbers (a lookup
     table of every number of a national batch would cost more memory than the numbers themselves)."""
     if not at_cells:
@@ -405,7 +392,8 @@ def _with_cells(failures: list[Failure], at_cells: list[tuple[int, str, str | No
     cells = obs[[*keys, "source_cell", "value"]].drop_duplicates(keys, keep="last")
     found = wanted.merge(cells, on=keys, how="left")
     for i, cell, value in found[["failure", "source_cell", "value"]].itertuples(index=False):
-        failures[i] = replace(failures[i], cell=None if pd.isna(cell) else cell, value=_fmt(value))
+        failures[i] = replace(failures[i], where=replace(failures[i].where, cell=None if pd.isna(cell) else cell),
+                              value=_fmt(value))
     return failures
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ingest.catalogue import Catalogue, Form, Unit
+from ingest.catalogue.problems import Problem
 from ingest.read.numbers import NotANumber, parse_number
 from ingest.read.reader import Sheet
 from ingest.text import cell_address, fold
@@ -49,19 +50,6 @@ class Observation(NamedTuple):
     cell: str
 
 
-@dataclass(frozen=True)
-class Finding:
-    """A problem found while parsing (rendered into a :class:`ingest.catalogue.problems.Problem` later)."""
-
-    rule: str
-    sheet: str | None = None
-    cell: str | None = None
-    row_code: str | None = None
-    measure: str | None = None
-    value: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass
 class ParsedSubmission:
     """What one file says: its form, unit and period, its numbers and what is wrong with it."""
@@ -72,7 +60,7 @@ class ParsedSubmission:
     unit_code: str | None = None
     period_start: dt.date | None = None
     observations: list[Observation] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def identified(self) -> bool:
@@ -144,7 +132,7 @@ def find_columns(sheet: Sheet, header_row: int, code_col: int, data_row: int, fo
     return found
 
 
-def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | None, Finding | None]:
+def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | None, Problem | None]:
     for r in range(min(above_row, len(sheet.rows))):
         for c, cell in enumerate(sheet.rows[r]):
             text = fold(cell)
@@ -155,17 +143,17 @@ def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | Non
             if m and 1 <= int(m.group(1)) <= 12:
                 start = dt.date(int(m.group(2)), int(m.group(1)), 1)
                 if form.frequency != "monthly":
-                    return None, Finding("period-mismatch", sheet.name, cell_address(r, c), value=str(cell),
-                                         details={"form": form.code, "expected": "quý"})
+                    return None, Problem.at("period-mismatch", sheet=sheet.name, cell=cell_address(r, c),
+                                            value=str(cell), form=form.code, expected="quý")
                 return start, None
             if q:
                 quarter = _ROMAN.get(q.group(1)) or int(q.group(1))
                 start = dt.date(int(q.group(2)), 3 * (quarter - 1) + 1, 1)
                 if form.frequency != "quarterly":
-                    return None, Finding("period-mismatch", sheet.name, cell_address(r, c), value=str(cell),
-                                         details={"form": form.code, "expected": "tháng"})
+                    return None, Problem.at("period-mismatch", sheet=sheet.name, cell=cell_address(r, c),
+                                            value=str(cell), form=form.code, expected="tháng")
                 return start, None
-    return None, Finding("period-not-found", sheet.name)
+    return None, Problem.at("period-not-found", sheet=sheet.name)
 
 
 def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int, period_start: dt.date | None = None) -> str | None:
@@ -225,25 +213,25 @@ def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns:
         if code not in codes:
             # the column-number row ("A B C D 1 2 3 4") has letters here, so it never reaches this point
             if any(parse_or_none(sheet.cell(r, c)) is not None for c in columns.values()):
-                result.findings.append(Finding("row-unknown", sheet.name, address, row_code=code,
-                                               details={"form": form.code}))
+                result.problems.append(Problem.at("row-unknown", sheet=sheet.name, cell=address, row_code=code,
+                                                  form=form.code))
             continue
         if code in seen:
-            result.findings.append(Finding("row-duplicated", sheet.name, address, row_code=code))
+            result.problems.append(Problem.at("row-duplicated", sheet=sheet.name, cell=address, row_code=code))
             continue
         seen[code] = address
         for measure, c in columns.items():
             raw = sheet.cell(r, c)
             addr = cell_address(r, c)
             if (r, c) in sheet.uncached:  # calamine reads it as empty: a problem, never a blank or a zero
-                result.findings.append(Finding("formula-without-value", sheet.name, addr, row_code=code,
-                                               measure=measure))
+                result.problems.append(Problem.at("formula-without-value", sheet=sheet.name, cell=addr,
+                                                  row_code=code, measure=measure))
                 continue
             try:
                 number = parse_number(raw)
             except NotANumber:
-                result.findings.append(Finding("value-not-number", sheet.name, addr, row_code=code,
-                                               measure=measure, value=str(raw)))
+                result.problems.append(Problem.at("value-not-number", sheet=sheet.name, cell=addr, row_code=code,
+                                                  measure=measure, value=str(raw)))
                 continue
             result.observations.append(Observation(code, measure, number.value, number.text, number.qualifier,
                                                    sheet.name, addr))
@@ -251,7 +239,7 @@ def read_rows(sheet: Sheet, form: Form, header_row: int, code_col: int, columns:
     result.form_version = form.match_version(set(seen))
     for code in sorted(form.version_rows(result.form_version)):
         if code not in seen:
-            result.findings.append(Finding("row-missing", sheet.name, row_code=code, details={"form": form.code}))
+            result.problems.append(Problem.at("row-missing", sheet=sheet.name, row_code=code, form=form.code))
 
 
 def parse_or_none(cell: object) -> float | None:
@@ -271,24 +259,24 @@ def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
         result = ParsedSubmission(sheet=sheet.name, form=form)
         header = find_header(sheet)
         if header is None:
-            result.findings.append(Finding("header-not-found", sheet.name))
+            result.problems.append(Problem.at("header-not-found", sheet=sheet.name))
             return result
         header_row, code_col = header
         result.period_start, period_problem = find_period(sheet, form, header_row)
         if period_problem:
-            result.findings.append(period_problem)
+            result.problems.append(period_problem)
         unit_code = find_unit(sheet, catalogue, header_row, result.period_start)
         if unit_code is not None and catalogue.unit(unit_code) is None:
-            result.findings.append(Finding("unit-unknown", sheet.name, value=unit_code))
+            result.problems.append(Problem.at("unit-unknown", sheet=sheet.name, value=unit_code))
         elif unit_code is None:
-            result.findings.append(Finding("unit-not-found", sheet.name))
+            result.problems.append(Problem.at("unit-not-found", sheet=sheet.name))
         else:
             result.unit_code = unit_code
         data_row = _first_data_row(sheet, header_row, code_col, form)
         columns = find_columns(sheet, header_row, code_col, data_row, form)
         for column in form.columns:
             if column.key not in columns:
-                result.findings.append(Finding("column-not-found", sheet.name, measure=column.key))
+                result.problems.append(Problem.at("column-not-found", sheet=sheet.name, measure=column.key))
         read_rows(sheet, form, header_row, code_col, columns, result)
         return result
-    return ParsedSubmission(findings=[Finding("form-not-found")])
+    return ParsedSubmission(problems=[Problem.at("form-not-found")])

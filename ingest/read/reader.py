@@ -1,8 +1,8 @@
 """Opening a received file as a workbook of cell grids, with python-calamine.
 
 The format is decided from the bytes, never from the file name (districts name files anything).
-A file that cannot be opened is a :class:`ReadFailure` carrying the problem code, not an exception
-that stops the run. Before calamine sees the bytes, :mod:`ingest.read.safety` checks them against the limits
+A file that cannot be opened is a :class:`~ingest.catalogue.problems.Problem`, not an exception that stops
+the run. Before calamine sees the bytes, :mod:`ingest.read.safety` checks them against the limits
 of :mod:`ingest.read.limits` (size, decompression bombs, XML entities, giant sheets, encryption).
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
+from ingest.catalogue.problems import Problem
 from ingest.read.legacy_fonts import to_unicode
 from ingest.read.limits import Limits, current_limits
 from ingest.read.safety import Refused, inspect_workbook
@@ -41,16 +42,6 @@ class Sheet:
         return None
 
 
-@dataclass(frozen=True)
-class ReadFailure:
-    rule: str  # a code from problems.yaml
-    detail: str
-    sheet: str | None = None
-    cell: str | None = None
-    value: str | None = None
-    expected: str | None = None  # the limit breached, as shown in the message
-
-
 def looks_like_spreadsheet(data: bytes) -> bool:
     return data.startswith(_ZIP) or data.startswith(_OLE2)
 
@@ -67,7 +58,7 @@ def _zip_is_workbook(data: bytes) -> bool | None:
     return any(n.startswith("xl/") for n in names)
 
 
-def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | ReadFailure:
+def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Problem:
     """Every worksheet of the file, in workbook order, or why it could not be read.
 
     Text typed in a legacy Vietnamese font (TCVN3, VNI) is decoded to Unicode cell by cell, so labels,
@@ -76,22 +67,22 @@ def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Re
         inspection = inspect_workbook(data, limits or current_limits())
     except Refused as r:
         log.info("refused before reading: %s", r)
-        return ReadFailure(r.rule, r.detail, sheet=r.sheet, cell=r.cell, value=r.value, expected=r.expected)
+        return r.problem
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError as exc:
-        return ReadFailure("file-password-protected", str(exc))
+        return Problem.at("file-password-protected", detail=str(exc))
     except CalamineError as exc:
         # An OLE2 file that calamine cannot read is usually an encrypted (password) OOXML package
         if data.startswith(_OLE2) and "password" in str(exc).lower():
-            return ReadFailure("file-password-protected", str(exc))
+            return Problem.at("file-password-protected", detail=str(exc))
         if data.startswith(_ZIP) and _zip_is_workbook(data) is False:
-            return ReadFailure("file-not-spreadsheet", "a zip package that holds no workbook")
+            return Problem.at("file-not-spreadsheet", detail="a zip package that holds no workbook")
         if data.startswith(_OLE2) and "detect file format" in str(exc):  # a Word .doc, an Outlook .msg
-            return ReadFailure("file-not-spreadsheet", str(exc))
-        return ReadFailure("file-damaged", str(exc))
+            return Problem.at("file-not-spreadsheet", detail=str(exc))
+        return Problem.at("file-damaged", detail=str(exc))
     except Exception as exc:  # calamine raises plain errors for broken XML/zip members
-        return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
+        return Problem.at("file-damaged", detail=f"{type(exc).__name__}: {exc}")
     sheets: list[Sheet] = []
     try:
         for meta in wb.sheets_metadata:
@@ -102,7 +93,7 @@ def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Re
                     for row in sheet.to_python(skip_empty_area=False)]
             sheets.append(Sheet(name=meta.name, rows=rows, uncached=inspection.uncached.get(meta.name, frozenset())))
     except Exception as exc:
-        return ReadFailure("file-damaged", f"{type(exc).__name__}: {exc}")
+        return Problem.at("file-damaged", detail=f"{type(exc).__name__}: {exc}")
     finally:
         wb.close()
     return sheets

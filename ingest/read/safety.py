@@ -42,6 +42,7 @@ from itertools import repeat
 from operator import itemgetter
 from xml.parsers import expat
 
+from ingest.catalogue.problems import Problem
 from ingest.read.cfb import CfbError, CompoundFile
 from ingest.read.limits import Limits, human_bytes
 from ingest.text import cell_address
@@ -59,13 +60,12 @@ _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
 
 class Refused(Exception):
-    """The file breaches a safety check; carries the problem code and the fields of its message."""
+    """The file breaches a safety check: raised by the first check it fails, carrying that :class:`Problem`."""
 
     def __init__(self, rule: str, detail: str, *, sheet: str | None = None, cell: str | None = None,
                  value: str | None = None, expected: str | None = None) -> None:
         super().__init__(f"{rule}: {detail}")
-        self.rule, self.detail = rule, detail
-        self.sheet, self.cell, self.value, self.expected = sheet, cell, value, expected
+        self.problem = Problem.at(rule, sheet=sheet, cell=cell, value=value, detail=detail, expected=expected)
 
 
 @dataclass(frozen=True)

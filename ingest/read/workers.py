@@ -35,8 +35,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from ingest.catalogue.problems import Problem
 from ingest.read.limits import Limits, current_limits, human_bytes
-from ingest.read.reader import ReadFailure
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,18 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def read_file(path: Path, limits: Limits) -> bytes | ReadFailure:
+def read_file(path: Path, limits: Limits) -> bytes | Problem:
     """The file's bytes, or ``file-too-large`` decided from its size without reading it."""
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        return ReadFailure("file-too-large", f"{size} bytes", value=human_bytes(size),
-                           expected=human_bytes(limits.max_file_bytes))
+        return Problem.at("file-too-large", detail=f"{size} bytes", value=human_bytes(size),
+                          expected=human_bytes(limits.max_file_bytes))
     return path.read_bytes()
 
 
 def _parse_path(path: Path, parse: Parse, limits: Limits) -> Any:
     data = read_file(path, limits)
-    return data if isinstance(data, ReadFailure) else parse(data)
+    return data if isinstance(data, Problem) else parse(data)
 
 
 def _serve(conn: Connection) -> None:
@@ -135,7 +135,7 @@ def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = No
     """``parse(bytes)`` of every file, in the order of ``paths``; with ``workers`` > 1 in worker processes.
 
     ``parse`` must be a module-level function when ``workers`` > 1 (it is sent to the workers by name).
-    A file over the size limit is never read; one over the time limit is a ``file-timeout`` ReadFailure.
+    A file over the size limit is never read; one over the time limit is a ``file-timeout`` Problem.
     """
     limits = limits or current_limits()
     return map_in_workers(paths, functools.partial(_parse_path, parse=parse, limits=limits), workers=workers,
@@ -145,7 +145,7 @@ def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = No
 def map_in_workers(items: Sequence[Any], run: Callable[[Any], Any], *, workers: int | None = None,
                    limits: Limits | None = None, chunk: int | None = None) -> Iterator[Any]:
     """``run(item)`` of every item, in order, in worker processes (each item under the time limit, a worker that
-    dies costs its item an ``internal-error`` ReadFailure); ``workers`` ≤ 1 runs them here. ``run`` and the
+    dies costs its item an ``internal-error`` Problem); ``workers`` ≤ 1 runs them here. ``run`` and the
     items must pickle: module-level functions, ``functools.partial`` of them, plain data."""
     limits = limits or current_limits()
     workers = default_workers() if workers is None else workers
@@ -199,7 +199,7 @@ def _collect(pool: _Pool, queue: deque[int], results: dict[int, Any], limits: Li
                     code = None
                 head = worker.tasks.popleft()
                 log.error("parse worker died on file #%d (exit code %s); starting another", head, code)
-                results[head] = ReadFailure("internal-error", f"the reader process stopped (exit code {code})")
+                results[head] = Problem.at("internal-error", detail=f"the reader process stopped (exit code {code})")
                 queue.extendleft(reversed(worker.tasks))
                 worker.tasks.clear()
                 pool.retire(worker, kill=True)
@@ -210,8 +210,8 @@ def _collect(pool: _Pool, queue: deque[int], results: dict[int, Any], limits: Li
         elif time.monotonic() >= worker.since + limits.max_seconds:
             head = worker.tasks.popleft()
             log.warning("file #%d took more than %.0f s: worker killed", head, limits.max_seconds)
-            results[head] = ReadFailure("file-timeout", f"more than {limits.max_seconds:g} s",
-                                        expected=f"{limits.max_seconds:g}")
+            results[head] = Problem.at("file-timeout", detail=f"more than {limits.max_seconds:g} s",
+                                       expected=f"{limits.max_seconds:g}")
             queue.extendleft(reversed(worker.tasks))
             worker.tasks.clear()
             pool.retire(worker, kill=True)

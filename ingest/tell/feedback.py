@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from ingest.catalogue.problems import Problem
 from ingest.read import workers as parallel
-from ingest.read.reader import ReadFailure, Sheet, read_workbook
+from ingest.read.reader import Sheet, read_workbook
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +167,9 @@ def write_feedback_files(problems: pd.DataFrame, read_archived: Callable[[str], 
     run = functools.partial(_write_one, read_archived=read_archived, root=root)
     written = []
     for (sha, _), result in zip(jobs, parallel.map_in_workers(jobs, run, workers=workers), strict=True):
-        if isinstance(result, ReadFailure):  # the worker overran its time limit or died
-            log.error("feedback workbook for file %s not written: %s %s", sha[:12], result.rule, result.detail)
+        if isinstance(result, Problem):  # the worker overran its time limit or died
+            log.error("feedback workbook for file %s not written: %s %s", sha[:12], result.rule,
+                      result.details.get("detail"))
             continue
         written.append(result)
     log.info("feedback: %d workbooks written under %s", len(written), root)
@@ -180,5 +182,5 @@ def _write_one(job: tuple[str, list[dict]], read_archived: Callable[[str], bytes
     unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
     sheets = read_workbook(read_archived(sha))
     path = feedback_path(root, unit, first["file_name"], sha)
-    write_feedback(path, None if isinstance(sheets, ReadFailure) else sheets, group)
+    write_feedback(path, None if isinstance(sheets, Problem) else sheets, group)
     return FeedbackFile(path, sha, len(group))

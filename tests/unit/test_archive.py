@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.archive import store as archive
 from ingest.archive.store import (
     CHUNK,
     Arrival,
@@ -24,7 +25,6 @@ from ingest.archive.store import (
     stage,
     sweep_incomplete,
 )
-from ingest.archive import store as archive
 
 T0 = 1_727_740_800_000_000_000  # 2024-10-01 00:00:00 UTC, in ns
 DAY = 86_400 * 10**9

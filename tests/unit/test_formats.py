@@ -75,7 +75,7 @@ def test_every_format_reads_to_the_same_numbers_and_cells(rendered, fmt: str) ->
     expected = (form, "443", period, sheet)
     assert (reference.form, reference.unit_code, reference.period_start, reference.sheet) == expected
     assert (parsed.form, parsed.unit_code, parsed.period_start, parsed.sheet) == expected
-    assert [f.rule for f in parsed.findings] == [f.rule for f in reference.findings]
+    assert [f.rule for f in parsed.problems] == [f.rule for f in reference.problems]
     assert read_back(parsed) == read_back(reference)
     # and the reference is what was written, where it was written
     written = {k: v for k, v in values_for(form).items() if k in r.cells}

@@ -41,4 +41,4 @@ def test_a_form_typed_in_a_legacy_font(encoding: str, form_code: str) -> None:
     expected = {k: (v, rendered.cells[k]) for k, v in values.items()}
     expected |= {(c, "ytd"): (values[(c, "period")], rendered.cells[(c, "ytd")]) for c in stocks}
     assert {(o.row_code, o.measure): (o.value, o.cell) for o in parsed.observations if o.value is not None} == expected
-    assert parsed.findings == []
+    assert parsed.problems == []

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.catalogue.problems import Problem
 from ingest.read.limits import MB, Limits
-from ingest.read.reader import ReadFailure
 from ingest.read.workers import default_workers, parse_paths
 
 # --- parse functions, imported by name in the worker processes --------------------------------------------------
@@ -80,7 +80,7 @@ def test_a_file_over_the_time_limit_is_killed_and_the_rest_go_on(tmp_path: Path)
     results = list(parse_paths(files(tmp_path, contents), sleepy, workers=2, chunk=3,
                                limits=Limits(max_seconds=1.5)))
     elapsed = time.perf_counter() - t
-    timeout = ReadFailure("file-timeout", "more than 1.5 s", expected="1.5")
+    timeout = Problem.at("file-timeout", detail="more than 1.5 s", expected="1.5")
     assert results == [1, timeout, 2, 3, 4, timeout, 5]
     assert elapsed < 15, elapsed  # two kills and restarts, not two minutes of sleep
 
@@ -88,7 +88,7 @@ def test_a_file_over_the_time_limit_is_killed_and_the_rest_go_on(tmp_path: Path)
 def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path) -> None:
     results = list(parse_paths(files(tmp_path, [b"a", b"crash", b"bb", b"crash", b"ccc"]), crashy, workers=2,
                                chunk=2))
-    dead = ReadFailure("internal-error", "the reader process stopped (exit code -6)")
+    dead = Problem.at("internal-error", detail="the reader process stopped (exit code -6)")
     assert results == [1, dead, 2, dead, 3]
 
 
@@ -96,7 +96,7 @@ def test_the_worker_address_space_limit_holds(tmp_path: Path) -> None:
     results = list(parse_paths(files(tmp_path, [b"a", b"hog", b"bb"]), hungry, workers=2, chunk=1,
                                limits=Limits(worker_memory_bytes=768 * MB)))
     assert results[0] == 1 and results[2] == 2
-    assert isinstance(results[1], ReadFailure) and results[1].rule == "internal-error"
+    assert isinstance(results[1], Problem) and results[1].rule == "internal-error"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -106,7 +106,8 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path, workers: int) ->
     with big.open("wb") as f:
         f.truncate(3 * 1024 * MB)  # sparse: reading it would take 3 GB
     results = list(parse_paths([paths[0], big, paths[1]], size_of, workers=workers))
-    assert results[1] == ReadFailure("file-too-large", f"{3 * 1024 * MB} bytes", value="3072 MB", expected="20 MB")
+    assert results[1] == Problem.at("file-too-large", detail=f"{3 * 1024 * MB} bytes", value="3072 MB",
+                                    expected="20 MB")
     assert [r[0] for r in (results[0], results[2])] == [1, 1]
 
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.catalogue import Form, FormVersion, load_catalogue
-from ingest.parse.parser import Finding, Observation, ParsedSubmission, normalise_row_code, parse_sheets
+from ingest.catalogue.problems import Problem
+from ingest.parse.parser import Observation, ParsedSubmission, normalise_row_code, parse_sheets
 from ingest.read.numbers import format_vi
 from ingest.read.reader import Sheet, read_workbook
 from ingest.tell.official_forms import Quirks, write_form
@@ -166,7 +167,7 @@ def test_normalise_row_code_property(n: int, zeros: int, dot: bool, kind: str) -
 def test_plain_monthly_form_reads_everything() -> None:
     grid, cells = make_grid()
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert result.sheet == SHEET
     assert result.form is LDVL
     assert result.unit_code == "443"
@@ -189,14 +190,14 @@ def test_blank_cells_are_observations_without_value() -> None:
     result = parse(grid)
     o = obs_map(result)[("02", "plan_year")]
     assert (o.value, o.value_text, o.cell) == (None, None, cells[("02", "plan_year")])
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_form_found_by_title_when_code_line_is_missing() -> None:
     grid, _ = make_grid(BTXH, form_line="")
     result = parse(grid)
     assert result.form is BTXH
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_form_code_typed_with_spaces_is_found() -> None:
@@ -210,7 +211,7 @@ def test_codes_typed_as_numbers() -> None:
     codes["06"] = "6."
     grid, cells = make_grid(code_cells=codes)
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     got = obs_map(result)
     assert {code for code, _ in got} == set(LDVL.row_codes)
     assert got[("05", "period")].cell == cells[("05", "period")]
@@ -222,7 +223,7 @@ def test_header_found_after_inserted_rows(inserted: int) -> None:
     above = [_line("(Kèm theo Công văn của Phòng Lao động - Thương binh và Xã hội)")] + [_line()] * (inserted - 1)
     grid, cells = make_grid(above=above)
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert obs_map(result)[("01", "plan_year")].cell == f"E{13 + inserted}"
     assert {k: o.cell for k, o in obs_map(result).items()} == cells
 
@@ -230,13 +231,13 @@ def test_header_found_after_inserted_rows(inserted: int) -> None:
 def test_header_beyond_scan_window_is_not_found() -> None:
     grid, _ = make_grid(above=[_line()] * 40)
     result = parse(grid)
-    assert result.findings == [Finding("header-not-found", SHEET)]
+    assert result.problems == [Problem.at("header-not-found", sheet=SHEET)]
 
 
 def test_note_rows_inside_the_table_are_skipped() -> None:
     grid, cells = make_grid(between={"04": [_line("", NOTE)], "09": [_line(), _line()]})
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert row_of(cells[("05", "period")]) == row_of(cells[("04", "period")]) + 2
     assert {k: o.cell for k, o in obs_map(result).items()} == cells
 
@@ -247,7 +248,7 @@ def test_renamed_sheet_after_unrelated_sheet() -> None:
     grid, _ = make_grid()
     result = parse(grid, name="Báo cáo T10", before=[notes, empty])
     assert result.sheet == "Báo cáo T10"
-    assert result.findings == []
+    assert result.problems == []
     assert {o.sheet for o in result.observations} == {"Báo cáo T10"}
 
 
@@ -271,7 +272,7 @@ def test_monthly_period(text: str, start: dt.date) -> None:
     grid, _ = make_grid(period=text)
     result = parse(grid)
     assert result.period_start == start
-    assert result.findings == []
+    assert result.problems == []
 
 
 @pytest.mark.parametrize(
@@ -281,7 +282,7 @@ def test_monthly_period_not_found(text: str) -> None:
     grid, _ = make_grid(period=text)
     result = parse(grid)
     assert result.period_start is None
-    assert result.findings == [Finding("period-not-found", SHEET)]
+    assert result.problems == [Problem.at("period-not-found", sheet=SHEET)]
     assert not result.identified
 
 
@@ -290,15 +291,15 @@ def test_date_line_is_not_a_period() -> None:
     grid, _ = make_grid(period="", above=[_line("Can Lộc, ngày 08 tháng 11 năm 2024")])
     result = parse(grid)
     assert result.period_start is None
-    assert result.findings == [Finding("period-not-found", SHEET)]
+    assert result.problems == [Problem.at("period-not-found", sheet=SHEET)]
 
 
 def test_period_mismatch_quarterly_form_with_a_month() -> None:
     grid, _ = make_grid(GDNN, period="Tháng 10 năm 2024")
     result = parse(grid)
     assert result.period_start is None
-    assert result.findings == [Finding("period-mismatch", SHEET, "A5", value="Tháng 10 năm 2024",
-                                       details={"form": "02/GDNN-H", "expected": "quý"})]
+    assert result.problems == [Problem.at("period-mismatch", sheet=SHEET, cell="A5", value="Tháng 10 năm 2024",
+                                       form="02/GDNN-H", expected="quý")]
 
 
 @pytest.mark.parametrize(
@@ -312,22 +313,22 @@ def test_quarterly_period(form: Form, text: str, start: dt.date) -> None:
     grid, _ = make_grid(form, period=text)
     result = parse(grid)
     assert result.period_start == start
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_period_mismatch_monthly_form_with_a_quarter() -> None:
     grid, _ = make_grid(LDVL, period="Quý III năm 2024")
     result = parse(grid)
     assert result.period_start is None
-    assert result.findings == [Finding("period-mismatch", SHEET, "A5", value="Quý III năm 2024",
-                                       details={"form": "01/LĐVL-H", "expected": "tháng"})]
+    assert result.problems == [Problem.at("period-mismatch", sheet=SHEET, cell="A5", value="Quý III năm 2024",
+                                       form="01/LĐVL-H", expected="tháng")]
 
 
 def test_plain_quarterly_form_reads_everything() -> None:
     """The quarter columns (``Quý báo cáo``) are matched as well as the period line."""
     grid, cells = make_grid(GDNN)
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert (result.form, result.unit_code, result.period_start) == (GDNN, "443", dt.date(2024, 7, 1))
     assert {k: o.cell for k, o in obs_map(result).items()} == cells
 
@@ -344,7 +345,7 @@ def test_unit_from_the_report_line(line: str) -> None:
     grid, _ = make_grid(unit_line=line, issuing="UBND HUYỆN ...")
     result = parse(grid)
     assert result.unit_code == "443"
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_unit_found_by_name_when_there_is_no_code() -> None:
@@ -357,14 +358,14 @@ def test_unit_found_from_the_issuing_body_when_the_report_line_is_missing() -> N
     grid, _ = make_grid(unit_line=None, issuing="UBND THÀNH PHỐ HÀ TĨNH")
     result = parse(grid)
     assert result.unit_code == "436"
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_unknown_unit_code() -> None:
     grid, _ = make_grid(unit_line="Đơn vị báo cáo: Phòng Lao động - Thương binh và Xã hội (mã 999)")
     result = parse(grid)
     assert result.unit_code is None
-    assert result.findings == [Finding("unit-unknown", SHEET, value="999")]
+    assert result.problems == [Problem.at("unit-unknown", sheet=SHEET, value="999")]
     assert not result.identified
 
 
@@ -373,7 +374,7 @@ def test_receiver_line_does_not_name_the_sender() -> None:
     grid, _ = make_grid(unit_line=None, issuing="UBND HUYỆN ...............")
     result = parse(grid)
     assert result.unit_code is None
-    assert result.findings == [Finding("unit-not-found", SHEET)]
+    assert result.problems == [Problem.at("unit-not-found", sheet=SHEET)]
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -383,7 +384,7 @@ def test_unknown_row_code_with_numbers_is_a_warning() -> None:
     grid, cells = make_grid(extra=[("99", "Chỉ tiêu bổ sung của huyện", {"period": 7.0})])
     result = parse(grid)
     address = f"C{row_of(cells[('14', 'period')]) + 2}"  # the line after row 14
-    assert result.findings == [Finding("row-unknown", SHEET, address, row_code="99", details={"form": "01/LĐVL-H"})]
+    assert result.problems == [Problem.at("row-unknown", sheet=SHEET, cell=address, row_code="99", form="01/LĐVL-H")]
     assert "99" not in {o.row_code for o in result.observations}
     assert len(result.observations) == len(LDVL.rows) * 4
 
@@ -391,7 +392,7 @@ def test_unknown_row_code_with_numbers_is_a_warning() -> None:
 def test_unknown_row_code_without_numbers_is_ignored() -> None:
     grid, _ = make_grid(extra=[("99", "Chỉ tiêu bổ sung của huyện", {"period": "", "ytd": "n/a"})])
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
 
 
 def test_duplicated_row_code() -> None:
@@ -399,7 +400,7 @@ def test_duplicated_row_code() -> None:
     grid, cells = make_grid(between={"08": [dup]})
     result = parse(grid)
     second = f"C{row_of(cells[('08', 'period')]) + 2}"
-    assert result.findings == [Finding("row-duplicated", SHEET, second, row_code="05")]
+    assert result.problems == [Problem.at("row-duplicated", sheet=SHEET, cell=second, row_code="05")]
     o = obs_map(result)[("05", "period")]
     assert (o.value, o.cell) == (default_values(LDVL)[("05", "period")], cells[("05", "period")])  # first one kept
     assert len(result.observations) == len(LDVL.rows) * 4
@@ -408,7 +409,7 @@ def test_duplicated_row_code() -> None:
 def test_missing_row() -> None:
     grid, _ = make_grid(skip=("09",))
     result = parse(grid)
-    assert result.findings == [Finding("row-missing", SHEET, row_code="09", details={"form": "01/LĐVL-H"})]
+    assert result.problems == [Problem.at("row-missing", sheet=SHEET, row_code="09", form="01/LĐVL-H")]
     assert "09" not in {o.row_code for o in result.observations}
 
 
@@ -422,14 +423,14 @@ OLD_CAT = dataclasses.replace(CAT, forms=(OLD_LDVL, *CAT.forms[1:]))
 def test_current_version_recorded() -> None:
     grid, _ = make_grid()
     result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
-    assert (result.form_version, result.findings) == ("2024", [])
+    assert (result.form_version, result.problems) == ("2024", [])
 
 
 @pytest.mark.parametrize(("skip", "version"), [(("09",), "2023"), (("09", "13", "14"), "2022")])
 def test_older_version_recognised_and_loaded_for_the_rows_it_has(skip: tuple[str, ...], version: str) -> None:
     grid, cells = make_grid(skip=skip)
     result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
-    assert (result.form_version, result.findings) == (version, [])
+    assert (result.form_version, result.problems) == (version, [])
     assert {(o.row_code, o.measure): o.cell for o in result.observations} == {
         k: v for k, v in cells.items() if k[0] not in skip}
 
@@ -438,7 +439,7 @@ def test_rows_missing_from_no_known_version_are_reported_on_the_current_one() ->
     grid, _ = make_grid(skip=("09", "10"))
     result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
     assert result.form_version == "2024"
-    assert [(f.rule, f.row_code) for f in result.findings] == [("row-missing", "09"), ("row-missing", "10")]
+    assert [(f.rule, f.where.row_code) for f in result.problems] == [("row-missing", "09"), ("row-missing", "10")]
 
 
 def test_catalogue_without_versions_calls_the_form_current() -> None:
@@ -449,7 +450,7 @@ def test_catalogue_without_versions_calls_the_form_current() -> None:
 def test_every_row_missing_when_the_table_is_empty() -> None:
     grid, _ = make_grid(skip=LDVL.row_codes)
     result = parse(grid)
-    assert [(f.rule, f.row_code) for f in result.findings] == [("row-missing", c) for c in LDVL.row_codes]
+    assert [(f.rule, f.where.row_code) for f in result.problems] == [("row-missing", c) for c in LDVL.row_codes]
     assert result.observations == []
 
 
@@ -466,7 +467,7 @@ def test_text_numbers_in_cells(typed: str, value: float, qualifier: str | None) 
     values[("10", "ytd")] = typed
     grid, cells = make_grid(values=values)
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     o = obs_map(result)[("10", "ytd")]
     assert o == Observation("10", "ytd", value, typed, qualifier, SHEET, cells[("10", "ytd")])
 
@@ -478,7 +479,8 @@ def test_value_not_number(typed: str) -> None:
     grid, cells = make_grid(values=values)
     result = parse(grid)
     assert cells[("10", "ytd")] == "G23"  # row 10 follows section II: sheet row 23
-    assert result.findings == [Finding("value-not-number", SHEET, "G23", row_code="10", measure="ytd", value=typed)]
+    assert result.problems == [Problem.at("value-not-number", sheet=SHEET, cell="G23", row_code="10", measure="ytd",
+                                          value=typed)]
     assert ("10", "ytd") not in obs_map(result)
     assert ("10", "period") in obs_map(result)  # the rest of the row is read
 
@@ -488,7 +490,7 @@ def test_date_cell_is_not_a_number() -> None:
     values[("03", "period")] = dt.datetime(2024, 5, 1)
     grid, cells = make_grid(values=values)
     result = parse(grid)
-    assert result.findings == [Finding("value-not-number", SHEET, cells[("03", "period")], row_code="03",
+    assert result.problems == [Problem.at("value-not-number", sheet=SHEET, cell=cells[("03", "period")], row_code="03",
                                        measure="period", value="2024-05-01 00:00:00")]
 
 
@@ -499,7 +501,7 @@ def test_date_cell_is_not_a_number() -> None:
 def test_code_header_variants(label: str) -> None:
     grid, _ = make_grid(code_header=label)
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert len(result.observations) == len(LDVL.rows) * 4
 
 
@@ -508,7 +510,7 @@ def test_header_not_found() -> None:
     result = parse(grid)
     assert result.form is LDVL
     assert result.sheet == SHEET
-    assert result.findings == [Finding("header-not-found", SHEET)]
+    assert result.problems == [Problem.at("header-not-found", sheet=SHEET)]
     assert result.observations == []
 
 
@@ -520,7 +522,7 @@ def test_header_not_found() -> None:
 def test_column_not_found(headers: dict[str, str], missing: str) -> None:
     grid, _ = make_grid(column_headers=headers)
     result = parse(grid)
-    assert result.findings == [Finding("column-not-found", SHEET, measure=missing)]
+    assert result.problems == [Problem.at("column-not-found", sheet=SHEET, measure=missing)]
     assert missing not in {o.measure for o in result.observations}
     assert len(result.observations) == len(LDVL.rows) * 3
 
@@ -530,7 +532,7 @@ def test_columns_matched_on_reworded_headers() -> None:
                                             "period2": "Thực hiện tháng này", "ytd2": "Luỹ kế",
                                             "ytd_prev_year": "So cùng kỳ"})
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     assert {k: o.cell for k, o in obs_map(result).items()} == cells
 
 
@@ -539,7 +541,7 @@ def test_the_two_thuc_hien_columns_in_either_order() -> None:
     # the headers decide, so the numbers in the first column are the year to date
     grid, cells = make_grid(column_headers={"period2": "Lũy kế từ đầu năm", "ytd2": "Tháng báo cáo"})
     result = parse(grid)
-    assert result.findings == []
+    assert result.problems == []
     got = obs_map(result)
     values = default_values(LDVL)
     for row in LDVL.rows:
@@ -552,13 +554,13 @@ def test_the_two_thuc_hien_columns_in_either_order() -> None:
 def test_form_not_found() -> None:
     grid, _ = make_grid(form_line="Biểu số: 09/XYZ-H", title="BÁO CÁO TÌNH HÌNH")
     result = parse(grid)
-    assert result == ParsedSubmission(findings=[Finding("form-not-found")])
+    assert result == ParsedSubmission(problems=[Problem.at("form-not-found")])
     assert result.sheet is None and result.form is None and not result.identified
 
 
 def test_form_not_found_in_empty_workbook() -> None:
-    assert parse_sheets([], CAT).findings == [Finding("form-not-found")]
-    assert parse_sheets([Sheet("Sheet1", [])], CAT).findings == [Finding("form-not-found")]
+    assert parse_sheets([], CAT).problems == [Problem.at("form-not-found")]
+    assert parse_sheets([Sheet("Sheet1", [])], CAT).problems == [Problem.at("form-not-found")]
 
 
 # --- through a real file (ingest.tell.official_forms → ingest.read.reader → parser) ------------------------------
@@ -580,7 +582,7 @@ def test_official_file_with_quirks_end_to_end(tmp_path: Path) -> None:
     result = parse_sheets(sheets, CAT)
     assert (result.sheet, result.form, result.unit_code, result.period_start) == \
         ("Sheet1", LDVL, "443", dt.date(2024, 10, 1))
-    assert [(f.rule, f.row_code) for f in result.findings] == [("row-unknown", "99")]
+    assert [(f.rule, f.where.row_code) for f in result.problems] == [("row-unknown", "99")]
     got = obs_map(result)
     for key, address in cells.items():
         if key[0] == "99":
@@ -633,5 +635,5 @@ def test_parse_sheets_finds_every_value_at_its_address(layout: tuple, month: int
     got = {k: (o.value, o.cell) for k, o in obs_map(result).items()}
     assert got == {k: (numbers[k], cells[k]) for k in numbers}
     assert len(result.observations) == len(numbers)
-    assert result.findings == []
+    assert result.problems == []
     assert result.period_start == start

@@ -53,7 +53,7 @@ def test_unit_of_a_sheet(issuing: str, unit_line: str | None, period: str, code:
     grid, _ = make_grid(issuing=issuing, unit_line=unit_line, period=period)
     result = parse(grid)
     assert result.unit_code == code
-    assert result.findings == []
+    assert result.problems == []
 
 
 @pytest.mark.parametrize(
@@ -94,4 +94,4 @@ def test_a_commune_form_written_and_read_back(form, code: str, start: dt.date) -
     values = {(r.code, "period"): 10 for r in form.rows if not r.sum_of}
     parsed = parse_file(form_bytes(form, unit, start, values).data, CAT)
     assert (parsed.form, parsed.unit_code, parsed.period_start) == (form, code, start)
-    assert [f.rule for f in parsed.findings if f.rule.startswith("unit")] == []
+    assert [f.rule for f in parsed.problems if f.rule.startswith("unit")] == []

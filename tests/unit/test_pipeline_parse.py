@@ -6,7 +6,7 @@ import pytest
 
 from ingest import pipeline, warehouse
 from ingest.catalogue import load_catalogue
-from ingest.read.reader import ReadFailure
+from ingest.catalogue.problems import Problem
 
 
 def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,7 +18,7 @@ def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pyte
 
     cat = load_catalogue()
     data = form_bytes(cat.form("01/LĐVL-H"), cat.unit("443")).data
-    assert pipeline.parse_file(data, cat) == ReadFailure("internal-error", "IndexError: list index out of range")
+    assert pipeline.parse_file(data, cat) == Problem.at("internal-error", detail="IndexError: list index out of range")
 
 
 def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser(con: warehouse.Connection) -> None:

@@ -10,7 +10,7 @@ from string import Formatter
 import pytest
 
 from ingest.catalogue import load_catalogue, problems
-from ingest.catalogue.problems import SEVERITIES, Problem, problem_catalogue
+from ingest.catalogue.problems import SEVERITIES, Location, Problem, ReceivedFile, problem_catalogue, problem_rows
 from ingest.settings import CATALOGUE_DIR
 
 YAML = CATALOGUE_DIR / "problems.yaml"
@@ -54,8 +54,8 @@ EXPECTED_TEXT = {
 
 
 def full_problem(code: str) -> Problem:
-    return Problem(code, SHA, FULL["file_name"], "443", submission_id="s1", sheet=FULL["sheet"], cell=FULL["cell"],
-                   row_code=FULL["row_code"], measure=FULL["measure"], value=FULL["value"], details=FULL_DETAILS)
+    return Problem.at(code, sheet=FULL["sheet"], cell=FULL["cell"], row_code=FULL["row_code"],
+                      measure=FULL["measure"], value=FULL["value"], sha256=SHA, **FULL_DETAILS)
 
 
 # --- the catalogue --------------------------------------------------------------------------------------
@@ -79,9 +79,9 @@ def test_every_code_emitted_by_the_code_is_in_the_catalogue() -> None:
     emitted: set[str] = set()
     for path in INGEST.rglob("*.py"):
         src = path.read_text(encoding="utf-8")
-        emitted |= set(re.findall(r'(?:Finding|ReadFailure|Problem)\(\s*"([a-z]+(?:-[a-z]+)+)"', src))
+        emitted |= set(re.findall(r'(?:Problem\.at|Problem|Refused)\(\s*"([a-z]+(?:-[a-z]+)+)"', src))
         emitted |= set(re.findall(r'"rule":\s*"([a-z]+(?:-[a-z]+)+)"', src))
-    assert len(emitted) >= 15  # the search found the stages' codes
+    assert len(emitted) >= 35  # the search found the stages' codes
     assert emitted <= set(CODES), emitted - set(CODES)
 
 
@@ -122,7 +122,7 @@ def test_unknown_code_is_a_key_error() -> None:
     with pytest.raises(KeyError, match=re.escape("problem code 'no-such-rule' is not in problems.yaml")):
         CAT.get("no-such-rule")
     with pytest.raises(KeyError):
-        _ = Problem("no-such-rule", SHA, "f.xlsx", "443").severity
+        _ = Problem("no-such-rule").severity
 
 
 def test_invalid_severity_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +146,7 @@ def test_valid_catalogue_copy_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("code", CODES)
 def test_every_message_renders_fully_with_all_fields(code: str) -> None:
     p = full_problem(code)
-    for lang, message in (("vi", p.message_vi), ("en", p.message_en)):
+    for lang, message in zip(("vi", "en"), p.messages(FULL["file_name"]), strict=True):
         template = getattr(CAT.get(code), lang)
         assert "{" not in message and "}" not in message
         assert "?" not in message
@@ -156,39 +156,38 @@ def test_every_message_renders_fully_with_all_fields(code: str) -> None:
 
 @pytest.mark.parametrize("code", [c for c in CODES if template_fields(CAT.get(c).vi)])
 def test_a_missing_field_renders_as_question_mark(code: str) -> None:
-    p = Problem(code, SHA, None, "443")  # type: ignore[arg-type]
-    assert "?" in p.message_vi
-    assert "?" in p.message_en
-    assert "{" not in p.message_vi + p.message_en
+    vi, en = Problem(code).messages(None)
+    assert "?" in vi
+    assert "?" in en
+    assert "{" not in vi + en
 
 
 def test_value_not_number_message_exact() -> None:
-    p = Problem("value-not-number", SHA, "bc.xlsx", "443", sheet="Bieu 01", cell="G23", row_code="10",
-                measure="ytd", value="1.234,5.6")
-    assert p.message_vi == ("Sheet «Bieu 01», ô G23 (mã số 10, cột «Lũy kế từ đầu năm»): «1.234,5.6» không phải là "
-                            "số. Ghi số, ví dụ 1.234 hoặc 12,5.")
-    assert p.message_en == ("Sheet «Bieu 01», cell G23 (row 10, «year to date»): «1.234,5.6» is not a number. "
-                            "Write a number such as 1.234 or 12,5.")
+    p = Problem.at("value-not-number", sheet="Bieu 01", cell="G23", row_code="10", measure="ytd", value="1.234,5.6")
+    vi, en = p.messages("bc.xlsx")
+    assert vi == ("Sheet «Bieu 01», ô G23 (mã số 10, cột «Lũy kế từ đầu năm»): «1.234,5.6» không phải là "
+                  "số. Ghi số, ví dụ 1.234 hoặc 12,5.")
+    assert en == ("Sheet «Bieu 01», cell G23 (row 10, «year to date»): «1.234,5.6» is not a number. "
+                  "Write a number such as 1.234 or 12,5.")
 
 
 def test_row_missing_message_exact() -> None:
-    p = Problem("row-missing", SHA, "bc.xlsx", "443", sheet="Bieu 01", row_code="09",
-                details={"form": "01/LĐVL-H"})
-    assert p.message_vi == "Sheet «Bieu 01»: thiếu chỉ tiêu mã số 09 của biểu 01/LĐVL-H."
-    assert p.message_en == "Sheet «Bieu 01»: row 09 of form 01/LĐVL-H is missing."
+    p = Problem.at("row-missing", sheet="Bieu 01", row_code="09", form="01/LĐVL-H")
+    assert p.messages("bc.xlsx") == ("Sheet «Bieu 01»: thiếu chỉ tiêu mã số 09 của biểu 01/LĐVL-H.",
+                                     "Sheet «Bieu 01»: row 09 of form 01/LĐVL-H is missing.")
     assert (p.severity, p.stage) == ("warning", "parse")
 
 
 def test_braces_in_values_are_not_reinterpreted() -> None:
-    p = Problem("value-not-number", SHA, "bc.xlsx", "443", sheet="{file}", cell="G1", row_code="01",
-                measure="period", value="{0}{sheet}")
-    assert "«{0}{sheet}»" in p.message_en
-    assert p.message_en.startswith("Sheet «{file}»")
+    p = Problem.at("value-not-number", sheet="{file}", cell="G1", row_code="01", measure="period", value="{0}{sheet}")
+    _, en = p.messages("bc.xlsx")
+    assert "«{0}{sheet}»" in en
+    assert en.startswith("Sheet «{file}»")
 
 
 def test_unknown_measure_renders_as_question_mark() -> None:
-    p = Problem("column-not-found", SHA, "bc.xlsx", "443", sheet="S", measure="nonsense")
-    assert p.message_en == "Sheet «S»: the «?» column was not found in the table header."
+    p = Problem.at("column-not-found", sheet="S", measure="nonsense")
+    assert p.messages("bc.xlsx")[1] == "Sheet «S»: the «?» column was not found in the table header."
 
 
 # --- problem_id and the stored record ----------------------------------------------------------------------
@@ -202,10 +201,9 @@ def test_problem_id_is_stable_and_matches_its_definition() -> None:
     assert re.fullmatch(r"[0-9a-f]{16}", p.problem_id)
 
 
-def test_problem_id_ignores_who_sent_it_and_the_message_fields() -> None:
-    a = Problem("row-missing", SHA, "a.xlsx", "443", sheet="S", row_code="09", details={"form": "01/LĐVL-H"})
-    b = Problem("row-missing", SHA, "b (1).xlsx", "444", submission_id="x", sheet="S", row_code="09", value="v",
-                details={"form": "other"})
+def test_problem_id_ignores_the_value_and_the_message_fields() -> None:
+    a = Problem.at("row-missing", sheet="S", row_code="09", sha256=SHA, form="01/LĐVL-H")
+    b = Problem.at("row-missing", sheet="S", row_code="09", sha256=SHA, value="v", form="other")
     assert a.problem_id == b.problem_id
 
 
@@ -215,22 +213,32 @@ def test_problem_id_ignores_who_sent_it_and_the_message_fields() -> None:
      {"measure": "ytd"}],
 )
 def test_problem_id_depends_on_where_the_problem_is(change: dict) -> None:
-    base = {"rule": "row-missing", "sha256": SHA, "file_name": "a.xlsx", "folder_unit_code": "443", "sheet": "S",
-            "cell": None, "row_code": "09", "measure": None}
-    assert Problem(**base).problem_id != Problem(**{**base, **change}).problem_id
+    base = {"rule": "row-missing", "sha256": SHA, "sheet": "S", "cell": None, "row_code": "09", "measure": None}
+    assert Problem.at(**base).problem_id != Problem.at(**{**base, **change}).problem_id
 
 
-def test_record() -> None:
+def test_a_problem_is_at_a_location() -> None:
+    p = Problem.at("sum-mismatch", sheet="Bieu 01", cell="F13", row_code="01", measure="period", expected="8.009")
+    assert p == Problem("sum-mismatch", Location("Bieu 01", "F13", "01", "period"), None, {"expected": "8.009"})
+    assert p.of_file(SHA) == Problem.at("sum-mismatch", sheet="Bieu 01", cell="F13", row_code="01",
+                                        measure="period", sha256=SHA, expected="8.009")
+    assert Problem.at("file-empty", detail="0 bytes", expected=None).details == {"detail": "0 bytes"}
+
+
+def test_problem_rows_are_the_raw_table_with_the_file() -> None:
     p = full_problem("negative-value")
-    rec = p.record("load-1")
+    vi, en = p.messages("Báo cáo T10.xlsx")
+    [rec] = problem_rows([p], {SHA: ReceivedFile("Báo cáo T10.xlsx", "443", "s1")})
     assert rec == {
         "problem_id": p.problem_id, "sha256": SHA, "submission_id": "s1", "file_name": "Báo cáo T10.xlsx",
         "folder_unit_code": "443", "stage": "validate", "severity": "error", "rule": "negative-value",
         "row_code": "04", "measure": "period", "source_sheet": "Bieu 01", "source_cell": "G14",
-        "value_text": "1.234,5.6", "message_vi": p.message_vi, "message_en": p.message_en, "load_id": "load-1",
+        "value_text": "1.234,5.6", "message_vi": vi, "message_en": en,
     }
     assert rec["message_en"] == ("Sheet «Bieu 01», cell G14 (row 04, «this period»): the value 1.234,5.6 is "
                                  "negative.")
+    with pytest.raises(ValueError, match="problem negative-value is not about a file"):
+        problem_rows([Problem("negative-value")], {})
 
 
 def test_problems_doc_is_generated_from_the_catalogue() -> None:

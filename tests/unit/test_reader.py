@@ -9,7 +9,8 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from ingest.read.reader import ReadFailure, Sheet, looks_like_spreadsheet, read_workbook
+from ingest.catalogue.problems import Problem
+from ingest.read.reader import Sheet, looks_like_spreadsheet, read_workbook
 from tests.unit.office_files import cfb
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -55,24 +56,25 @@ def sample() -> bytes:
 )
 def test_non_spreadsheet_bytes(data: bytes) -> None:
     assert not looks_like_spreadsheet(data)
-    assert read_workbook(data) == ReadFailure("file-not-spreadsheet", "unknown file signature")
+    assert read_workbook(data) == Problem.at("file-not-spreadsheet", detail="unknown file signature")
 
 
 def test_empty_file_is_empty_not_unknown() -> None:
-    assert read_workbook(b"") == ReadFailure("file-empty", "0 bytes")
+    assert read_workbook(b"") == Problem.at("file-empty", detail="0 bytes")
 
 
 def test_ole2_file_that_is_not_a_workbook_is_not_a_spreadsheet() -> None:
     """An OLE2 container with no workbook stream (a Word .doc, say) is not a spreadsheet, not a damaged one."""
     got = read_workbook(cfb({"WordDocument": b"\xec\xa5" + b"\0" * 5000, "1Table": b"\0" * 100}))
-    assert got == ReadFailure("file-not-spreadsheet", "an OLE2 file with no workbook stream (1Table, WordDocument)")
+    assert got == Problem.at("file-not-spreadsheet",
+                             detail="an OLE2 file with no workbook stream (1Table, WordDocument)")
 
 
 def test_ole2_signature_followed_by_garbage_is_damaged() -> None:
     got = read_workbook(OLE2 + b"\0" * 1024)
-    assert isinstance(got, ReadFailure)
+    assert isinstance(got, Problem)
     assert got.rule == "file-damaged"
-    assert got.detail.startswith("OLE2: ")
+    assert got.details["detail"].startswith("OLE2: ")
 
 
 def test_signatures() -> None:
@@ -89,9 +91,9 @@ def test_signatures() -> None:
 def test_truncated_xlsx_is_damaged(sample: bytes, keep: float) -> None:
     cut = int(len(sample) * keep) if isinstance(keep, float) else keep
     got = read_workbook(sample[:cut])
-    assert isinstance(got, ReadFailure)
+    assert isinstance(got, Problem)
     assert got.rule == "file-damaged"
-    assert got.detail
+    assert got.details["detail"]
 
 
 def test_xlsx_with_broken_sheet_xml_is_damaged(sample: bytes) -> None:
@@ -101,9 +103,9 @@ def test_xlsx_with_broken_sheet_xml_is_damaged(sample: bytes) -> None:
         for name in src.namelist():
             dst.writestr(name, b"<worksheet><sheetData><row" if name == "xl/worksheets/sheet2.xml" else src.read(name))
     got = read_workbook(out.getvalue())
-    assert isinstance(got, ReadFailure)
+    assert isinstance(got, Problem)
     assert got.rule == "file-damaged"
-    assert "XmlError" in got.detail
+    assert "XmlError" in got.details["detail"]
 
 
 def test_word_document_is_not_a_spreadsheet() -> None:
@@ -112,7 +114,7 @@ def test_word_document_is_not_a_spreadsheet() -> None:
         z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         z.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
     got = read_workbook(out.getvalue())
-    assert isinstance(got, ReadFailure)
+    assert isinstance(got, Problem)
     assert got.rule == "file-not-spreadsheet"
 
 

@@ -69,7 +69,7 @@ def test_every_number_read_back_or_reported_at_its_cell(case) -> None:
     parsed = parse_file(rendered.data, CAT)
     assert parsed.form == form and parsed.unit_code == unit.code and parsed.period_start == period
     got = {(o.row_code, o.measure): o for o in parsed.observations}
-    problems = {(f.row_code, f.measure): f for f in parsed.findings if f.rule == "value-not-number"}
+    problems = {(f.where.row_code, f.where.measure): f for f in parsed.problems if f.rule == "value-not-number"}
     stock = {r.code for r in form.rows if r.kind == "stock"}
     for key, cell in rendered.cells.items():
         code, measure = key
@@ -81,7 +81,7 @@ def test_every_number_read_back_or_reported_at_its_cell(case) -> None:
             continue
         if is_problem:
             assert key not in got
-            assert (problems[key].cell, problems[key].value) == (cell, value)
+            assert (problems[key].where.cell, problems[key].value) == (cell, value)
             continue
         assert key not in problems
         expected_value = typed[key][1] if not (code in stock and measure == "ytd" and typed[key][0] is None) \
@@ -89,4 +89,4 @@ def test_every_number_read_back_or_reported_at_its_cell(case) -> None:
         assert (got[key].value, got[key].qualifier, got[key].cell) == (expected_value, qualifier, cell)
     # no number read that was not written: an empty cell is read as no value
     assert {k for k, o in got.items() if o.value is not None} <= set(rendered.cells)
-    assert {f.rule for f in parsed.findings} <= {"value-not-number"}
+    assert {f.rule for f in parsed.problems} <= {"value-not-number"}

@@ -20,11 +20,11 @@ import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingest.catalogue import load_catalogue
-from ingest.catalogue.problems import Problem
+from ingest.catalogue.problems import Location, Problem
 from ingest.pipeline import parse_file
 from ingest.read import reader
 from ingest.read.limits import MB, Limits, current_limits, human_bytes
-from ingest.read.reader import ReadFailure, read_workbook
+from ingest.read.reader import read_workbook
 from ingest.read.safety import inspect_workbook
 from ingest.read.workers import read_file
 from ingest.settings import REPO_DIR
@@ -53,11 +53,9 @@ def small() -> bytes:
     return xlsx(lambda wb: wb.add_worksheet("S").write_number(0, 0, 1))
 
 
-def messages(failure: ReadFailure, file_name: str = "bc.xlsx") -> tuple[str, str]:
-    """The (vi, en) messages of the problem the parse stage records for ``failure``."""
-    p = Problem(failure.rule, SHA, file_name, "443", sheet=failure.sheet, cell=failure.cell, value=failure.value,
-                details={"detail": failure.detail, "expected": failure.expected or ""})
-    return p.message_vi, p.message_en
+def messages(problem: Problem, file_name: str = "bc.xlsx") -> tuple[str, str]:
+    """The (vi, en) messages the load records for ``problem`` of a file called ``file_name``."""
+    return problem.messages(file_name)
 
 
 @pytest.fixture
@@ -119,7 +117,7 @@ def test_human_bytes(n: int, text: str) -> None:
 
 def test_empty_file(no_calamine: None) -> None:
     got = read_workbook(b"")
-    assert got == ReadFailure("file-empty", "0 bytes")
+    assert got == Problem.at("file-empty", detail="0 bytes")
     assert messages(got) == (
         "Tệp «bc.xlsx» rỗng (0 byte), có thể do tải lên bị lỗi. Vui lòng gửi lại tệp báo cáo.",
         "File «bc.xlsx» is empty (0 bytes), perhaps a failed upload. Please send the report file again.")
@@ -128,7 +126,7 @@ def test_empty_file(no_calamine: None) -> None:
 def test_oversize_file_from_the_environment_limit(monkeypatch: pytest.MonkeyPatch, no_calamine: None) -> None:
     monkeypatch.setenv("SECTORSTATS_MAX_FILE_MB", "1")
     got = read_workbook(b"PK\x03\x04" + bytes(2 * MB - 4))
-    assert got == ReadFailure("file-too-large", f"{2 * MB} bytes", value="2 MB", expected="1 MB")
+    assert got == Problem.at("file-too-large", detail=f"{2 * MB} bytes", value="2 MB", expected="1 MB")
     assert messages(got)[1] == (
         "File «bc.xlsx» is 2 MB, over the limit of 1 MB. A report form needs only a few tens of KB: please delete "
         "pictures and sheets that are not needed, save and resend.")
@@ -141,7 +139,7 @@ def test_oversize_archived_file_is_never_read(tmp_path: Path) -> None:
     with path.open("wb") as f:
         f.truncate(5 * 1024 * MB)
     got, seconds, peak = measured(lambda: read_file(path, current_limits()))
-    assert got == ReadFailure("file-too-large", f"{5 * 1024 * MB} bytes", value="5120 MB", expected="20 MB")
+    assert got == Problem.at("file-too-large", detail=f"{5 * 1024 * MB} bytes", value="5120 MB", expected="20 MB")
     assert seconds < 0.5 and peak < 1
 
 
@@ -157,7 +155,7 @@ def bomb_200mb() -> bytes:
 def test_decompression_bomb_is_refused_from_the_directory(bomb_200mb: bytes, no_calamine: None) -> None:
     assert len(bomb_200mb) < 300_000
     got, seconds, peak = measured(lambda: read_workbook(bomb_200mb))
-    assert got == ReadFailure("file-bomb", "9 members declare 209727151 bytes unpacked", value="200 MB",
+    assert got == Problem.at("file-bomb", detail="9 members declare 209727151 bytes unpacked", value="200 MB",
                               expected="100 MB")
     assert seconds < 0.5, "nothing may be inflated"
     assert peak < 5, f"{peak:.1f} MB"
@@ -170,9 +168,10 @@ def test_decompression_bomb_is_refused_from_the_directory(bomb_200mb: bytes, no_
 def test_compression_ratio_of_one_member() -> None:
     data = bomb_zip(4 * MB)
     got = read_workbook(data, Limits(ratio_grace_bytes=MB))
-    assert isinstance(got, ReadFailure) and got.rule == "file-bomb"
-    assert got.detail.startswith(f"{SHEET1}: ") and got.detail.endswith(f" bytes unpack to {4 * MB}")
-    assert got.expected == "100:1" and int(got.value.split(":")[0]) > 900
+    assert isinstance(got, Problem) and got.rule == "file-bomb"
+    detail = got.details["detail"]
+    assert detail.startswith(f"{SHEET1}: ") and detail.endswith(f" bytes unpack to {4 * MB}")
+    assert got.details["expected"] == "100:1" and int(got.value.split(":")[0]) > 900
     # under the grace size the ratio is not checked: the zeros are then a damaged sheet, read by calamine
     assert read_workbook(data, Limits(ratio_grace_bytes=8 * MB)).rule == "file-damaged"
 
@@ -182,7 +181,7 @@ def test_lying_header_is_caught_after_at_most_one_chunk(no_calamine: None) -> No
     data = patch_declared_size(bomb_zip(50 * MB), SHEET1, 1000)
     assert zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET1).file_size == 1000
     got, seconds, peak = measured(lambda: read_workbook(data))
-    assert got == ReadFailure("file-bomb", f"{SHEET1} unpacks past its declared 1000 bytes", value="> 1000 B",
+    assert got == Problem.at("file-bomb", detail=f"{SHEET1} unpacks past its declared 1000 bytes", value="> 1000 B",
                               expected="1000 B")
     assert seconds < 0.5 and peak < 2, (seconds, peak)
 
@@ -190,14 +189,14 @@ def test_lying_header_is_caught_after_at_most_one_chunk(no_calamine: None) -> No
 def test_too_many_zip_members(no_calamine: None) -> None:
     data = rewrite_zip(small(), lambda n, b: b, add={f"customXml/item{i}.xml": b"<a/>" for i in range(30)})
     got = read_workbook(data, Limits(max_zip_members=20))
-    assert got == ReadFailure("file-bomb", "more than 20 zip members", value="> 20", expected="20 members")
+    assert got == Problem.at("file-bomb", detail="more than 20 zip members", value="> 20", expected="20 members")
 
 
 def test_member_shorter_than_declared_is_damaged() -> None:
     data = patch_declared_size(small(), SHEET1, 10**6)
     got = read_workbook(data)
-    assert isinstance(got, ReadFailure) and got.rule == "file-damaged"
-    assert re.fullmatch(rf"ZipError: {SHEET1} unpacks to \d+ bytes, declares 1000000", got.detail)
+    assert isinstance(got, Problem) and got.rule == "file-damaged"
+    assert re.fullmatch(rf"ZipError: {SHEET1} unpacks to \d+ bytes, declares 1000000", got.details["detail"])
 
 
 # --- XML entities ------------------------------------------------------------------------------------------------
@@ -214,9 +213,9 @@ def test_billion_laughs_in_any_xml_part(member: str, no_calamine: None) -> None:
     base = xlsx(lambda wb: wb.add_worksheet("S").write_string(0, 0, "x"))
     data = rewrite_zip(base, lambda n, b: LAUGHS.encode() if n == member else b)
     got, seconds, peak = measured(lambda: read_workbook(data))
-    assert isinstance(got, ReadFailure)
+    assert isinstance(got, Problem)
     assert (got.rule, got.value) == ("file-xml-entities", member)
-    assert got.detail == f"{member}: {LAUGHS[LAUGHS.index('<!DOCTYPE'):][:40]!r}"
+    assert got.details["detail"] == f"{member}: {LAUGHS[LAUGHS.index('<!DOCTYPE'):][:40]!r}"
     assert seconds < 0.2 and peak < 2
     assert messages(got)[1] == (
         f"File «bc.xlsx» declares a DOCTYPE/ENTITY in part «{member}», which Excel and LibreOffice never write, "
@@ -233,7 +232,7 @@ def test_doctype_hidden_after_a_long_prolog_is_refused() -> None:
     padded = '<?xml version="1.0"?><!--' + "x" * 70_000 + "-->" + LAUGHS.split("?>", 1)[1]
     data = rewrite_zip(small(), lambda n, b: padded.encode() if n == SHEET1 else b)
     got = read_workbook(data)
-    assert got == ReadFailure("file-xml-entities", f"{SHEET1}: no root element in the first 64 KB", value=SHEET1)
+    assert got == Problem.at("file-xml-entities", detail=f"{SHEET1}: no root element in the first 64 KB", value=SHEET1)
 
 
 def test_short_comments_and_processing_instructions_before_the_root_are_fine() -> None:
@@ -249,8 +248,8 @@ def test_short_comments_and_processing_instructions_before_the_root_are_fine() -
 def test_entity_reference_without_declaration_is_damaged_not_expanded() -> None:
     data = rewrite_zip(small(), lambda n, b: b.replace(b"<v>1</v>", b"<v>&lol9;</v>") if n == SHEET1 else b)
     got = read_workbook(data)
-    assert isinstance(got, ReadFailure) and got.rule == "file-damaged"
-    assert got.detail.startswith(f"XmlError: {SHEET1}: undefined entity")
+    assert isinstance(got, Problem) and got.rule == "file-damaged"
+    assert got.details["detail"].startswith(f"XmlError: {SHEET1}: undefined entity")
 
 
 # --- giant sheets ----------------------------------------------------------------------------------------------
@@ -270,7 +269,7 @@ def giant(row: int, col: int) -> bytes:
 def test_cell_beyond_the_limits_is_refused(row: int, col: int, cell: str, no_calamine: None) -> None:
     data = giant(row, col)
     got, seconds, peak = measured(lambda: read_workbook(data))
-    assert got == ReadFailure("sheet-too-large", f"xlsx sheet has a cell at {cell}", sheet="Báo cáo", cell=cell,
+    assert got == Problem.at("sheet-too-large", detail=f"xlsx sheet has a cell at {cell}", sheet="Báo cáo", cell=cell,
                               expected="5000 × 200")
     assert seconds < 0.2 and peak < 2
     assert messages(got) == (
@@ -296,7 +295,7 @@ def test_cells_without_reference_are_counted_in_order() -> None:
         return re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + row + b"</sheetData>", body)
 
     got = read_workbook(rewrite_zip(small(), change))
-    assert got == ReadFailure("sheet-too-large", "xlsx sheet has a cell at GS1", sheet="S", cell="GS1",
+    assert got == Problem.at("sheet-too-large", detail="xlsx sheet has a cell at GS1", sheet="S", cell="GS1",
                               expected="5000 × 200")
 
 
@@ -324,7 +323,7 @@ def test_a_declared_dimension_is_not_trusted_either_way() -> None:
 def test_ods_repeated_rows_and_columns_count() -> None:
     far = ods_repeated("Tờ 1", [(1, [(1, 1), (None, 1), (2, 1)]), (999_998, [(None, 1024)]), (1, [(3, 1)])])
     assert len(far) < 5000
-    assert read_workbook(far) == ReadFailure("sheet-too-large", "ods sheet has a cell at A1000000", sheet="Tờ 1",
+    assert read_workbook(far) == Problem.at("sheet-too-large", detail="ods sheet has a cell at A1000000", sheet="Tờ 1",
                                              cell="A1000000", expected="5000 × 200")
     filler = ods_repeated("S", [(1, [(1, 1), (None, 1), (2, 1)]), (1_048_000, [(None, 1024)])])  # LibreOffice's
     (sheet,) = read_workbook(filler)
@@ -335,7 +334,7 @@ def test_ods_one_value_repeated_over_a_huge_area(no_calamine: None) -> None:
     """A 1.5 KB .ods whose one cell repeats 16,000 × 100,000 times: calamine would allocate 51 GB."""
     data = ods_repeated("S", [(100_000, [(5, 16_000)])])
     assert len(data) < 2000
-    assert read_workbook(data) == ReadFailure("sheet-too-large", "ods sheet has a cell at WQJ100000",
+    assert read_workbook(data) == Problem.at("sheet-too-large", detail="ods sheet has a cell at WQJ100000",
                                               sheet="S", cell="WQJ100000", expected="5000 × 200")
 
 
@@ -345,10 +344,10 @@ def test_xls_cell_beyond_the_limits(no_calamine: None) -> None:
         ws.write(0, 0, 1)
         ws.write(65535, 3, 2)
 
-    assert read_workbook(xls(build)) == ReadFailure("sheet-too-large", "xls sheet has a cell at D65536",
+    assert read_workbook(xls(build)) == Problem.at("sheet-too-large", detail="xls sheet has a cell at D65536",
                                                     sheet="Bieu 01", cell="D65536", expected="5000 × 200")
     cols = xls(lambda wb: wb.add_sheet("S").write(0, 250, 1))
-    assert read_workbook(cols).cell == "IQ1"
+    assert read_workbook(cols).where.cell == "IQ1"
 
 
 def test_giant_sheets_stay_small_in_process_memory() -> None:
@@ -380,8 +379,8 @@ def test_encrypted_ooxml_made_by_msoffcrypto(no_calamine: None) -> None:
     out = io.BytesIO()
     OOXMLFile(io.BytesIO(small())).encrypt("mật khẩu", out)
     got = read_workbook(out.getvalue())
-    assert got == ReadFailure("file-password-protected",
-                              "an encrypted Office package (EncryptionInfo, EncryptedPackage)")
+    assert got == Problem.at("file-password-protected",
+                              detail="an encrypted Office package (EncryptionInfo, EncryptedPackage)")
     assert messages(got) == (
         "Tệp «bc.xlsx» được đặt mật khẩu nên không đọc được. Vui lòng bỏ mật khẩu và gửi lại.",
         "File «bc.xlsx» is password-protected and cannot be read. Please remove the password and resend.")
@@ -395,8 +394,8 @@ def test_encrypted_ooxml_built_by_hand(no_calamine: None) -> None:
 
 def test_encrypted_xls(no_calamine: None) -> None:
     data = with_filepass(xls(lambda wb: wb.add_sheet("S").write(0, 0, 1)))
-    assert read_workbook(data) == ReadFailure("file-password-protected",
-                                              "the workbook stream is encrypted (FILEPASS)")
+    assert read_workbook(data) == Problem.at("file-password-protected",
+                                              detail="the workbook stream is encrypted (FILEPASS)")
 
 
 # --- not a workbook, garbage -----------------------------------------------------------------------------------
@@ -408,7 +407,7 @@ def test_word_docx_is_not_a_spreadsheet(no_calamine: None) -> None:
         z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         z.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
     got = read_workbook(out.getvalue())
-    assert got == ReadFailure("file-not-spreadsheet", "a zip package that holds no workbook")
+    assert got == Problem.at("file-not-spreadsheet", detail="a zip package that holds no workbook")
     assert messages(got, "bc.docx")[1] == (
         "File «bc.docx» is not an Excel (.xlsx, .xls, .xlsm) or LibreOffice (.ods) spreadsheet. Please send the "
         "form again.")
@@ -416,16 +415,16 @@ def test_word_docx_is_not_a_spreadsheet(no_calamine: None) -> None:
 
 def test_xlsb_is_not_accepted(no_calamine: None) -> None:
     data = rewrite_zip(small(), lambda n, b: b, add={"xl/workbook.bin": b"\x83\x01\x00"})
-    assert read_workbook(data) == ReadFailure("file-not-spreadsheet",
-                                              "an Excel binary workbook (.xlsb): save it as .xlsx")
+    assert read_workbook(data) == Problem.at("file-not-spreadsheet",
+                                              detail="an Excel binary workbook (.xlsb): save it as .xlsx")
 
 
 @pytest.mark.parametrize("signature", [b"PK\x03\x04", OLE2])
 def test_garbage_after_a_signature_is_damaged(signature: bytes, no_calamine: None) -> None:
     data = signature + bytes(range(256)) * 40
     got = read_workbook(data)
-    assert isinstance(got, ReadFailure) and got.rule == "file-damaged"
-    assert got.detail.startswith("ZipError: BadZipFile" if signature == b"PK\x03\x04" else "OLE2: ")
+    assert isinstance(got, Problem) and got.rule == "file-damaged"
+    assert got.details["detail"].startswith("ZipError: BadZipFile" if signature == b"PK\x03\x04" else "OLE2: ")
 
 
 def test_corrupt_deflate_stream_is_damaged() -> None:
@@ -434,8 +433,8 @@ def test_corrupt_deflate_stream_is_damaged() -> None:
     start = info.header_offset + 30 + len(SHEET1)
     data[start:start + 8] = b"\xff" * 8
     got = read_workbook(bytes(data))
-    assert isinstance(got, ReadFailure) and got.rule == "file-damaged"
-    assert got.detail.startswith(f"ZipError: {SHEET1}: ")
+    assert isinstance(got, Problem) and got.rule == "file-damaged"
+    assert got.details["detail"].startswith(f"ZipError: {SHEET1}: ")
 
 
 # --- too many sheets -------------------------------------------------------------------------------------------
@@ -444,12 +443,13 @@ def test_corrupt_deflate_stream_is_damaged() -> None:
 def test_too_many_sheets_in_each_format(no_calamine: None) -> None:
     limits = Limits(max_sheets=2)
     three = xlsx(lambda wb: [wb.add_worksheet(f"S{i}") for i in range(3)])
-    assert read_workbook(three, limits) == ReadFailure("file-too-many-sheets", "3 sheets", value="3", expected="2")
+    assert read_workbook(three, limits) == Problem.at("file-too-many-sheets", detail="3 sheets", value="3",
+                                                      expected="2")
     got = read_workbook(xls(lambda wb: [wb.add_sheet(f"S{i}").write(0, 0, i) for i in range(3)]), limits)
-    assert (got.rule, got.expected) == ("file-too-many-sheets", "2")
+    assert (got.rule, got.details["expected"]) == ("file-too-many-sheets", "2")
     got = read_workbook(ods({f"S{i}": [[i]] for i in range(3)}), limits)
-    assert (got.rule, got.expected) == ("file-too-many-sheets", "2")
-    assert messages(ReadFailure("file-too-many-sheets", "3 sheets", value="3", expected="2"))[1] == (
+    assert (got.rule, got.details["expected"]) == ("file-too-many-sheets", "2")
+    assert messages(Problem.at("file-too-many-sheets", detail="3 sheets", value="3", expected="2"))[1] == (
         "File «bc.xlsx» has 3 sheets, over the limit of 2. Please send a file holding only the report form.")
 
 
@@ -517,15 +517,14 @@ def test_uncached_formula_in_a_form_is_a_problem_on_its_cell() -> None:
     data = rewrite_zip(rendered.data, strip)
     assert data != rendered.data
     parsed = parse_file(data, CAT)
-    found = [f for f in parsed.findings if f.rule == "formula-without-value"]
-    assert [(f.sheet, f.cell, f.row_code, f.measure) for f in found] == [("Bieu 01", cell, *key)]
+    found = [f for f in parsed.problems if f.rule == "formula-without-value"]
+    assert [f.where for f in found] == [Location("Bieu 01", cell, *key)]
     assert key not in {(o.row_code, o.measure) for o in parsed.observations}
     # every other formula keeps its cached value
     others = {(o.row_code, o.measure): o.value for o in parsed.observations}
     assert all(others[k] == values[k] for k in rendered.formulas - {key})
-    p = Problem("formula-without-value", SHA, "bc.xlsx", "443", sheet="Bieu 01", cell=cell, row_code=key[0],
-                measure=key[1])
-    assert p.message_en == (
+    p = Problem.at("formula-without-value", sheet="Bieu 01", cell=cell, row_code=key[0], measure=key[1])
+    assert p.messages("bc.xlsx")[1] == (
         f"Sheet «Bieu 01», cell {cell} (row {key[0]}, «this period»): the cell holds a formula but no computed value "
         "(the file was made by a program that does not calculate formulas). Please open it in Excel or LibreOffice "
         "so it recalculates, save and resend.")
@@ -544,7 +543,7 @@ def test_a_sheet_anywhere_the_relationships_point_is_scanned(no_calamine: None) 
     giant_sheet = zipfile.ZipFile(io.BytesIO(giant(999_999, 0))).read(SHEET1)
     data = rewrite_zip(giant(999_999, 0), move, add={"xl/data/part.xml": giant_sheet})
     assert SHEET1 not in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert read_workbook(data) == ReadFailure("sheet-too-large", "xlsx sheet has a cell at A1000000",
+    assert read_workbook(data) == Problem.at("sheet-too-large", detail="xlsx sheet has a cell at A1000000",
                                               sheet="Báo cáo", cell="A1000000", expected="5000 × 200")
 
 

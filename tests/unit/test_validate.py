@@ -66,8 +66,9 @@ def run(validator: Validator, subs: list[dict], obs: list[dict], history: pd.Dat
     """The failures as tuples; by default only the rules on the report itself (history rules: ``rules=``)."""
     failures = validate_batch(pd.DataFrame(subs), pd.DataFrame(obs), CAT, validator, history)
     keep = rules if rules is not None else {f.rule for f in failures} - HISTORY_RULES
-    return sorted((f.rule, f.submission_id, f.cell, f.row_code, f.measure, f.value, tuple(sorted(f.details.items())))
-                  for f in failures if f.rule in keep)
+    sid_of = {s["sha256"]: s["submission_id"] for s in subs}
+    return sorted((f.rule, sid_of[f.sha256], f.where.cell, f.where.row_code, f.where.measure, f.value,
+                   tuple(sorted(f.details.items()))) for f in failures if f.rule in keep)
 
 
 def test_consistent_submission_passes_every_suite(validator: Validator) -> None:
