@@ -54,6 +54,14 @@ def _mart_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from devtools.generate import write_generated
+
+    written = write_generated()
+    print(f"generated: {len(written)} file(s) written: {', '.join(str(p) for p in written) or 'none (up to date)'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -63,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--year", type=int, default=2024)
     p.add_argument("--seed", type=int, default=2024)
     p.set_defaults(func=_demo)
+    sub.add_parser("generate", help="write every file generated from the catalogue and the table declarations"
+                   ).set_defaults(func=_generate)
     sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
                    ).set_defaults(func=_gx_suites)
     sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(

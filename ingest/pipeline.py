@@ -25,24 +25,22 @@ from ingest.archive import store as archive
 from ingest.catalogue import Catalogue, load_catalogue
 from ingest.catalogue.problems import Problem, ReceivedFile, problem_rows
 from ingest.check.validate import Validator, validate_batch
-from ingest.parse.parser import ParsedSubmission, parse_sheets
+from ingest.parse.parser import Observation, ParsedSubmission, parse_sheets
 from ingest.read import workers as parallel
 from ingest.read.reader import read_workbook
 from ingest.settings import data_dir, inbox_location, reports_dir
 from ingest.warehouse import sql_path
+from ingest.warehouse.tables import table
 
 log = logging.getLogger(__name__)
 
 PARSER_VERSION = 1
 
-SUBMISSION_COLUMNS = ["sha256", "submission_id", "file_name", "folder_unit_code", "received_at", "unit_code",
-                      "form_code", "form_version", "period_type", "period_start", "source_sheet", "status",
-                      "n_errors", "n_warnings", "parser_version"]
-OBSERVATION_COLUMNS = ["submission_id", "row_code", "measure", "value", "value_text", "qualifier", "source_sheet",
-                       "source_cell"]
-PROBLEM_COLUMNS = ["problem_id", "sha256", "submission_id", "file_name", "folder_unit_code", "stage", "severity",
-                   "rule", "row_code", "measure", "source_sheet", "source_cell", "value_text", "message_vi",
-                   "message_en"]
+# The package's columns: those of the raw tables (ingest/warehouse/tables.py) but what a later stage adds
+PARSED_COLUMNS = table("raw.submissions").names_except("status", "n_errors", "n_warnings", "version",
+                                                      "parser_version", "load_id")
+OBSERVATION_COLUMNS = table("raw.observations").names_except("load_id")
+PROBLEM_COLUMNS = table("raw.problems").names_except("load_id")
 
 
 class StageError(RuntimeError):
@@ -332,7 +330,7 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
                               form_version=parsed.form_version or parsed.form.version)
             record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
                           source_sheet=parsed.sheet)
-            if sid:  # Observation's fields in OBSERVATION_COLUMNS' order, after the submission
+            if sid:
                 obs.extend((sid, *o) for o in parsed.observations)
             form = {"form": parsed.form.code if parsed.form else ""}  # every parse message may name the form
             problems.extend(replace(p, details={**form, **p.details}, sha256=f.sha256) for p in parsed.problems)
@@ -341,7 +339,8 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
     part = Package(
         load_id=load_id,
         submissions=_submission_frame(subs),
-        observations=pd.DataFrame(obs, columns=OBSERVATION_COLUMNS).astype({"value": "float64"}),
+        observations=pd.DataFrame(obs, columns=["submission_id", *Observation._fields])[OBSERVATION_COLUMNS]
+        .astype({"value": "float64"}),
         problems=_problem_frame(problems, files),
     )
     part.write(_part_path(load_id, chunk))
@@ -399,8 +398,7 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
 
 
 def _submission_frame(records: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=[c for c in SUBMISSION_COLUMNS
-                                           if c not in ("status", "n_errors", "n_warnings", "parser_version")])
+    frame = pd.DataFrame(records, columns=PARSED_COLUMNS)
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     frame["parser_version"] = PARSER_VERSION

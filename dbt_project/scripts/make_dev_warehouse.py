@@ -1,10 +1,10 @@
 """Build a small, realistic development warehouse for the dbt project.
 
-Writes the raw tables of ``docs/raw_schema.md`` (schema ``raw``) into a DuckDB file, so the dbt project can be
-built and tested without running the Python ingest:
+Writes the raw tables (declared in the dbt source files, created by ``ingest.warehouse.ensure_schema``) into a
+DuckDB file, so the dbt project can be built and tested without running the Python ingest:
 
-- ``raw.catalogue_forms``, ``raw.catalogue_indicators``, ``raw.catalogue_settings``: read from
-  ``ingest/catalogue/forms.yaml`` (the real catalogue, so a row added there shows up here too);
+- ``raw.catalogue_forms``, ``raw.catalogue_indicators``, ``raw.catalogue_settings``: the real catalogue, as the
+  load stage writes it (a row added to forms.yaml shows up here too);
 - ``raw.arrivals``, ``raw.submissions``, ``raw.observations``, ``raw.problems``, ``raw.loads``: a handful of
   made-up reports from four districts for 2024 and January 2025, with numbers that satisfy the catalogue's
   ``sum_of``/``of`` arithmetic.
@@ -39,57 +39,15 @@ import random
 import sys
 from pathlib import Path
 
-import duckdb
-import yaml
+import pandas as pd
 
 from ingest import warehouse
+from ingest.catalogue import Row, load_catalogue
+from ingest.pipeline import PARSER_VERSION, catalogue_frames
+from ingest.warehouse.tables import table
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-FORMS_YAML = REPO_DIR / "ingest" / "catalogue" / "forms.yaml"
-
-MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")
 NUMERIC_COLUMNS = {"plan_year": "E", "period": "F", "ytd": "G", "ytd_prev_year": "H"}
 FIRST_DATA_ROW = 12  # sheet row of the first indicator row
-
-DDL = """
-create schema if not exists raw;
-
-create table raw.arrivals (
-    arrival_id varchar, sha256 varchar, folder_unit_code varchar, file_name varchar, size_bytes bigint,
-    received_at timestamp, is_duplicate boolean, archive_path varchar, load_id varchar
-);
-create table raw.submissions (
-    sha256 varchar, submission_id varchar, file_name varchar, folder_unit_code varchar, received_at timestamp,
-    unit_code varchar, form_code varchar, form_version varchar, period_type varchar, period_start date,
-    source_sheet varchar, status varchar, n_errors integer, n_warnings integer, version integer,
-    load_id varchar
-);
-create table raw.observations (
-    submission_id varchar, row_code varchar, measure varchar, value double, value_text varchar,
-    qualifier varchar, source_sheet varchar, source_cell varchar, load_id varchar
-);
-create table raw.problems (
-    problem_id varchar, sha256 varchar, submission_id varchar, file_name varchar, folder_unit_code varchar,
-    stage varchar, severity varchar, rule varchar, row_code varchar, measure varchar, source_sheet varchar,
-    source_cell varchar, value_text varchar, message_vi varchar, message_en varchar, load_id varchar
-);
-create table raw.loads (
-    load_id varchar, started_at timestamp, finished_at timestamp, files_seen integer, files_new integer,
-    submissions integer, problems integer, catalogue_version integer
-);
-create table raw.catalogue_forms (
-    form_code varchar, domain varchar, title_vi varchar, title_en varchar, frequency varchar,
-    period_type varchar, due_day integer, catalogue_version integer
-);
-create table raw.catalogue_indicators (
-    form_code varchar, row_code varchar, indicator_name varchar, kind varchar, unit varchar,
-    label_vi varchar, label_en varchar, section_vi varchar, of_row_code varchar, sum_of varchar,
-    sort_order integer
-);
-create table raw.catalogue_settings (
-    catalogue_version integer, reporting_start date, reminder_days_before integer, escalate_days_after integer
-);
-"""
 
 LOAD_ID = "load-dev-0001"
 SHEET = "Biểu"
@@ -138,17 +96,23 @@ SCENARIOS: list[tuple[str, str, dt.date, int, str, dt.datetime, str]] = [
 # ops.alert_log / ops.alert_delivery: an overdue notice e-mailed, and a rejection whose webhook post failed once.
 _AT = dt.datetime(2025, 1, 11, 1, 0)
 ALERTS = [
-    ("a-overdue-448", "overdue", "448", "03/BTXH-H", dt.date(2024, 12, 1), "phongldtbxh.locha@example.invalid",
-     "email", "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 12 năm 2024", "…", "no accepted report by the due date",
-     _AT, _AT, "sent", None),
-    ("a-rejected-448", "rejected", "448", "04/TTr-H", dt.date(2024, 10, 1), "phongldtbxh.locha@example.invalid",
-     "email,webhook", "[sectorstats] Báo cáo bị từ chối: 04/TTr-H Quý IV năm 2024", "…", "1 problem(s): sum-mismatch",
-     _AT, _AT, "partly sent", None),
+    {"alert_id": "a-overdue-448", "kind": "overdue", "unit_code": "448", "form_code": "03/BTXH-H",
+     "period_start": dt.date(2024, 12, 1), "recipient": "phongldtbxh.locha@example.invalid", "channel": "email",
+     "subject": "[sectorstats] Chưa nhận báo cáo 03/BTXH-H Tháng 12 năm 2024", "body": "…",
+     "reason": "no accepted report by the due date", "created_at": _AT, "sent_at": _AT, "send_status": "sent"},
+    {"alert_id": "a-rejected-448", "kind": "rejected", "unit_code": "448", "form_code": "04/TTr-H",
+     "period_start": dt.date(2024, 10, 1), "recipient": "phongldtbxh.locha@example.invalid",
+     "channel": "email,webhook", "subject": "[sectorstats] Báo cáo bị từ chối: 04/TTr-H Quý IV năm 2024",
+     "body": "…", "reason": "1 problem(s): sum-mismatch", "created_at": _AT, "sent_at": _AT,
+     "send_status": "partly sent"},
 ]
 DELIVERIES = [
-    ("a-overdue-448", "email", "phongldtbxh.locha@example.invalid", "sent", 1, _AT, _AT, _AT, None),
-    ("a-rejected-448", "email", "phongldtbxh.locha@example.invalid", "sent", 1, _AT, _AT, _AT, None),
-    ("a-rejected-448", "webhook", "webhook_sectorstats", "failed", 1, _AT, _AT, None, "URLError: timed out"),
+    {"alert_id": "a-overdue-448", "channel": "email", "recipient": "phongldtbxh.locha@example.invalid",
+     "status": "sent", "attempts": 1, "created_at": _AT, "last_attempt_at": _AT, "sent_at": _AT},
+    {"alert_id": "a-rejected-448", "channel": "email", "recipient": "phongldtbxh.locha@example.invalid",
+     "status": "sent", "attempts": 1, "created_at": _AT, "last_attempt_at": _AT, "sent_at": _AT},
+    {"alert_id": "a-rejected-448", "channel": "webhook", "recipient": "webhook_sectorstats", "status": "failed",
+     "attempts": 1, "created_at": _AT, "last_attempt_at": _AT, "last_error": "URLError: timed out"},
 ]
 
 
@@ -156,67 +120,34 @@ def sha(*parts: object) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def read_catalogue(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def catalogue_rows(spec: dict) -> tuple[list[tuple], list[tuple], tuple]:
-    """raw.catalogue_forms, raw.catalogue_indicators and raw.catalogue_settings rows from forms.yaml."""
-    version = int(spec.get("catalogue_version", 1))
-    deadlines = spec["deadlines"]
-    forms, indicators = [], []
-    for f in spec["forms"]:
-        freq = f["frequency"]
-        due = deadlines[freq]
-        due_day = due.get("day_of_following_month") or due.get("day_of_month_after_quarter")
-        period_type = "month" if freq == "monthly" else "quarter"
-        forms.append((f["code"], f["domain"], f["title_vi"], f["title_en"], freq, period_type, int(due_day), version))
-        order = 0
-        for section in f["sections"]:
-            for r in section["rows"]:
-                order += 1
-                sum_of = ",".join(r["sum_of"]) if r.get("sum_of") else None
-                indicators.append((
-                    f["code"], r["code"], r["name"], r["kind"], r["unit"], r["label_vi"], r["label_en"],
-                    section["heading"], r.get("of"), sum_of, order,
-                ))
-    settings = (
-        version,
-        dt.date.fromisoformat(spec["reporting_start"]),
-        int(deadlines["reminder_days_before"]),
-        int(deadlines["escalate_days_after"]),
-    )
-    return forms, indicators, settings
-
-
-def form_values(rows: list[dict], rng: random.Random) -> dict[str, float]:
+def form_values(rows: tuple[Row, ...], rng: random.Random) -> dict[str, float]:
     """One consistent set of values for a form's rows: totals are the sums of their parts, an `of` part is a
     fraction of its whole."""
-    by_code = {r["code"]: r for r in rows}
-    parts = {p for r in rows for p in r.get("sum_of", [])}
+    by_code = {r.code: r for r in rows}
+    parts = {p for r in rows for p in r.sum_of}
     values: dict[str, float] = {}
 
     def value(code: str) -> float:
         if code in values:
             return values[code]
         r = by_code[code]
-        if r.get("sum_of"):
-            v = sum(value(p) for p in r["sum_of"])
-        elif code in parts or not r.get("of"):
-            v = float(rng.randint(50, 5000)) if r["kind"] != "amount" else round(rng.uniform(100, 9000), 1)
+        if r.sum_of:
+            v = sum(value(p) for p in r.sum_of)
+        elif code in parts or not r.of:
+            v = float(rng.randint(50, 5000)) if r.kind != "amount" else round(rng.uniform(100, 9000), 1)
         else:
-            share = rng.uniform(0.02, 0.12) if r["kind"] == "stock" else rng.uniform(0.2, 0.7)
-            v = float(int(value(r["of"]) * share)) if r["kind"] != "amount" else round(value(r["of"]) * share, 1)
+            share = rng.uniform(0.02, 0.12) if r.kind == "stock" else rng.uniform(0.2, 0.7)
+            v = float(int(value(r.of) * share)) if r.kind != "amount" else round(value(r.of) * share, 1)
         values[code] = v
         return v
 
     for r in rows:
-        value(r["code"])
+        value(r.code)
     return values
 
 
 def report_values(
-    rows: list[dict],
+    rows: tuple[Row, ...],
     rng: random.Random,
     ytd_state: dict[tuple[str, str, int], dict[dt.date, dict[str, float]]],
     plans: dict[tuple[str, str, int], dict[str, float]],
@@ -227,8 +158,8 @@ def report_values(
 ) -> dict[str, dict[str, float]]:
     """The four measures of one report, consistent over time: year to date = the previous accepted report's
     year to date + this period (stocks: the period value), the same annual plan all year."""
-    kinds = {r["code"]: r["kind"] for r in rows}
-    months = 3 if form.startswith(("02/", "04/")) else 1
+    kinds = {r.code: r.kind for r in rows}
+    months = 1 if load_catalogue().form(form).frequency == "monthly" else 3
     period = form_values(rows, rng)
     earlier = {p: v for p, v in ytd_state.get((unit, form, period_start.year), {}).items() if p < period_start}
     if earlier:
@@ -254,116 +185,111 @@ def report_values(
 
 
 def build(path: Path) -> None:
-    spec = read_catalogue(FORMS_YAML)
-    forms, indicators, settings = catalogue_rows(spec)
-    form_rows = {f["code"]: [r for s in f["sections"] for r in s["rows"]] for f in spec["forms"]}
-    period_types = {f[0]: f[5] for f in forms}
+    cat = load_catalogue()
     rng = random.Random(42)
     ytd_state: dict[tuple[str, str, int], dict[dt.date, dict[str, float]]] = {}
     plans: dict[tuple[str, str, int], dict[str, float]] = {}
 
-    arrivals, submissions, observations, problems = [], [], [], []
-    for unit, form, period_start, version, status, received_at, extra in SCENARIOS:
-        digest = sha(unit, form, period_start, version)
+    arrivals: list[dict] = []
+    submissions: list[dict] = []
+    observations: list[dict] = []
+    problems: list[dict] = []
+
+    def problem(digest: str, submission_id: str | None, file_name: str, unit: str, rule: str, stage: str,
+                severity: str, row_code: str | None, measure: str | None, cell: str | None, value_text: str | None,
+                vi: str, en: str) -> None:
+        problems.append({
+            "problem_id": sha(digest, rule, SHEET if cell else None, cell, row_code, measure)[:16], "sha256": digest,
+            "submission_id": submission_id, "file_name": file_name, "folder_unit_code": unit, "stage": stage,
+            "severity": severity, "rule": rule, "row_code": row_code, "measure": measure,
+            "source_sheet": SHEET if cell else None, "source_cell": cell, "value_text": value_text,
+            "message_vi": vi, "message_en": en})
+
+    for unit, form_code, period_start, version, status, received_at, extra in SCENARIOS:
+        form = cat.form(form_code)
+        digest = sha(unit, form_code, period_start, version)
         submission_id = digest[:16]
-        file_name = f"{form.split('/')[0]}_{unit}_{period_start:%Y%m}_v{version}.xlsx"
-        n_errors = 1 if status == "rejected" else 0
-        n_warnings = 1 if extra == "warning_text" else 0
-        submissions.append((
-            digest, submission_id, file_name, unit, received_at, unit, form, "current", period_types[form],
-            period_start, SHEET, status, n_errors, n_warnings, version, LOAD_ID,
-        ))
-        arrivals.append((
-            sha("arrival", unit, file_name, received_at, digest), digest, unit, file_name, 24_000 + version,
-            received_at, False, f"archive/sha256/{digest[:2]}/{digest}", LOAD_ID,
-        ))
-        measure_values = report_values(form_rows[form], rng, ytd_state, plans, unit, form, period_start, extra)
+        file_name = f"{form_code.split('/')[0]}_{unit}_{period_start:%Y%m}_v{version}.xlsx"
+        submissions.append({
+            "sha256": digest, "submission_id": submission_id, "file_name": file_name, "folder_unit_code": unit,
+            "received_at": received_at, "unit_code": unit, "form_code": form_code, "form_version": form.version,
+            "period_type": form.period_type, "period_start": period_start, "source_sheet": SHEET, "status": status,
+            "n_errors": 1 if status == "rejected" else 0, "n_warnings": 1 if extra == "warning_text" else 0,
+            "version": version})
+        arrivals.append({
+            "arrival_id": sha("arrival", unit, file_name, received_at, digest)[:20], "sha256": digest,
+            "folder_unit_code": unit, "file_name": file_name, "size_bytes": 24_000 + version, "mtime_ns": 0,
+            "received_at": received_at, "is_duplicate": False,
+            "archive_path": f"archive/sha256/{digest[:2]}/{digest}"})
+        measure_values = report_values(form.rows, rng, ytd_state, plans, unit, form_code, period_start, extra)
         if status != "rejected":
-            ytd_state.setdefault((unit, form, period_start.year), {})[period_start] = measure_values["ytd"]
-        for i, r in enumerate(form_rows[form]):
-            for m in MEASURES:
+            ytd_state.setdefault((unit, form_code, period_start.year), {})[period_start] = measure_values["ytd"]
+        for i, r in enumerate(form.rows):
+            for m in NUMERIC_COLUMNS:
                 cell = f"{NUMERIC_COLUMNS[m]}{FIRST_DATA_ROW + i}"
-                value, value_text, qualifier = measure_values[m][r["code"]], None, None
-                if extra == "warning_text" and m == "period" and r["code"] == "09":
+                value, value_text, qualifier = measure_values[m][r.code], None, None
+                if extra == "warning_text" and m == "period" and r.code == "09":
                     value_text, qualifier = f"khoảng {int(value)}", "about"
-                if extra == "blank_period" and m == "period" and r["code"] == "09":
+                if extra == "blank_period" and m == "period" and r.code == "09":
                     value = None
-                observations.append((submission_id, r["code"], m, value, value_text, qualifier, SHEET, cell, LOAD_ID))
+                if status == "rejected" and i == 0 and m == "period":
+                    # observations are kept for every identified submission, rejected ones too: make this file's
+                    # first total wrong, so the marts must leave its numbers out
+                    value += 12
+                observations.append({"submission_id": submission_id, "row_code": r.code, "measure": m,
+                                     "value": value, "value_text": value_text, "qualifier": qualifier,
+                                     "source_sheet": SHEET, "source_cell": cell})
                 if value_text:
-                    problems.append((
-                        sha(digest, "value-with-qualifier", SHEET, cell, r["code"], m), digest, submission_id,
-                        file_name, unit, "parse", "warning", "value-with-qualifier", r["code"], m, SHEET, cell,
-                        value_text, f"Ô {cell}: giá trị '{value_text}' không phải số chính xác, đã lấy {int(value)}",
-                        f"Cell {cell}: '{value_text}' is not an exact number; read as {int(value)}", LOAD_ID,
-                    ))
+                    problem(digest, submission_id, file_name, unit, "value-with-qualifier", "parse", "warning", r.code,
+                            m, cell, value_text,
+                            f"Ô {cell}: giá trị '{value_text}' không phải số chính xác, đã lấy {int(value)}",
+                            f"Cell {cell}: '{value_text}' is not an exact number; read as {int(value)}")
         if status == "rejected":
-            first = form_rows[form][0]
-            cell = f"F{FIRST_DATA_ROW}"
-            problems.append((
-                sha(digest, "sum-mismatch", SHEET, cell, first["code"], "period"), digest, submission_id, file_name,
-                unit, "validate", "error", "sum-mismatch", first["code"], "period", SHEET, cell, "12",
-                f"Mã số {first['code']}: tổng không bằng tổng các thành phần",
-                f"Row {first['code']}: total differs from the sum of its parts", LOAD_ID,
-            ))
-            # Observations are kept for every identified submission, rejected ones included: make this
-            # file's first total wrong, so the marts must leave its numbers out.
-            for i, o in enumerate(observations):
-                if o[0] == submission_id and o[1] == first["code"] and o[2] == "period":
-                    observations[i] = (*o[:3], o[3] + 12, *o[4:])
+            first = form.rows[0].code
+            problem(digest, submission_id, file_name, unit, "sum-mismatch", "validate", "error", first, "period",
+                    f"F{FIRST_DATA_ROW}", "12", f"Mã số {first}: tổng không bằng tổng các thành phần",
+                    f"Row {first}: total differs from the sum of its parts")
 
     # A file nobody could identify, uploaded to Can Lộc's folder: a problem without submission_id.
-    junk = sha("junk", "443", "bao cao thang 12.xlsx")
-    junk_at = dt.datetime(2025, 1, 9, 9, 0)
-    submissions.append((
-        junk, None, "bao cao thang 12.xlsx", "443", junk_at, None, None, None, None, None, None, "rejected", 1, 0,
-        None, LOAD_ID,
-    ))
-    arrivals.append((
-        sha("arrival", "443", "bao cao thang 12.xlsx", junk_at, junk), junk, "443", "bao cao thang 12.xlsx", 8_000,
-        junk_at, False, f"archive/sha256/{junk[:2]}/{junk}", LOAD_ID,
-    ))
-    problems.append((
-        sha(junk, "form-not-found", None, None, None, None), junk, None, "bao cao thang 12.xlsx", "443", "read",
-        "error", "form-not-found", None, None, None, None, None,
-        "Không tìm thấy mã biểu mẫu trong tệp", "No form code found in the file", LOAD_ID,
-    ))
+    junk, junk_name, junk_at = sha("junk", "443", "bao cao thang 12.xlsx"), "bao cao thang 12.xlsx", \
+        dt.datetime(2025, 1, 9, 9, 0)
+    submissions.append({"sha256": junk, "file_name": junk_name, "folder_unit_code": "443", "received_at": junk_at,
+                        "status": "rejected", "n_errors": 1, "n_warnings": 0})
+    arrivals.append({"arrival_id": sha("arrival", "443", junk_name, junk_at, junk)[:20], "sha256": junk,
+                     "folder_unit_code": "443", "file_name": junk_name, "size_bytes": 8_000, "mtime_ns": 0,
+                     "received_at": junk_at, "is_duplicate": False,
+                     "archive_path": f"archive/sha256/{junk[:2]}/{junk}"})
+    problem(junk, None, junk_name, "443", "form-not-found", "read", "error", None, None, None, None,
+            "Không tìm thấy mã biểu mẫu trong tệp", "No form code found in the file")
     # The same bytes as Thành phố Hà Tĩnh's November employment report, uploaded again under another name.
-    dup = submissions[2]
+    dup = submissions[2]["sha256"]
     dup_at = dt.datetime(2024, 12, 11, 1, 0)
-    arrivals.append((
-        sha("arrival", "436", "copy.xlsx", dup_at, dup[0]), dup[0], "436", "copy.xlsx", 24_001, dup_at, True,
-        f"archive/sha256/{dup[0][:2]}/{dup[0]}", LOAD_ID,
-    ))
-
-    loads = [(
-        LOAD_ID, dt.datetime(2025, 1, 31, 1, 0), dt.datetime(2025, 1, 31, 1, 2), len(arrivals), len(submissions),
-        sum(1 for s in submissions if s[1]), len(problems), settings[0],
-    )]
+    arrivals.append({"arrival_id": sha("arrival", "436", "copy.xlsx", dup_at, dup)[:20], "sha256": dup,
+                     "folder_unit_code": "436", "file_name": "copy.xlsx", "size_bytes": 24_001, "mtime_ns": 0,
+                     "received_at": dup_at, "is_duplicate": True, "archive_path": f"archive/sha256/{dup[:2]}/{dup}"})
+    loads = [{"load_id": LOAD_ID, "started_at": dt.datetime(2025, 1, 31, 1, 0),
+              "finished_at": dt.datetime(2025, 1, 31, 1, 2), "files_seen": len(arrivals),
+              "files_new": len(submissions), "submissions": sum(1 for s in submissions if s.get("submission_id")),
+              "problems": len(problems), "catalogue_version": cat.version}]
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
-    with warehouse.connect(path) as wh:
-        wh.exec_driver_sql(DDL)
-        warehouse.ensure_schema(wh)  # the ops tables (alerts, reporting status), as the pipeline creates them
-    con = duckdb.connect(str(path))
-    try:
-        con.executemany("insert into ops.alert_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ALERTS)
-        con.executemany("insert into ops.alert_delivery values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DELIVERIES)
-        for table, rows in (
-            ("arrivals", arrivals), ("submissions", submissions), ("observations", observations),
-            ("problems", problems), ("loads", loads), ("catalogue_forms", forms),
-            ("catalogue_indicators", indicators), ("catalogue_settings", [settings]),
-        ):
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                con.executemany(f"insert into raw.{table} values ({marks})", rows)
-    finally:
-        con.close()
-    print(
-        f"{path}: {len(submissions)} submissions, {len(observations)} observations, {len(problems)} problems, "
-        f"{len(forms)} forms, {len(indicators)} catalogue rows"
-    )
+    rows = {"raw.arrivals": arrivals, "raw.submissions": submissions, "raw.observations": observations,
+            "raw.problems": problems, "raw.loads": loads, "ops.alert_log": ALERTS, "ops.alert_delivery": DELIVERIES}
+    with warehouse.connect(path) as con:
+        warehouse.ensure_schema(con)  # every raw and ops table, as the pipeline creates them
+        for name, records in rows.items():
+            frame = pd.DataFrame(records, columns=table(name).names)
+            if "load_id" in frame.columns and name != "raw.loads":
+                frame["load_id"] = LOAD_ID
+            if "parser_version" in frame.columns:
+                frame["parser_version"] = PARSER_VERSION
+            warehouse.insert_frame(con, name, frame)
+        for name, frame in catalogue_frames(cat).items():
+            warehouse.replace_frame(con, name, frame)
+    print(f"{path}: {len(submissions)} submissions, {len(observations)} observations, {len(problems)} problems, "
+          f"{len(cat.forms)} forms")
 
 
 def main(argv: list[str] | None = None) -> int:

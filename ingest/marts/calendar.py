@@ -26,15 +26,14 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue
+from ingest.warehouse.tables import table
 
 log = logging.getLogger(__name__)
 
 VN_OFFSET = pd.Timedelta(hours=7)
 ACCEPTED = ("accepted", "accepted_with_warnings")
 STATES = ("due_soon", "on_time", "late", "rejected", "missing")
-STATUS_COLUMNS = ["unit_code", "unit_name", "form_code", "period_type", "period_start", "period_label",
-                  "due_date", "state", "n_versions", "last_received_date", "accepted_received_date",
-                  "days_overdue", "as_of"]
+STATUS_COLUMNS = table("ops.reporting_status").names
 
 
 def _period_starts(frequency: str, first: dt.date, last: dt.date) -> list[dt.date]:

@@ -46,8 +46,8 @@ class Observation(NamedTuple):
     value: float | None
     value_text: str | None
     qualifier: str | None
-    sheet: str
-    cell: str
+    source_sheet: str
+    source_cell: str
 
 
 @dataclass

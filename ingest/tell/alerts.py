@@ -45,6 +45,7 @@ from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
 from ingest.settings import CATALOGUE_DIR, reports_dir
 from ingest.tell.feedback import feedback_path
+from ingest.warehouse.tables import table
 
 log = logging.getLogger(__name__)
 
@@ -287,10 +288,6 @@ Sender = Callable[[Alert, str], None]
 DEFAULT_SENDERS: dict[str, Sender] = {"email": send_email, "webhook": send_webhook}
 
 
-LOG_COLUMNS = ["alert_id", "kind", "unit_code", "form_code", "period_start", "recipient", "channel", "subject",
-               "body", "reason", "attachments", "created_at", "sent_at", "send_status"]
-DELIVERY_COLUMNS = ["alert_id", "channel", "recipient", "status", "attempts", "created_at", "last_attempt_at",
-                    "sent_at", "last_error"]
 
 
 def _log_row(a: Alert, now: dt.datetime) -> dict[str, object]:
@@ -321,9 +318,9 @@ def record(con: warehouse.Connection, candidates: list[Alert], now: dt.datetime,
         if a.alert_id not in seen:
             fresh.append(a)
             seen.add(a.alert_id)
-    logs = pd.DataFrame([_log_row(a, now) for a in fresh], columns=LOG_COLUMNS)
+    logs = pd.DataFrame([_log_row(a, now) for a in fresh], columns=table("ops.alert_log").names)
     deliveries = pd.DataFrame([d for a in fresh for d in _delivery_rows(a, now, configured)],
-                              columns=DELIVERY_COLUMNS)
+                              columns=table("ops.alert_delivery").names)
     warehouse.insert_frame(con, "ops.alert_log", logs.astype({"sent_at": "datetime64[us]"}))
     warehouse.insert_frame(con, "ops.alert_delivery", deliveries.astype(
         {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "attempts": "int32"}))

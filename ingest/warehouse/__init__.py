@@ -1,4 +1,4 @@
-"""The warehouse: its connection and the raw and ops tables ingest writes (see ``docs/raw_schema.md``).
+"""The warehouse: its connection, and the raw and ops tables ingest writes (declared in :mod:`.tables`).
 
 Two backends, chosen by ``SECTORSTATS_WAREHOUSE_URL`` (a SQLAlchemy URL, see :func:`ingest.settings.warehouse_url`):
 
@@ -28,73 +28,12 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from ingest.settings import data_dir, duckdb_memory_limit, warehouse_url
+from ingest.warehouse.tables import tables
 
 log = logging.getLogger(__name__)
 
 Connection = sa.Connection
 BACKENDS = ("duckdb", "postgresql")
-
-RAW_TABLES: dict[str, str] = {
-    "arrivals": """
-        arrival_id varchar primary key, sha256 varchar not null, folder_unit_code varchar not null,
-        file_name varchar not null, size_bytes bigint not null, mtime_ns bigint not null,
-        received_at timestamp not null, is_duplicate boolean not null, archive_path varchar not null,
-        load_id varchar not null""",
-    "submissions": """
-        sha256 varchar primary key, submission_id varchar, file_name varchar not null,
-        folder_unit_code varchar not null, received_at timestamp not null, unit_code varchar,
-        form_code varchar, form_version varchar, period_type varchar, period_start date, source_sheet varchar,
-        status varchar not null, n_errors integer not null, n_warnings integer not null, version integer,
-        parser_version integer not null, load_id varchar not null""",
-    "observations": """
-        submission_id varchar not null, row_code varchar not null, measure varchar not null, value double precision,
-        value_text varchar, qualifier varchar, source_sheet varchar not null, source_cell varchar not null,
-        load_id varchar not null""",
-    "problems": """
-        problem_id varchar not null, sha256 varchar not null, submission_id varchar, file_name varchar not null,
-        folder_unit_code varchar not null, stage varchar not null, severity varchar not null, rule varchar not null,
-        row_code varchar, measure varchar, source_sheet varchar, source_cell varchar, value_text varchar,
-        message_vi varchar not null, message_en varchar not null, load_id varchar not null""",
-    "loads": """
-        load_id varchar primary key, started_at timestamp not null, finished_at timestamp,
-        files_seen integer, files_new integer, submissions integer, problems integer, catalogue_version integer""",
-    "catalogue_forms": """
-        form_code varchar primary key, domain varchar, title_vi varchar, title_en varchar, frequency varchar,
-        period_type varchar, due_day integer, catalogue_version integer""",
-    "catalogue_indicators": """
-        form_code varchar, row_code varchar, indicator_name varchar, kind varchar, unit varchar, label_vi varchar,
-        label_en varchar, section_vi varchar, of_row_code varchar, sum_of varchar, sort_order integer""",
-    "catalogue_settings": """
-        catalogue_version integer, reporting_start date, reminder_days_before integer,
-        escalate_days_after integer""",
-}
-
-OPS_TABLES: dict[str, str] = {
-    # one row per alert (the outbox): what is said, to whom, why; send_status/sent_at summarise its deliveries
-    "alert_log": """
-        alert_id varchar primary key, kind varchar not null, unit_code varchar, form_code varchar,
-        period_start date, recipient varchar not null, channel varchar not null, subject varchar not null,
-        body varchar not null, reason varchar not null, created_at timestamp not null, sent_at timestamp,
-        send_status varchar not null, attachments varchar""",
-    # one row per (alert, channel): pending → sent | failed (retried) | no_connection | no_recipient
-    "alert_delivery": """
-        alert_id varchar not null, channel varchar not null, recipient varchar not null, status varchar not null,
-        attempts integer not null, created_at timestamp not null, last_attempt_at timestamp, sent_at timestamp,
-        last_error varchar, primary key (alert_id, channel)""",
-    # the reporting calendar as of the monitoring DAG's last run (ingest/marts/calendar.py)
-    "reporting_status": """
-        unit_code varchar not null, unit_name varchar not null, form_code varchar not null,
-        period_type varchar not null, period_start date not null, period_label varchar not null,
-        due_date date not null, state varchar not null, n_versions integer not null, last_received_date date,
-        accepted_received_date date, days_overdue integer not null, as_of date not null""",
-}
-
-# Columns added to existing tables after their first release: (table, column, type). ensure_schema adds them to
-# a warehouse created before, so an upgrade never needs a rebuild.
-ADDED_COLUMNS: list[tuple[str, str, str]] = [
-    ("ops.alert_log", "attachments", "varchar"),
-]
-
 
 def url() -> sa.URL:
     """The warehouse's SQLAlchemy URL; a backend other than DuckDB or PostgreSQL is refused here, by name."""
@@ -208,13 +147,22 @@ def has_table(con: Connection, schema: str, name: str) -> bool:
 
 
 def ensure_schema(con: Connection) -> None:
-    """Create the raw and ops tables if they are missing, and add columns added since (never drops data)."""
-    for schema, tables in (("raw", RAW_TABLES), ("ops", OPS_TABLES)):
+    """Create the raw and ops tables that are missing, and add to existing ones the columns declared since (never
+    drops data): every table as :mod:`ingest.warehouse.tables` reads it from the dbt source files."""
+    declared = tables().values()
+    for schema in sorted({t.schema for t in declared}):
         execute(con, f"create schema if not exists {schema}")
-        for name, columns in tables.items():
-            execute(con, f"create table if not exists {schema}.{name} ({columns})")
-    for table, column, type_ in ADDED_COLUMNS:
-        execute(con, f"alter table {table} add column if not exists {column} {type_}")
+    for t in declared:
+        execute(con, t.ddl())
+    present = {(s, t, c) for s, t, c in execute(con, """
+        select table_schema, table_name, column_name from information_schema.columns
+        where table_schema in (select unnest(cast(:schemas as varchar[])))""",
+                                              {"schemas": sorted({t.schema for t in declared})}).fetchall()}
+    for t in declared:
+        for c in t.columns:
+            if (t.schema, t.name, c.name) not in present:
+                log.info("adding column %s.%s (%s), declared since the table was made", t.qualified, c.name, c.type)
+                execute(con, f"alter table {t.qualified} add column if not exists {c.name} {c.type}")
 
 
 def insert_frame(con: Connection, table: str, frame: pd.DataFrame) -> int:

@@ -53,7 +53,7 @@ def as_xlsm(data: bytes) -> bytes:
 
 
 def read_back(parsed: ParsedSubmission) -> dict[tuple[str, str], tuple[float | None, str | None, str]]:
-    return {(o.row_code, o.measure): (o.value, o.value_text, o.cell) for o in parsed.observations}
+    return {(o.row_code, o.measure): (o.value, o.value_text, o.source_cell) for o in parsed.observations}
 
 
 @pytest.fixture(scope="module", params=["01/LĐVL-H", "02/GDNN-H"])

@@ -177,10 +177,10 @@ def test_plain_monthly_form_reads_everything() -> None:
     got = obs_map(result)
     # row 01 is the first indicator row: sheet row 13 (header 9–10 + column numbers 11 + section 12)
     assert got[("01", "plan_year")] == Observation("01", "plan_year", 10.0, None, None, SHEET, "E13")
-    assert got[("01", "ytd_prev_year")].cell == "H13"
+    assert got[("01", "ytd_prev_year")].source_cell == "H13"
     assert got[("14", "period")].value == 10 * 14 + 1
     for key, address in cells.items():
-        assert got[key].cell == address
+        assert got[key].source_cell == address
 
 
 def test_blank_cells_are_observations_without_value() -> None:
@@ -189,7 +189,7 @@ def test_blank_cells_are_observations_without_value() -> None:
     grid, cells = make_grid(values=values)
     result = parse(grid)
     o = obs_map(result)[("02", "plan_year")]
-    assert (o.value, o.value_text, o.cell) == (None, None, cells[("02", "plan_year")])
+    assert (o.value, o.value_text, o.source_cell) == (None, None, cells[("02", "plan_year")])
     assert result.problems == []
 
 
@@ -214,7 +214,7 @@ def test_codes_typed_as_numbers() -> None:
     assert result.problems == []
     got = obs_map(result)
     assert {code for code, _ in got} == set(LDVL.row_codes)
-    assert got[("05", "period")].cell == cells[("05", "period")]
+    assert got[("05", "period")].source_cell == cells[("05", "period")]
     assert got[("05", "period")].value == default_values(LDVL)[("05", "period")]
 
 
@@ -224,8 +224,8 @@ def test_header_found_after_inserted_rows(inserted: int) -> None:
     grid, cells = make_grid(above=above)
     result = parse(grid)
     assert result.problems == []
-    assert obs_map(result)[("01", "plan_year")].cell == f"E{13 + inserted}"
-    assert {k: o.cell for k, o in obs_map(result).items()} == cells
+    assert obs_map(result)[("01", "plan_year")].source_cell == f"E{13 + inserted}"
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
 
 
 def test_header_beyond_scan_window_is_not_found() -> None:
@@ -239,7 +239,7 @@ def test_note_rows_inside_the_table_are_skipped() -> None:
     result = parse(grid)
     assert result.problems == []
     assert row_of(cells[("05", "period")]) == row_of(cells[("04", "period")]) + 2
-    assert {k: o.cell for k, o in obs_map(result).items()} == cells
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
 
 
 def test_renamed_sheet_after_unrelated_sheet() -> None:
@@ -249,7 +249,7 @@ def test_renamed_sheet_after_unrelated_sheet() -> None:
     result = parse(grid, name="Báo cáo T10", before=[notes, empty])
     assert result.sheet == "Báo cáo T10"
     assert result.problems == []
-    assert {o.sheet for o in result.observations} == {"Báo cáo T10"}
+    assert {o.source_sheet for o in result.observations} == {"Báo cáo T10"}
 
 
 def test_first_sheet_holding_a_form_wins() -> None:
@@ -330,7 +330,7 @@ def test_plain_quarterly_form_reads_everything() -> None:
     result = parse(grid)
     assert result.problems == []
     assert (result.form, result.unit_code, result.period_start) == (GDNN, "443", dt.date(2024, 7, 1))
-    assert {k: o.cell for k, o in obs_map(result).items()} == cells
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
 
 
 # --- unit ---------------------------------------------------------------------------------------------
@@ -402,7 +402,8 @@ def test_duplicated_row_code() -> None:
     second = f"C{row_of(cells[('08', 'period')]) + 2}"
     assert result.problems == [Problem.at("row-duplicated", sheet=SHEET, cell=second, row_code="05")]
     o = obs_map(result)[("05", "period")]
-    assert (o.value, o.cell) == (default_values(LDVL)[("05", "period")], cells[("05", "period")])  # first one kept
+    # the first one is kept
+    assert (o.value, o.source_cell) == (default_values(LDVL)[("05", "period")], cells[("05", "period")])
     assert len(result.observations) == len(LDVL.rows) * 4
 
 
@@ -431,7 +432,7 @@ def test_older_version_recognised_and_loaded_for_the_rows_it_has(skip: tuple[str
     grid, cells = make_grid(skip=skip)
     result = parse_sheets([Sheet(SHEET, grid)], OLD_CAT)
     assert (result.form_version, result.problems) == (version, [])
-    assert {(o.row_code, o.measure): o.cell for o in result.observations} == {
+    assert {(o.row_code, o.measure): o.source_cell for o in result.observations} == {
         k: v for k, v in cells.items() if k[0] not in skip}
 
 
@@ -533,7 +534,7 @@ def test_columns_matched_on_reworded_headers() -> None:
                                             "ytd_prev_year": "So cùng kỳ"})
     result = parse(grid)
     assert result.problems == []
-    assert {k: o.cell for k, o in obs_map(result).items()} == cells
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
 
 
 def test_the_two_thuc_hien_columns_in_either_order() -> None:
@@ -545,9 +546,9 @@ def test_the_two_thuc_hien_columns_in_either_order() -> None:
     got = obs_map(result)
     values = default_values(LDVL)
     for row in LDVL.rows:
-        assert (got[(row.code, "ytd")].cell, got[(row.code, "ytd")].value) == (
+        assert (got[(row.code, "ytd")].source_cell, got[(row.code, "ytd")].value) == (
             cells[(row.code, "period")], values.get((row.code, "period")))
-        assert (got[(row.code, "period")].cell, got[(row.code, "period")].value) == (
+        assert (got[(row.code, "period")].source_cell, got[(row.code, "period")].value) == (
             cells[(row.code, "ytd")], values.get((row.code, "ytd")))
 
 
@@ -587,7 +588,7 @@ def test_official_file_with_quirks_end_to_end(tmp_path: Path) -> None:
     for key, address in cells.items():
         if key[0] == "99":
             continue
-        assert (got[key].cell, got[key].value) == (address, float(values[key])), key
+        assert (got[key].source_cell, got[key].value) == (address, float(values[key])), key
     assert got[("12", "period")].value_text == "1.234,5"
 
 
@@ -632,7 +633,7 @@ def test_parse_sheets_finds_every_value_at_its_address(layout: tuple, month: int
     result = parse(grid)
     assert result.form is form
     assert result.unit_code == "443"
-    got = {k: (o.value, o.cell) for k, o in obs_map(result).items()}
+    got = {k: (o.value, o.source_cell) for k, o in obs_map(result).items()}
     assert got == {k: (numbers[k], cells[k]) for k in numbers}
     assert len(result.observations) == len(numbers)
     assert result.problems == []

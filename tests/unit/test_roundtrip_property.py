@@ -86,7 +86,7 @@ def test_every_number_read_back_or_reported_at_its_cell(case) -> None:
         assert key not in problems
         expected_value = typed[key][1] if not (code in stock and measure == "ytd" and typed[key][0] is None) \
             else typed[(code, "period")][1]
-        assert (got[key].value, got[key].qualifier, got[key].cell) == (expected_value, qualifier, cell)
+        assert (got[key].value, got[key].qualifier, got[key].source_cell) == (expected_value, qualifier, cell)
     # no number read that was not written: an empty cell is read as no value
     assert {k for k, o in got.items() if o.value is not None} <= set(rendered.cells)
     assert {f.rule for f in parsed.problems} <= {"value-not-number"}
