@@ -65,51 +65,74 @@
     {{ return(api.Relation.create(database=target.database, schema='raw', identifier=name)) }}
 {%- endmacro %}
 
-{#- The measure columns of each indicator: mart column suffix -> column of fct_indicator_period_value. -#}
+{#- The measure columns of each indicator: mart column suffix -> column of fct_indicator_period_value. The one
+    list of an indicator's measures: the marts, their derived columns and the province test all read it through
+    indicator_measures(); adding a measure is adding a pair here. -#}
 {% macro indicator_measure_suffixes() -%}
     {{ return([('', 'value'), ('_ytd', 'value_ytd'), ('_plan', 'plan_year'), ('_prev_ytd', 'value_prev_year_ytd')]) }}
 {%- endmacro %}
 
-{#- indicator_measure_columns(indicators, how): one column per indicator and measure, `<name><suffix>`.
+{#- indicator_measures(ind): the measure columns of one indicator, in mart order, as a list of dicts
+    (name: the mart column `<indicator_name><suffix>`, column: its column of fct_indicator_period_value). -#}
+{% macro indicator_measures(ind) -%}
+    {%- set measures = [] -%}
+    {%- for suffix, column in indicator_measure_suffixes() -%}
+        {%- do measures.append({'name': ind.indicator_name ~ suffix, 'column': column}) -%}
+    {%- endfor -%}
+    {{ return(measures) }}
+{%- endmacro %}
+
+{#- indicator_measure_name(ind, column): the mart column of the indicator's measure from `column` of
+    fct_indicator_period_value (e.g. 'value_ytd' -> `<indicator_name>_ytd`), for the columns derived from it. -#}
+{% macro indicator_measure_name(ind, column) -%}
+    {%- for measure in indicator_measures(ind) if measure.column == column -%}
+        {{ return(measure.name) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("indicator_measure_name: no measure from column '" ~ column ~ "'") }}
+{%- endmacro %}
+
+{#- indicator_measure_columns(indicators, how): one column per indicator and measure (indicator_measures).
     how = 'pivot': `max(case when <the indicator's row> then <measure> end)` (a unit's row from the long fact);
     how = 'sum': `sum(<name><suffix>)` (the province row: flows and amounts summed over units, stocks summed over
     units at the same period). -#}
 {% macro indicator_measure_columns(indicators, how) -%}
     {%- for ind in indicators %}
         {%- set indicator_loop = loop %}
-        {%- for suffix, column in indicator_measure_suffixes() %}
-            {%- set name = ind.indicator_name ~ suffix %}
+        {%- for measure in indicator_measures(ind) %}
             {%- if how == 'pivot' %}
     max(
         case
             when form_code = '{{ ind.form_code | replace("'", "''") }}'
                 and row_code = '{{ ind.row_code | replace("'", "''") }}'
-                then {{ column }}
+                then {{ measure.column }}
         end
-    ) as {{ name }}
+    ) as {{ measure.name }}
             {%- else %}
-    sum({{ name }}) as {{ name }}
+    sum({{ measure.name }}) as {{ measure.name }}
             {%- endif %}{{ ',' if not (loop.last and indicator_loop.last) }}
         {%- endfor %}
     {%- endfor %}
 {%- endmacro %}
 
-{#- derive_indicators(indicators): the four measure columns of every indicator, then
+{#- derive_indicators(indicators): the measure columns of every indicator (indicator_measures), then
     <name>_pct_of_plan (flows and amounts: ytd / plan, null without a plan or with plan 0) and
     <name>_change_vs_prev_year (flows and amounts: ytd - prev_ytd; stocks: period - prev_ytd). -#}
 {% macro derive_indicators(indicators) -%}
     {%- for ind in indicators %}
         {%- set n = ind.indicator_name %}
-    {{ n }},
-    {{ n }}_ytd,
-    {{ n }}_plan,
-    {{ n }}_prev_ytd,
+        {%- for measure in indicator_measures(ind) %}
+    {{ measure.name }},
+        {%- endfor %}
+        {%- set period = indicator_measure_name(ind, 'value') %}
+        {%- set ytd = indicator_measure_name(ind, 'value_ytd') %}
+        {%- set plan = indicator_measure_name(ind, 'plan_year') %}
+        {%- set prev_ytd = indicator_measure_name(ind, 'value_prev_year_ytd') %}
         {%- if ind.kind == 'stock' %}
-    {{ n }} - {{ n }}_prev_ytd as {{ n }}_change_vs_prev_year{{ ',' if not loop.last }}
+    {{ period }} - {{ prev_ytd }} as {{ n }}_change_vs_prev_year{{ ',' if not loop.last }}
         {%- else %}
-    cast({{ n }}_ytd as {{ type_double() }})
-        / nullif(cast({{ n }}_plan as {{ type_double() }}), 0) as {{ n }}_pct_of_plan,
-    {{ n }}_ytd - {{ n }}_prev_ytd as {{ n }}_change_vs_prev_year{{ ',' if not loop.last }}
+    cast({{ ytd }} as {{ type_double() }})
+        / nullif(cast({{ plan }} as {{ type_double() }}), 0) as {{ n }}_pct_of_plan,
+    {{ ytd }} - {{ prev_ytd }} as {{ n }}_change_vs_prev_year{{ ',' if not loop.last }}
         {%- endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -5,59 +5,69 @@
     Severity follows the `catalogue_arithmetic_severity` var (error by default).
 -#}
 
+{#- catalogue_rule_values(model, rules, rule): the two CTEs both tests start from, for one rule kind
+    (`sum_of` or `of`):
+    - rules: the (form_code, whole_row_code, part_row_code) of that kind;
+    - rule_values: one row per (submission, measure, whole, part) whose whole has a row in `model`: the whole's
+      value beside the part's (null when the part has no row or no value). -#}
+{% macro catalogue_rule_values(model, rules, rule) -%}
+rules as (
+
+    select form_code, whole_row_code, part_row_code
+    from {{ rules }}
+    where rule = '{{ rule }}'
+
+),
+
+rule_values as (
+
+    select
+        wholes.submission_id,
+        wholes.form_code,
+        wholes.row_code as whole_row_code,
+        rules.part_row_code,
+        wholes.measure,
+        wholes.value as whole_value,
+        parts.value as part_value
+    from {{ model }} as wholes
+    inner join rules
+        on rules.form_code = wholes.form_code
+        and rules.whole_row_code = wholes.row_code
+    left join {{ model }} as parts
+        on parts.submission_id = wholes.submission_id
+        and parts.measure = wholes.measure
+        and parts.row_code = rules.part_row_code
+
+)
+{%- endmacro %}
+
 {#- sum_of: a total equals the sum of its parts, in every measure, for every submission (parts present). -#}
 {% test catalogue_sum_of(model, rules, tolerance=0.001) %}
 {{ config(severity=var('catalogue_arithmetic_severity', 'error')) }}
 
 with
 
-rules as (
-
-    select form_code, whole_row_code, part_row_code
-    from {{ rules }}
-    where rule = 'sum_of'
-
-),
-
-totals as (
-
-    -- one row per (total, part): the total's value beside the name of each part it should equal the sum of
-    select
-        v.submission_id,
-        v.form_code,
-        v.row_code,
-        v.measure,
-        v.value,
-        rules.part_row_code
-    from {{ model }} as v
-    inner join rules
-        on rules.form_code = v.form_code
-        and rules.whole_row_code = v.row_code
-    where v.value is not null
-
-),
+{{ catalogue_rule_values(model, rules, 'sum_of') }},
 
 compared as (
 
+    -- one row per total (submission, total row, measure): its value beside the sum of its parts' values
     select
-        totals.submission_id,
-        totals.form_code,
-        totals.row_code,
-        totals.measure,
-        totals.value as total_value,
-        sum(parts.value) as parts_value,
-        count(parts.value) as n_parts
-    from totals
-    left join {{ model }} as parts
-        on parts.submission_id = totals.submission_id
-        and parts.measure = totals.measure
-        and parts.row_code = totals.part_row_code
+        submission_id,
+        form_code,
+        whole_row_code as row_code,
+        measure,
+        whole_value as total_value,
+        sum(part_value) as parts_value,
+        count(part_value) as n_parts
+    from rule_values
+    where whole_value is not null
     group by
-        totals.submission_id,
-        totals.form_code,
-        totals.row_code,
-        totals.measure,
-        totals.value
+        submission_id,
+        form_code,
+        whole_row_code,
+        measure,
+        whole_value
 
 )
 
@@ -74,30 +84,17 @@ where n_parts > 0
 
 with
 
-rules as (
-
-    select form_code, whole_row_code, part_row_code
-    from {{ rules }}
-    where rule = 'of'
-
-)
+{{ catalogue_rule_values(model, rules, 'of') }}
 
 select
-    parts.submission_id,
-    parts.form_code,
-    rules.whole_row_code,
-    parts.row_code as part_row_code,
-    parts.measure,
-    wholes.value as whole_value,
-    parts.value as part_value
-from {{ model }} as parts
-inner join rules
-    on rules.form_code = parts.form_code
-    and rules.part_row_code = parts.row_code
-inner join {{ model }} as wholes
-    on wholes.submission_id = parts.submission_id
-    and wholes.measure = parts.measure
-    and wholes.row_code = rules.whole_row_code
-where parts.value > wholes.value + {{ tolerance }}
+    submission_id,
+    form_code,
+    whole_row_code,
+    part_row_code,
+    measure,
+    whole_value,
+    part_value
+from rule_values
+where part_value > whole_value + {{ tolerance }}
 
 {% endtest %}

@@ -16,8 +16,8 @@ units as (
         period_id,
         count(*) as n_units_reporting
         {%- for ind in indicators %}
-            {%- for suffix, column in indicator_measure_suffixes() %},
-        sum({{ ind.indicator_name }}{{ suffix }}) as {{ ind.indicator_name }}{{ suffix }}
+            {%- for measure in indicator_measures(ind) %},
+        sum({{ measure.name }}) as {{ measure.name }}
             {%- endfor %}
         {%- endfor %}
     from {{ model }}
@@ -43,15 +43,17 @@ left join units
 where units.form_code is null
     or province.n_units_reporting <> units.n_units_reporting
 {%- for ind in indicators %}
-    {%- for suffix, column in indicator_measure_suffixes() %}
-    or coalesce(abs(province.{{ ind.indicator_name }}{{ suffix }} - units.{{ ind.indicator_name }}{{ suffix }}), 0)
+    {%- for measure in indicator_measures(ind) %}
+    or coalesce(abs(province.{{ measure.name }} - units.{{ measure.name }}), 0)
         > {{ tolerance }}
-    or (province.{{ ind.indicator_name }}{{ suffix }} is null) <> (units.{{ ind.indicator_name }}{{ suffix }} is null)
+    or (province.{{ measure.name }} is null) <> (units.{{ measure.name }} is null)
     {%- endfor %}
     {%- if ind.kind != 'stock' %}
+        {%- set ytd = indicator_measure_name(ind, 'value_ytd') %}
+        {%- set plan = indicator_measure_name(ind, 'plan_year') %}
     or coalesce(abs(province.{{ ind.indicator_name }}_pct_of_plan
-        - cast(units.{{ ind.indicator_name }}_ytd as {{ type_double() }})
-            / nullif(cast(units.{{ ind.indicator_name }}_plan as {{ type_double() }}), 0)), 0) > {{ tolerance }}
+        - cast(units.{{ ytd }} as {{ type_double() }})
+            / nullif(cast(units.{{ plan }} as {{ type_double() }}), 0)), 0) > {{ tolerance }}
     {%- endif %}
 {%- endfor %}
 

@@ -4,35 +4,16 @@
     commune is reported), always flagged. -#}
 with
 
-layout_2024 as (
-
-    select
-        unit_code,
-        commune_code,
-        commune_name,
-        cast('2020-01-01' as date) as valid_from,
-        cast('2024-12-31' as date) as valid_to
-    from {{ ref('stg_reference__communes_2024_11') }}
-
-),
-
-layout_2025 as (
-
-    select
-        unit_code,
-        commune_code,
-        commune_name,
-        cast('2025-01-01' as date) as valid_from,
-        cast('2025-06-30' as date) as valid_to
-    from {{ ref('stg_reference__communes_2025_03') }}
-
-),
-
 layouts as (
 
-    select * from layout_2024
-    union all
-    select * from layout_2025
+    -- one row per (layout, commune), with the period the layout was in force
+    select
+        unit_code,
+        commune_code,
+        commune_name,
+        valid_from,
+        valid_to
+    from {{ ref('stg_reference__communes') }}
 
 ),
 
