@@ -61,7 +61,8 @@ def sectorstats_ingest():
     @task
     def archive(run_id: str | None = None) -> str:
         """Archive new inbox files and record their arrival; returns the load id."""
-        from ingest.pipeline import archive_stage, new_load_id
+        from ingest.archive.stage import archive_stage
+        from ingest.package import new_load_id
 
         return str(archive_stage(new_load_id(run_id))["load_id"])
 
@@ -69,7 +70,7 @@ def sectorstats_ingest():
     def plan(load_id: str, params: dict | None = None) -> list[int]:
         """Choose the archived files to parse (new ones, or when reprocessing those of the periods asked) and
         split them into chunks of SECTORSTATS_PARSE_CHUNK files."""
-        from ingest.pipeline import period_range, plan_parse
+        from ingest.parse.stage import period_range, plan_parse
 
         params = params or {}
         return plan_parse(load_id, reprocess=bool(params.get("reprocess")),
@@ -79,14 +80,14 @@ def sectorstats_ingest():
     def parse(chunk: int, load_id: str) -> dict:
         """Parse one chunk of files from the archive (mapped: one task per chunk, never per file). It does not
         open the warehouse, so chunks can run side by side on several workers."""
-        from ingest.pipeline import parse_chunk
+        from ingest.parse.stage import parse_chunk
 
         return parse_chunk(load_id, chunk)
 
     @task
     def merge(load_id: str, _parsed: list[dict]) -> str:
-        """Gather the parsed chunks into the load package."""
-        from ingest.pipeline import merge_parts
+        """Gather the parsed chunks into the load package's parsed/."""
+        from ingest.parse.stage import merge_parts
 
         merge_parts(load_id)
         return load_id
@@ -94,7 +95,7 @@ def sectorstats_ingest():
     @task
     def validate(load_id: str) -> str:
         """Run the Great Expectations suites over the package and set each submission's status."""
-        from ingest.pipeline import validate_stage
+        from ingest.check.stage import validate_stage
 
         validate_stage(load_id)
         return load_id
@@ -102,14 +103,14 @@ def sectorstats_ingest():
     @task
     def load(load_id: str) -> dict:
         """Replace the package's files in the raw tables, in one transaction."""
-        from ingest.pipeline import load_stage
+        from ingest.load.stage import load_stage
 
         return load_stage(load_id)
 
     @task(pool="default_pool")
     def feedback(loaded: dict) -> dict:
         """Write the feedback workbooks (the district's sheet, problem cells marked) for files with problems."""
-        from ingest.pipeline import feedback_stage
+        from ingest.tell.feedback import feedback_stage
 
         return feedback_stage(str(loaded["load_id"]))
 

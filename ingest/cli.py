@@ -19,7 +19,8 @@ def _templates(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from ingest.pipeline import period_range, run_ingest
+    from ingest.parse.stage import period_range
+    from ingest.pipeline import run_ingest
 
     periods = period_range(args.from_period, args.to_period)
     if periods and not args.reprocess:

@@ -84,3 +84,13 @@ WAREHOUSE_POOL = "sectorstats_warehouse"
 """The Airflow pool every task that opens the warehouse runs in. DuckDB allows one process to write a file (and a
 reader cannot open it meanwhile), so the pool has one slot; on Postgres the slot keeps loads and builds in order.
 ``make airflow-db`` (and the compose init service) creates it."""
+
+
+def count_setting(name: str, default: int) -> int:
+    """A whole number ≥ 1 from the environment variable ``name`` (``default`` when unset), or a clear error."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} must be a whole number ≥ 1")
+    return int(raw)

@@ -43,7 +43,8 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import Row, load_catalogue
-from ingest.pipeline import PARSER_VERSION, catalogue_frames
+from ingest.load.stage import catalogue_frames
+from ingest.parse.stage import PARSER_VERSION
 from ingest.warehouse.tables import table
 
 NUMERIC_COLUMNS = {"plan_year": "E", "period": "F", "ytd": "G", "ytd_prev_year": "H"}

@@ -37,6 +37,7 @@ from typing import Any
 
 from ingest.catalogue.problems import Problem
 from ingest.read.limits import Limits, current_limits, human_bytes
+from ingest.settings import count_setting
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,8 @@ Parse = Callable[[bytes], Any]
 
 def default_workers() -> int:
     """``SECTORSTATS_PARSE_WORKERS``, else the number of CPUs this process may use."""
-    raw = os.environ.get("SECTORSTATS_PARSE_WORKERS", "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"SECTORSTATS_PARSE_WORKERS={raw!r} must be a whole number ≥ 1")
-        return int(raw)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return count_setting("SECTORSTATS_PARSE_WORKERS", cpus)
 
 
 def read_file(path: Path, limits: Limits) -> bytes | Problem:

@@ -184,3 +184,21 @@ def _write_one(job: tuple[str, list[dict]], read_archived: Callable[[str], bytes
     path = feedback_path(root, unit, first["file_name"], sha)
     write_feedback(path, None if isinstance(sheets, Problem) else sheets, group)
     return FeedbackFile(path, sha, len(group))
+
+
+def feedback_stage(load_id: str) -> dict[str, int | str]:
+    """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``)."""
+    from ingest.archive.store import read_archived
+    from ingest.package import LoadPackage
+    from ingest.settings import data_dir, reports_dir
+
+    package = LoadPackage(load_id)
+    problems = package.problems()
+    if problems.empty:
+        return {"load_id": load_id, "feedback_files": 0}
+    submissions, _ = package.parsed_frames()
+    units = submissions.set_index("sha256")["unit_code"]
+    problems = problems.assign(unit_code=problems["sha256"].map(units))
+    written = write_feedback_files(problems, functools.partial(read_archived, data_dir=data_dir()),
+                                   reports_dir() / "feedback", workers=parallel.default_workers())
+    return {"load_id": load_id, "feedback_files": len(written)}

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from devtools.demo import generate_demo
-from ingest import pipeline, warehouse
+from ingest import warehouse
 from ingest.archive import store as archive
+from ingest.check import stage as checking
+from ingest.parse import stage as parsing
+from ingest.pipeline import run_ingest
 from tests.integration.helpers import query
 
 pytestmark = pytest.mark.integration
@@ -45,7 +48,7 @@ def clean(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, li
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SECTORSTATS_DATA_DIR", str(data))
         mp.setenv("SECTORSTATS_INBOX_DIR", str(inbox))
-        pipeline.run_ingest("clean")
+        run_ingest("clean")
     snap = snapshot(data)
     assert len(snap["raw.submissions"]) > 50 and snap["raw.problems"]
     return snap
@@ -67,9 +70,9 @@ INJECTIONS = {
     # mid-archive: some files copied into the archive, no arrival recorded yet
     "archive-store": lambda mp: mp.setattr(archive, "stage", _kill_after(20, archive.stage)),
     # mid-parse: the package is never written
-    "parse-file": lambda mp: mp.setattr(pipeline, "parse_file", _kill_after(30, pipeline.parse_file)),
+    "parse-file": lambda mp: mp.setattr(parsing, "parse_file", _kill_after(30, parsing.parse_file)),
     # after parse, during validation
-    "validate": lambda mp: mp.setattr(pipeline, "validate_batch", _kill_after(0, pipeline.validate_batch)),
+    "validate": lambda mp: mp.setattr(checking, "validate_batch", _kill_after(0, checking.validate_batch)),
     # inside the load transaction, after submissions and observations were inserted
     "load-insert": lambda mp: mp.setattr(warehouse, "insert_frame", _kill_after(2, warehouse.insert_frame)),
 }
@@ -84,8 +87,8 @@ def test_killed_then_rerun_equals_one_clean_run(point: str, inbox: Path, clean, 
         with pytest.MonkeyPatch.context() as inject:
             INJECTIONS[point](inject)
             with pytest.raises(Killed):
-                pipeline.run_ingest("killed")
-        pipeline.run_ingest("rerun")
+                run_ingest("killed")
+        run_ingest("rerun")
         assert snapshot(data) == clean
 
 

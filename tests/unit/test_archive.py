@@ -382,7 +382,7 @@ def test_object_storage_inbox_gives_the_same_arrivals_as_the_folder(inbox: Path,
 
 
 def test_archive_stage_reads_the_inbox_url(inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest.pipeline import archive_stage
+    from ingest.archive.stage import archive_stage
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)

@@ -311,7 +311,7 @@ def test_file_names_vary_and_quirks_are_a_minority(demo):
 def test_a_2025_demo_has_the_districts_until_june_and_the_communes_from_july(tmp_path):
     """2025: the district-level units report January–June, the commune-level units July–December; every report
     file reads back as its unit and period."""
-    from ingest.pipeline import parse_file
+    from ingest.parse.stage import parse_file
 
     inbox = tmp_path / "inbox"
     manifest = generate_demo(inbox, year=2025, seed=11, unit_codes=["443", "18685", "18073"])

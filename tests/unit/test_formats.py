@@ -12,7 +12,7 @@ import pytest
 
 from ingest.catalogue import load_catalogue
 from ingest.parse.parser import ParsedSubmission
-from ingest.pipeline import parse_file
+from ingest.parse.stage import parse_file
 from ingest.read.limits import current_limits
 from ingest.read.reader import read_workbook
 from ingest.read.safety import inspect_workbook

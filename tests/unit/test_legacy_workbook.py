@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from ingest.catalogue import load_catalogue
-from ingest.pipeline import parse_file
+from ingest.parse.stage import parse_file
 from ingest.read.legacy_fonts import encode
 from ingest.tell.official_forms import form_bytes
 

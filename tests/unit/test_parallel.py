@@ -13,6 +13,8 @@ from ingest.catalogue.problems import Problem
 from ingest.read.limits import MB, Limits
 from ingest.read.workers import default_workers, parse_paths
 
+PARSED = ("submissions", "observations", "problems")
+
 # --- parse functions, imported by name in the worker processes --------------------------------------------------
 
 
@@ -114,66 +116,72 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path, workers: int) ->
 def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real pipeline: the package written with 2 workers is the package written in-process."""
     from devtools.demo import generate_demo
-    from ingest import pipeline
+    from ingest.archive.stage import archive_stage
+    from ingest.package import LoadPackage, read_frames
+    from ingest.parse.stage import parse_stage
 
     generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443"])
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
-    pipeline.archive_stage("a")
-    one = pipeline.parse_stage("one", workers=1)
-    two = pipeline.parse_stage("two", reprocess=True, workers=2)
+    archive_stage("a")
+    one = parse_stage("one", workers=1)
+    two = parse_stage("two", reprocess=True, workers=2)
     assert {k: v for k, v in one.items() if k != "load_id"} == {k: v for k, v in two.items() if k != "load_id"}
-    a, b = pipeline.Package.read("one"), pipeline.Package.read("two")
-    for name in ("submissions", "observations", "problems"):
-        assert getattr(a, name).equals(getattr(b, name)), name
+    a, b = (read_frames(LoadPackage(load).parsed, *PARSED) for load in ("one", "two"))
+    for name in PARSED:
+        assert a[name].equals(b[name]), name
 
 
 def test_parse_in_chunks_equals_parse_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The DAG maps its parse task over chunks of files: the merged package is the one parsed in one go, and
     an empty plan still gives one (empty) chunk so the stages after it run."""
     from devtools.demo import generate_demo
-    from ingest import pipeline
+    from ingest.archive.stage import archive_stage
+    from ingest.package import LoadPackage, read_frames
+    from ingest.parse.stage import merge_parts, parse_chunk, parse_stage, plan_parse
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
-    pipeline.archive_stage("a")
-    assert pipeline.plan_parse("empty") == [0]
-    assert pipeline.parse_chunk("empty", 0)["files"] == 0
-    assert pipeline.merge_parts("empty")["files"] == 0
+    archive_stage("a")
+    assert plan_parse("empty") == [0]
+    assert parse_chunk("empty", 0)["files"] == 0
+    assert merge_parts("empty")["files"] == 0
     generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443", "440"])
-    pipeline.archive_stage("b")
-    whole = pipeline.parse_stage("whole", workers=1)
-    chunks = pipeline.plan_parse("chunked", reprocess=True, chunk_size=7)
+    archive_stage("b")
+    whole = parse_stage("whole", workers=1)
+    chunks = plan_parse("chunked", reprocess=True, chunk_size=7)
     assert chunks == list(range(-(-whole["files"] // 7)))
     for chunk in reversed(chunks):  # in any order, as parallel workers would finish them
-        pipeline.parse_chunk("chunked", chunk, workers=1)
-    assert pipeline.merge_parts("chunked") == {**whole, "load_id": "chunked"}
-    a, b = pipeline.Package.read("whole"), pipeline.Package.read("chunked")
-    for name in ("submissions", "observations", "problems"):
-        assert getattr(a, name).equals(getattr(b, name)), name
+        parse_chunk("chunked", chunk, workers=1)
+    assert merge_parts("chunked") == {**whole, "load_id": "chunked"}
+    a, b = (read_frames(LoadPackage(load).parsed, *PARSED) for load in ("whole", "chunked"))
+    for name in PARSED:
+        assert a[name].equals(b[name]), name
 
 
 def test_merging_refuses_a_missing_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from devtools.demo import generate_demo
-    from ingest import pipeline
+    from ingest.archive.stage import archive_stage
+    from ingest.package import StageError
+    from ingest.parse.stage import merge_parts, parse_chunk, plan_parse
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
     generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443"])
-    pipeline.archive_stage("a")
-    chunks = pipeline.plan_parse("l", chunk_size=10)
+    archive_stage("a")
+    chunks = plan_parse("l", chunk_size=10)
     assert len(chunks) >= 3
     for chunk in chunks:
         if chunk != 1:
-            pipeline.parse_chunk("l", chunk, workers=1)
-    with pytest.raises(pipeline.StageError, match=r"parse stage of load l: chunk 1 was not parsed"):
-        pipeline.merge_parts("l")
+            parse_chunk("l", chunk, workers=1)
+    with pytest.raises(StageError, match=r"parse stage of load l: chunk 1 was not parsed"):
+        merge_parts("l")
 
 
 def test_unit_chunks_pack_whole_units_in_code_order() -> None:
     import pandas as pd
 
-    from ingest.pipeline import unit_chunks
+    from ingest.check.stage import unit_chunks
 
     subs = pd.DataFrame({"unit_code": ["443"] * 5 + ["440"] * 3 + ["445"] * 4 + ["436"] * 9})
     assert unit_chunks(subs, 8) == [["436"], ["440", "443"], ["445"]]
@@ -186,21 +194,22 @@ def test_validate_in_chunks_of_units_equals_validate_at_once(tmp_path: Path, mon
     """Validation runs in chunks of whole units to bound memory: the statuses and problems are those of one run
     over the whole batch (the history rules compare a report with its own unit's other reports only)."""
     from devtools.demo import generate_demo
-    from ingest import pipeline
+    from ingest.archive.stage import archive_stage
+    from ingest.check.stage import validate_stage
+    from ingest.package import LoadPackage
+    from ingest.parse.stage import parse_stage
 
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
     generate_demo(tmp_path / "inbox", year=2024, seed=5, unit_codes=["443", "440", "445"])
-    pipeline.archive_stage("a")
-    pipeline.parse_stage("whole", workers=1)
-    pipeline.parse_stage("chunked", workers=1, reprocess=True)
-    whole = pipeline.validate_stage("whole")
+    archive_stage("a")
+    parse_stage("whole", workers=1)
+    parse_stage("chunked", workers=1, reprocess=True)
+    whole = validate_stage("whole")
     monkeypatch.setenv("SECTORSTATS_VALIDATE_CHUNK", "20")  # ~32 reports a unit: one chunk each
-    chunked = pipeline.validate_stage("chunked")
+    chunked = validate_stage("chunked")
     assert whole["failures"] > 0 and chunked == {**whole, "load_id": "chunked"}
-    a, b = pipeline.Package.read("whole"), pipeline.Package.read("chunked")
-    columns = [c for c in a.problems.columns if c != "load_id"]
+    a, b = LoadPackage("whole").problems(), LoadPackage("chunked").problems()
     order = ["problem_id"]
-    assert a.problems[columns].sort_values(order, ignore_index=True).equals(
-        b.problems[columns].sort_values(order, ignore_index=True))
-    assert a.submissions.equals(b.submissions)
+    assert a.sort_values(order, ignore_index=True).equals(b.sort_values(order, ignore_index=True))
+    assert LoadPackage("whole").submissions().equals(LoadPackage("chunked").submissions())

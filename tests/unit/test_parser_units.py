@@ -14,7 +14,7 @@ import pytest
 
 from ingest.catalogue import load_catalogue
 from ingest.parse.parser import find_unit
-from ingest.pipeline import parse_file
+from ingest.parse.stage import parse_file
 from ingest.read.reader import Sheet
 from ingest.tell.official_forms import form_bytes
 from tests.unit.test_parser import GDNN, LDVL, SHEET, make_grid, parse

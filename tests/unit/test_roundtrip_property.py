@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.catalogue import load_catalogue
-from ingest.pipeline import parse_file
+from ingest.parse.stage import parse_file
 from ingest.read.numbers import format_vi
 from ingest.tell.official_forms import Quirks, form_bytes
 

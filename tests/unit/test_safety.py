@@ -21,7 +21,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingest.catalogue import load_catalogue
 from ingest.catalogue.problems import Location, Problem
-from ingest.pipeline import parse_file
+from ingest.parse.stage import parse_file
 from ingest.read import reader
 from ingest.read.limits import MB, Limits, current_limits, human_bytes
 from ingest.read.reader import read_workbook

@@ -11,7 +11,7 @@ from airflow.timetables.base import DataInterval, TimeRestriction
 
 from ingest.catalogue import load_catalogue
 from ingest.orchestration import schedule
-from ingest.pipeline import period_range
+from ingest.parse.stage import period_range
 
 CAT = load_catalogue()
 

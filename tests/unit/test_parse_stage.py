@@ -1,24 +1,26 @@
-"""ingest.pipeline.parse_file: a bug of ours on one file is recorded on that file, never fatal."""
+"""ingest.parse.stage: a bug of ours on one file is recorded on that file, never fatal; which files a load takes."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest import pipeline, warehouse
+from ingest import warehouse
 from ingest.catalogue import load_catalogue
 from ingest.catalogue.problems import Problem
+from ingest.package import OBSERVATION_COLUMNS
+from ingest.parse import stage as parsing
 
 
 def test_an_unexpected_error_becomes_an_internal_error_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(sheets, catalogue):
         raise IndexError("list index out of range")
 
-    monkeypatch.setattr(pipeline, "parse_sheets", broken)
+    monkeypatch.setattr(parsing, "parse_sheets", broken)
     from ingest.tell.official_forms import form_bytes
 
     cat = load_catalogue()
     data = form_bytes(cat.form("01/LĐVL-H"), cat.unit("443")).data
-    assert pipeline.parse_file(data, cat) == Problem.at("internal-error", detail="IndexError: list index out of range")
+    assert parsing.parse_file(data, cat) == Problem.at("internal-error", detail="IndexError: list index out of range")
 
 
 def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_parser(con: warehouse.Connection) -> None:
@@ -29,14 +31,14 @@ def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_pars
                                             ("c", "c.xlsx", 2), ("d", "d.xlsx", 3)]):
         con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
                     (f"id{i}", sha, name, t + dt.timedelta(hours=hours)))
-    for sha, version in (("b", pipeline.PARSER_VERSION), ("c", pipeline.PARSER_VERSION - 1)):
+    for sha, version in (("b", parsing.PARSER_VERSION), ("c", parsing.PARSER_VERSION - 1)):
         con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, status,
                        n_errors, n_warnings, parser_version, load_id) values (?, 'x', '443', ?, 'accepted', 0, 0, ?,
                        'L')""", (sha, t, version))
-    pending = pipeline.pending_files(con)
+    pending = parsing.pending_files(con)
     assert list(pending[["sha256", "file_name"]].itertuples(index=False, name=None)) == [
         ("a", "first.xlsx"), ("c", "c.xlsx"), ("d", "d.xlsx")]
-    assert list(pipeline.pending_files(con, reprocess=True)["sha256"]) == ["a", "b", "c", "d"]
+    assert list(parsing.pending_files(con, reprocess=True)["sha256"]) == ["a", "b", "c", "d"]
 
 
 def test_reprocessing_a_period_range_takes_the_reports_of_those_periods(con: warehouse.Connection) -> None:
@@ -51,16 +53,16 @@ def test_reprocessing_a_period_range_takes_the_reports_of_those_periods(con: war
         con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at,
                        period_start, status, n_errors, n_warnings, parser_version, load_id)
                        values (?, 'x', '443', ?, ?, 'accepted', 0, 0, ?, 'L')""",
-                    (sha, t, period, pipeline.PARSER_VERSION))
-    first_half = pipeline.period_range("2024-01", "2024-06")
-    assert list(pipeline.pending_files(con, True, first_half)["sha256"]) == ["jan", "q2", "jun"]
-    assert list(pipeline.pending_files(con, True, pipeline.period_range("2024-06", None))["sha256"]) == ["jun", "jul"]
-    assert list(pipeline.pending_files(con, True)["sha256"]) == ["jan", "q2", "jun", "jul", "unknown"]
-    assert pipeline.pending_files(con, False, first_half).empty  # nothing to do without --reprocess
+                    (sha, t, period, parsing.PARSER_VERSION))
+    first_half = parsing.period_range("2024-01", "2024-06")
+    assert list(parsing.pending_files(con, True, first_half)["sha256"]) == ["jan", "q2", "jun"]
+    assert list(parsing.pending_files(con, True, parsing.period_range("2024-06", None))["sha256"]) == ["jun", "jul"]
+    assert list(parsing.pending_files(con, True)["sha256"]) == ["jan", "q2", "jun", "jul", "unknown"]
+    assert parsing.pending_files(con, False, first_half).empty  # nothing to do without --reprocess
 
 
 def test_an_observation_is_a_row_of_raw_observations() -> None:
     """parse_chunk writes each Observation as (submission_id, *observation) under the declared columns."""
     from ingest.parse.parser import Observation
 
-    assert ["submission_id", *Observation._fields] == pipeline.OBSERVATION_COLUMNS
+    assert ["submission_id", *Observation._fields] == OBSERVATION_COLUMNS
