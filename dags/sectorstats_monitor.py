@@ -2,15 +2,18 @@
 ### sectorstats — deadlines: who owes which report, and telling them
 
 Every morning (08:00, Vietnam), independently of whether anything was uploaded:
-**reporting_status** computes, for every report a unit owes (each form, period and unit that existed then),
-whether it is received on time, late, rejected or missing, from the form catalogue's due dates and the ledger
-of received files (`ops.reporting_status`; `ingest/marts/calendar.py`) → **deadline_alerts** sends what the calendar
+**calendar** builds the reporting calendar for the day (`marts.fct_report_status`, dbt: for every report a unit
+owes, whether it is due soon, received on time or late, rejected or missing, from the form catalogue's due dates
+and the ledger of received files; `ingest/marts/calendar.py`) and publishes the analysts' copy →
+**deadline_alerts** sends what the calendar
 calls for, each once: a reminder a few days before the due date to units that have sent nothing, an overdue
 notice the day after, an escalation to the province after the set number of days
 (`ingest/catalogue/alerts.yaml`, `forms.yaml` → `deadlines`), and retries deliveries that failed →
 **status_page** rewrites `reports/status.html` (units × periods of each form, coloured by state).
 
-This DAG's own logic is the source of truth for deadlines (Airflow's deadline alerts are not used for them).
+The calendar's dbt model is the one definition of where each report stands: the transform DAG builds it with the
+marts, this DAG for its day; the alerts, the status page and the summary read it (Airflow's own deadline alerts
+are not used for reports).
 The day is the run's date in Vietnam, or `$SECTORSTATS_AS_OF` when set.
 """
 
@@ -47,11 +50,11 @@ def _run_day():
 )
 def sectorstats_monitor():
     @task
-    def reporting_status() -> dict:
-        """The state of every report owed, into ops.reporting_status."""
-        from ingest.marts.calendar import run_monitor
+    def calendar() -> dict:
+        """The reporting calendar for the day (marts.fct_report_status): every report owed and where it stands."""
+        from ingest.marts.calendar import build_calendar
 
-        return run_monitor(_run_day())
+        return build_calendar(_run_day())
 
     @task
     def deadline_alerts(_status: dict) -> dict:
@@ -68,7 +71,7 @@ def sectorstats_monitor():
 
         return str(write_status_page(_run_day()))
 
-    status_page(deadline_alerts(reporting_status()))
+    status_page(deadline_alerts(calendar()))
 
 
 sectorstats_monitor()

@@ -39,16 +39,21 @@ def _transform(args: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
+    from ingest.marts.calendar import CalendarOutOfDate
     from ingest.tell.alerts import dispatch
 
-    print(dispatch(settings.as_of()))
+    try:
+        print(dispatch(settings.as_of()))
+    except CalendarOutOfDate as exc:
+        print(f"alerts: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from ingest.marts.calendar import run_monitor
+    from ingest.marts.calendar import build_calendar
 
-    print(run_monitor(settings.as_of()))
+    print(build_calendar(settings.as_of()))
     return 0
 
 
@@ -102,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --reprocess: only reports for periods up to this month")
     p.set_defaults(func=_ingest)
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
-    sub.add_parser("alerts", help="record and send new alerts (problems and deadlines)").set_defaults(func=_alerts)
-    sub.add_parser("monitor", help="the reporting calendar as of SECTORSTATS_AS_OF (default today) into "
-                   "ops.reporting_status").set_defaults(func=_monitor)
+    sub.add_parser("alerts", help="record and send new alerts (problems, and the deadlines of the reporting calendar "
+                   "built for SECTORSTATS_AS_OF by `monitor`)").set_defaults(func=_alerts)
+    sub.add_parser("monitor", help="build the reporting calendar as of SECTORSTATS_AS_OF (default today): "
+                   "marts.fct_report_status").set_defaults(func=_monitor)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
     sub.add_parser("status-page", help="write reports/status.html: the reporting matrix as of SECTORSTATS_AS_OF, "
                    "the last load's problems, recent alerts").set_defaults(func=_status_page)

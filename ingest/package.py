@@ -33,7 +33,8 @@ from ingest.warehouse.tables import table
 
 # The columns each file of the package holds: those of the raw tables (ingest/warehouse/tables.py), less what a
 # later stage adds.
-PARSED_COLUMNS = table("raw.submissions").names_except("status", "n_errors", "n_warnings", "version", "load_id")
+PARSED_COLUMNS = table("raw.submissions").names_except("status", "n_errors", "n_warnings", "version",
+                                                      "is_latest_accepted", "load_id")
 VERDICT_COLUMNS = ["sha256", "status", "n_errors", "n_warnings"]
 OBSERVATION_COLUMNS = table("raw.observations").names_except("load_id")
 PROBLEM_COLUMNS = table("raw.problems").names_except("load_id")

@@ -45,6 +45,7 @@ from ingest import warehouse
 from ingest.catalogue import Row, load_catalogue
 from ingest.load.stage import catalogue_frames
 from ingest.parse.stage import PARSER_VERSION
+from ingest.warehouse.ledger import number_versions
 from ingest.warehouse.tables import table
 
 NUMERIC_COLUMNS = {"plan_year": "E", "period": "F", "ytd": "G", "ytd_prev_year": "H"}
@@ -289,6 +290,7 @@ def build(path: Path) -> None:
             warehouse.insert_frame(con, name, frame)
         for name, frame in catalogue_frames(cat).items():
             warehouse.replace_frame(con, name, frame)
+        number_versions(con)  # the ledger's bookkeeping, as the load stage does it
     print(f"{path}: {len(submissions)} submissions, {len(observations)} observations, {len(problems)} problems, "
           f"{len(cat.forms)} forms")
 

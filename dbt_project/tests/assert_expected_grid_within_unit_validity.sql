@@ -5,7 +5,7 @@ with
 
 expected as (
 
-    select * from {{ ref('int_submissions_expected') }}
+    select * from {{ ref('int_reports_owed') }}
 
 ),
 

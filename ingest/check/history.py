@@ -27,25 +27,18 @@ DECIMALS = 6
 
 
 def warehouse_history(con: warehouse.Connection, units: list[str], exclude_sha256: list[str]) -> pd.DataFrame:
-    """The latest accepted version of every earlier report of these units, as long rows."""
+    """The version that counts (``is_latest_accepted``, :mod:`ingest.warehouse.ledger`) of every earlier report of
+    these units, as long rows."""
     if not units:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     return warehouse.frame(con, """
-        with latest as (
-            select * from (
-                select s.*, row_number() over (partition by unit_code, form_code, period_start
-                                               order by coalesce(version, 0) desc) as recency
-                from raw.submissions s
-                where status in ('accepted', 'accepted_with_warnings')
-                  and unit_code in (select unnest(cast(:units as varchar[])))
-                  and sha256 not in (select unnest(cast(:files as varchar[])))
-            ) ranked
-            where recency = 1
-        )
         select o.submission_id, l.unit_code, l.form_code, l.period_start, o.row_code, o.measure, o.value,
                l.received_at
-        from latest l join raw.observations o on o.submission_id = l.submission_id
-        where o.value is not null
+        from raw.submissions l join raw.observations o on o.submission_id = l.submission_id
+        where l.is_latest_accepted
+          and l.unit_code in (select unnest(cast(:units as varchar[])))
+          and l.sha256 not in (select unnest(cast(:files as varchar[])))
+          and o.value is not null
     """, {"units": units, "files": exclude_sha256})
 
 

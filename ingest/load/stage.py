@@ -14,6 +14,7 @@ import pandas as pd
 from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
 from ingest.package import OBSERVATION_COLUMNS, LoadPackage
+from ingest.warehouse.ledger import number_versions
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,7 @@ def load_stage(load_id: str) -> dict[str, int | str]:
         n_obs = warehouse.insert_parquet(con, "raw.observations", package.observations_file, OBSERVATION_COLUMNS,
                                          {"load_id": load_id})
         warehouse.insert_frame(con, "raw.problems", problems)
-        warehouse.execute(con, """
-            update raw.submissions set version = v.version
-            from (select sha256, row_number() over (
-                      partition by unit_code, form_code, period_start order by received_at, sha256) as version
-                  from raw.submissions where submission_id is not null) as v
-            where raw.submissions.sha256 = v.sha256""")
+        number_versions(con)
         for table, frame in catalogue_frames(catalogue).items():
             warehouse.replace_frame(con, table, frame)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

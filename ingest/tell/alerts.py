@@ -176,14 +176,14 @@ def _deadline_alert(cat: Catalogue, kind: str, r: pd.Series, as_of: dt.date) -> 
 
 
 def collect_deadline_alerts(grid: pd.DataFrame, cat: Catalogue, as_of: dt.date) -> list[Alert]:
-    """The reminders, overdue notices and escalations the reporting calendar (:func:`monitor.reporting_status`)
-    calls for as of ``as_of``."""
+    """The reminders, overdue notices and escalations the reporting calendar (``marts.fct_report_status``, see
+    :mod:`ingest.marts.calendar`) calls for as of ``as_of``."""
     out: list[Alert] = []
     for r in grid.itertuples(index=False):
         due = _date(r.due_date)
         assert due is not None
         waiting = r.state in ("due_soon", "rejected", "missing")
-        if r.state == "due_soon" and r.n_versions == 0 and (due - as_of).days <= cat.reminder_days_before:
+        if r.state == "due_soon" and r.n_versions == 0:  # the calendar holds what is due within the reminder days
             out.append(_deadline_alert(cat, "reminder", r, as_of))
         if waiting and as_of > due:
             out.append(_deadline_alert(cat, "overdue", r, as_of))
@@ -405,7 +405,7 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
     """Record the new alerts of ``families`` (``problems``: rejected and warnings from the marts;
     ``deadlines``: the reporting calendar as of ``as_of``) and send every delivery due. Returns counts of new
     alerts per kind, and of deliveries sent and failed."""
-    from ingest.marts.calendar import reporting_status
+    from ingest.marts.calendar import read_calendar
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     configured = configured or {c: connection_exists(channel_conn_id(c)) for c in CHANNELS}
@@ -417,7 +417,7 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
         if "problems" in families:
             candidates += collect_problem_alerts(con)
         if "deadlines" in families:
-            candidates += collect_deadline_alerts(reporting_status(con, cat, as_of), cat, as_of)
+            candidates += collect_deadline_alerts(read_calendar(con, as_of), cat, as_of)
         fresh = record(con, candidates, now, configured)
         result = deliver(con, now, senders)
     counts: dict[str, int] = {}

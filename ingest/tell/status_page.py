@@ -41,7 +41,7 @@ VN = dt.timezone(dt.timedelta(hours=7), "UTC+7")
 PAGE_NAME = "status.html"
 
 # display order: the good news first, the bad news after, what is not due yet last
-STATE_ORDER = ("on_time", "late", "rejected", "missing", "due_soon")  # the states of ingest.marts.calendar.STATES
+STATE_ORDER = ("on_time", "late", "rejected", "missing", "due_soon")  # REPORT_STATES, in the order shown
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "on_time": ("Đúng hạn", "on time"),
     "late": ("Nộp muộn", "late"),
@@ -169,7 +169,7 @@ def vn_time(value: object) -> str:
     return f"{moment.astimezone(VN):%d/%m/%Y %H:%M}"
 
 
-def cell_title(row: Mapping[str, object], form_code: str) -> str:
+def cell_title(row: Mapping[str, object], form: Form) -> str:
     """The tooltip of a matrix cell (plain text; escaped where it is written)."""
     state = str(row["state"])
     vi, en = STATE_LABELS[state]
@@ -192,7 +192,7 @@ def cell_title(row: Mapping[str, object], form_code: str) -> str:
     else:
         received = "Ngày nhận / received: chưa nhận / none"
     return "\n".join([
-        f"{row['unit_name']} ({row['unit_code']}) — {form_code} {row['period_label']}",
+        f"{row['unit_name']} ({row['unit_code']}) — {form.code} {form.period_label_vi(_date(row['period_start']))}",
         line,
         f"Hạn nộp / due: {vn_date(due)}",
         received,
@@ -251,8 +251,8 @@ def _matrix(form: Form, rows: pd.DataFrame, index: int) -> str:
     if rows.empty:
         return (f'<section class="form">{title}<p class="empty">Chưa có báo cáo nào đến hạn. '
                 f'<span class="en">No report of this form is due yet.</span></p></section>')
-    periods = sorted({(p, t, lbl) for p, t, lbl in zip(rows["period_start"], rows["period_type"],
-                                                          rows["period_label"], strict=True)})
+    periods = sorted({(p, t, form.period_label_vi(p)) for p, t in zip(rows["period_start"], rows["period_type"],
+                                                                       strict=True)})
     cells: dict[tuple[str, dt.date], dict] = {}
     names: dict[str, str] = {}
     states: dict[str, Counter] = {}
@@ -272,7 +272,7 @@ def _matrix(form: Form, rows: pd.DataFrame, index: int) -> str:
             if r is None:
                 out.append(blank)
             else:
-                out.append(f'<td class="m-{e(r["state"])}" title="{e(cell_title(r, form.code))}">'
+                out.append(f'<td class="m-{e(r["state"])}" title="{e(cell_title(r, form))}">'
                            f'{STATE_MARKS[r["state"]]}</td>')
         out.append("</tr>")
         body.append("".join(out))
@@ -381,10 +381,10 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
                        alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None) -> str:
     """The status page as one HTML document.
 
-    ``grid``: :func:`ingest.marts.calendar.reporting_status`; ``last_load``: the ``raw.loads`` row of the last load (or
-    ``None``); ``problems``: that load's ``raw.problems`` rows; ``alerts``: one row per delivery of the alerts
-    recorded in the last days (``kind``, ``alert_id``, ``channel``, ``status``); ``generated_at``: now unless
-    given (an aware time, or naive UTC)."""
+    ``grid``: the reporting calendar (:func:`ingest.marts.calendar.read_calendar`); ``last_load``: the
+    ``raw.loads`` row of the last load (or ``None``); ``problems``: that load's ``raw.problems`` rows; ``alerts``:
+    one row per delivery of the alerts recorded in the last days (``kind``, ``alert_id``, ``channel``,
+    ``status``); ``generated_at``: now unless given (an aware time, or naive UTC)."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     forms = list(catalogue.forms)
     known = {f.code for f in forms}
@@ -487,16 +487,20 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datetime | None = None) -> Path:
-    """Build the status page from the warehouse as of ``as_of`` and write it (``reports/status.html``)."""
+    """Build the status page from the warehouse and write it (``reports/status.html``): the reporting calendar as
+    of the day it was built for (``as_of`` when there is none yet), the last load, the recent alerts."""
     from ingest.catalogue import load_catalogue
-    from ingest.marts.calendar import reporting_status
+    from ingest.marts.calendar import read_calendar
     from ingest.settings import reports_dir
 
     now = now or dt.datetime.now(dt.UTC)
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
     cat = load_catalogue()
     with warehouse.connect(read_only=True) as con:
-        grid = reporting_status(con, cat, as_of)
+        grid = read_calendar(con)
+        if not grid.empty and grid["as_of"].iloc[0] != as_of:
+            log.warning("status page: the reporting calendar is as of %s, not %s", grid["as_of"].iloc[0], as_of)
+            as_of = grid["as_of"].iloc[0]
         last_load = read_last_load(con)
         problems = read_problems(con, last_load["load_id"] if last_load else None)
         alerts = read_recent_alerts(con, now_utc - dt.timedelta(days=ALERT_DAYS))

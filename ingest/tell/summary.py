@@ -9,25 +9,30 @@ from pathlib import Path
 import pandas as pd
 
 from ingest import warehouse
+from ingest.catalogue.constants import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
+from ingest.marts.calendar import CALENDAR_TABLE, read_calendar
 from ingest.settings import reports_dir
-
-STATUSES = ("accepted", "accepted_with_warnings", "rejected", "missing")
 
 
 def summarise(as_of: dt.date) -> pd.DataFrame:
-    """One row per form (and a total): expected, each status, received on time, on-time rate."""
+    """One row per form (and a total) of the reports due by ``as_of`` (the reporting calendar,
+    ``marts.fct_report_status``, which must be as of that day): expected, each status of the version that counts,
+    received on time, on-time rate."""
     with warehouse.connect(read_only=True) as con:
-        frame = warehouse.frame(con, """
+        read_calendar(con, as_of)  # refuses a calendar of another day
+        frame = warehouse.frame(con, f"""
             select form_code,
-                   count(*) filter (where is_expected) as expected,
-                   count(*) filter (where status = 'accepted') as accepted,
-                   count(*) filter (where status = 'accepted_with_warnings') as accepted_with_warnings,
-                   count(*) filter (where status = 'rejected') as rejected,
+                   count(*) as expected,
+                   count(*) filter (where status = :accepted) as accepted,
+                   count(*) filter (where status = :accepted_with_warnings) as accepted_with_warnings,
+                   count(*) filter (where status = :rejected) as rejected,
                    count(*) filter (where status = 'missing') as missing,
-                   count(*) filter (where is_expected and on_time) as on_time
-            from marts.fct_submission
-            where due_date <= :as_of or status <> 'missing'
-            group by form_code order by form_code""", {"as_of": as_of})
+                   count(*) filter (where on_time) as on_time
+            from {CALENDAR_TABLE}
+            where is_due
+            group by form_code order by form_code""",
+                                {"accepted": ACCEPTED, "accepted_with_warnings": ACCEPTED_WITH_WARNINGS,
+                                 "rejected": REJECTED})
     total = frame.drop(columns="form_code").sum().to_frame().T
     total.insert(0, "form_code", "total")
     frame = pd.concat([frame, total], ignore_index=True)

@@ -146,9 +146,15 @@ def has_table(con: Connection, schema: str, name: str) -> bool:
                              "and table_name = :name", {"schema": schema, "name": name}).scalar())
 
 
+RETIRED_TABLES = ("ops.reporting_status",)
+"""Tables an older release wrote and nothing reads any more, dropped so that nobody takes them for current:
+``ops.reporting_status`` (the reporting calendar is ``marts.fct_report_status`` since 2026-12)."""
+
+
 def ensure_schema(con: Connection) -> None:
     """Create the raw and ops tables that are missing, and add to existing ones the columns declared since (never
-    drops data): every table as :mod:`ingest.warehouse.tables` reads it from the dbt source files."""
+    drops data; only a retired table, which held nothing that is not computed again, is dropped): every table as
+    :mod:`ingest.warehouse.tables` reads it from the dbt source files."""
     declared = tables().values()
     for schema in sorted({t.schema for t in declared}):
         execute(con, f"create schema if not exists {schema}")
@@ -158,11 +164,19 @@ def ensure_schema(con: Connection) -> None:
         select table_schema, table_name, column_name from information_schema.columns
         where table_schema in (select unnest(cast(:schemas as varchar[])))""",
                                               {"schemas": sorted({t.schema for t in declared})}).fetchall()}
+    added = set()
     for t in declared:
         for c in t.columns:
             if (t.schema, t.name, c.name) not in present:
                 log.info("adding column %s.%s (%s), declared since the table was made", t.qualified, c.name, c.type)
                 execute(con, f"alter table {t.qualified} add column if not exists {c.name} {c.type}")
+                added.add(f"{t.qualified}.{c.name}")
+    if "raw.submissions.is_latest_accepted" in added:  # a ledger from before 2026-12: mark what counts now
+        from ingest.warehouse.ledger import number_versions
+
+        number_versions(con)
+    for retired in RETIRED_TABLES:
+        execute(con, f"drop table if exists {retired}")
 
 
 def insert_frame(con: Connection, table: str, frame: pd.DataFrame) -> int:

@@ -80,7 +80,7 @@ def test_transform_dag_runs_on_new_raw_data(bag: dict) -> None:
 
 def test_monitor_dag_runs_every_morning_in_vietnam(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_monitor"]
-    assert dag["tasks"] == {"reporting_status": ["deadline_alerts"], "deadline_alerts": ["status_page"],
+    assert dag["tasks"] == {"calendar": ["deadline_alerts"], "deadline_alerts": ["status_page"],
                             "status_page": []}
     kind, spec = dag["timetable"]
     assert kind == "CronTriggerTimetable"

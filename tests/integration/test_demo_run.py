@@ -30,7 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("SECTORSTATS_AS_OF", AS_OF.isoformat())
     mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
     mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
-    from ingest.marts.calendar import run_monitor
+    from ingest.marts.calendar import build_calendar
     from ingest.marts.dbt import run_dbt
     from ingest.pipeline import run_ingest
     from ingest.tell.alerts import dispatch
@@ -40,14 +40,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     run_ingest("demo-load-1")
     run_dbt("build", as_of=AS_OF)
     alerts = dispatch(AS_OF)
-    run_monitor(AS_OF)
+    calendar = build_calendar(AS_OF)
     summary = write_summary(AS_OF)
-    yield data, manifest, alerts, summary
+    yield data, manifest, alerts, summary, calendar
     mp.undo()
 
 
 def test_every_file_gets_the_status_its_scenario_calls_for(demo) -> None:
-    data, manifest, _, _ = demo
+    data, manifest, _, _, _ = demo
     status = dict(query(data, "select sha256, status from raw.submissions"))
     # Outlier and stock-jump warnings are statistical: an "ok" file may get one, never anything else
     statistical = {sha for sha, in query(data, """
@@ -72,7 +72,7 @@ def test_every_file_gets_the_status_its_scenario_calls_for(demo) -> None:
 
 
 def test_missing_and_late_reports_match_what_was_planted(demo) -> None:
-    data, manifest, _, _ = demo
+    data, manifest, _, _, _ = demo
     missing = {(m.unit_code, m.form_code, m.period_start) for m in manifest.missing}
     got = set(query(data, "select unit_code, form_code, period_start from marts.fct_submission "
                           "where status = 'missing'"))
@@ -85,7 +85,7 @@ def test_missing_and_late_reports_match_what_was_planted(demo) -> None:
 
 
 def test_every_accepted_number_is_in_the_marts_at_its_cell(demo) -> None:
-    data, manifest, _, _ = demo
+    data, manifest, _, _, _ = demo
     facts = {(s, r, m): (v, c) for s, r, m, v, c in query(data, """
         select submission_id, row_code, measure, value, source_cell from marts.fct_indicator_value""")}
     codes = {(f.code, r.code) for f in load_catalogue().forms for r in f.rows}
@@ -107,7 +107,7 @@ def test_every_accepted_number_is_in_the_marts_at_its_cell(demo) -> None:
 
 
 def test_duplicates_are_one_submission(demo) -> None:
-    data, manifest, _, _ = demo
+    data, manifest, _, _, _ = demo
     for f in manifest.by_scenario("duplicate"):
         arrivals = query(data, "select file_name, is_duplicate from raw.arrivals where sha256 = ? "
                                "order by received_at", [f.sha256])
@@ -116,7 +116,7 @@ def test_duplicates_are_one_submission(demo) -> None:
 
 
 def test_alerts_are_recorded_once(demo) -> None:
-    data, manifest, alerts, _ = demo
+    data, manifest, alerts, _, _ = demo
     from ingest.tell.alerts import dispatch
 
     rows = dict(query(data, "select kind, count(*) from ops.alert_log group by kind"))
@@ -129,28 +129,26 @@ def test_alerts_are_recorded_once(demo) -> None:
     assert dispatch(AS_OF) == {"new": 0, "sent": 0, "failed": 0}  # a second run records nothing again
 
 
-def test_the_monitor_calendar_agrees_with_the_marts(demo) -> None:
-    """ingest/marts/calendar.py computes the reporting calendar itself; on the whole demo it says what dbt says."""
-    data, _, _, _ = demo
+def test_the_reporting_calendar_says_where_every_report_stands(demo) -> None:
+    """marts.fct_report_status is the one calendar: every report due as of 2025-01-31 in its state, the same
+    reports fct_submission expects, and the monitor's build for the day says the same."""
+    data, manifest, _, _, calendar = demo
+    states = dict(query(data, "select state, count(*) from marts.fct_report_status group by state"))
+    assert calendar == {s: states.get(s, 0) for s in ("due_soon", "on_time", "late", "rejected", "missing")}
+    assert states.get("due_soon", 0) == 0  # January's reports are due 2025-02-10: not within 3 days of the 31st
+    assert sum(states.values()) == manifest.expected_reports == 416
+    missing = {(m.unit_code, m.form_code, m.period_start) for m in manifest.missing}
+    assert set(query(data, "select unit_code, form_code, period_start from marts.fct_report_status "
+                           "where state = 'missing'")) == missing
     mismatches = query(data, """
-        with monitor as (
-            select unit_code, form_code, period_start, state from ops.reporting_status where due_date < as_of
-        ),
-        marts as (
-            select unit_code, form_code, period_start,
-                   case when status in ('accepted', 'accepted_with_warnings') and on_time then 'on_time'
-                        when status in ('accepted', 'accepted_with_warnings') then 'late'
-                        else status end as state
-            from marts.fct_submission where is_expected
-        )
-        select * from monitor full join marts using (unit_code, form_code, period_start)
-        where monitor.state is distinct from marts.state""")
+        select * from marts.fct_report_status r full join marts.fct_submission s using (report_id)
+        where (r.is_due or s.is_expected) and (r.report_id is null or s.report_id is null or r.status <> s.status
+                                              or r.on_time is distinct from s.on_time)""")
     assert mismatches == []
-    assert query(data, "select count(*) from ops.reporting_status")[0][0] == 416
 
 
 def test_summary_counts(demo) -> None:
-    data, manifest, _, summary = demo
+    data, manifest, _, summary, _ = demo
     assert summary.splitlines()[0] == "sectorstats — submissions due up to 2025-01-31"
     total = next(line for line in summary.splitlines() if line.startswith("total"))
     expected, accepted, warnings, rejected, missing = (int(x) for x in total.split()[1:6])
@@ -161,7 +159,7 @@ def test_summary_counts(demo) -> None:
 
 
 def test_a_period_corrected_through_year_to_date_is_derived_in_the_marts(demo) -> None:
-    data, manifest, _, _ = demo
+    data, manifest, _, _, _ = demo
     by_report = {(f.unit_code, f.form_code, f.period_start): f for f in manifest.files
                  if f.form_code and f.expected_status in ("accepted", "accepted_with_warnings")}
     planted = manifest.by_scenario("ytd_correction")
@@ -191,10 +189,10 @@ def test_a_period_corrected_through_year_to_date_is_derived_in_the_marts(demo) -
 def test_the_warehouse_is_the_one_recorded_cell_for_cell(demo, request: pytest.FixtureRequest) -> None:
     """Refactoring changes no number: the marts, the raw tables and the alerts of the demo equal the fingerprints
     kept in tests/integration/golden/demo.json (see tests/golden.py; --update-golden writes them again)."""
-    data, _, _, _ = demo
+    data, _, _, _, _ = demo
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     try:
-        got = golden.fingerprint(con, ["raw", "ops", "marts"], exclude=["ops.reporting_status"], data_dir=data)
+        got = golden.fingerprint(con, ["raw", "ops", "marts"], data_dir=data)
     finally:
         con.close()
     if request.config.getoption("--update-golden"):

@@ -123,7 +123,7 @@ def test_broken_and_misplaced_files_are_recorded_not_fatal(pipeline) -> None:
 def _snapshot(data: Path) -> dict[str, list]:
     tables = ["raw.arrivals", "raw.submissions", "raw.observations", "raw.problems", "marts.fct_indicator_value",
               "marts.fct_submission", "marts.fct_problem", "ops.alert_log", "ops.alert_delivery",
-              "ops.reporting_status"]
+              "marts.fct_report_status"]
     return {t: sorted(map(repr, query(data, f"select * exclude (load_id) from {t}")))
             if t.startswith("raw.") else sorted(map(repr, query(data, f"select * from {t}"))) for t in tables}
 
@@ -250,7 +250,7 @@ def test_published_dbt_docs_describe_every_model_and_column(pipeline) -> None:
 def test_the_dags_rebuild_the_status_page(pipeline) -> None:
     data, _, _ = pipeline
     page = (data / "reports" / "status.html").read_text(encoding="utf-8")
-    states = dict(query(data, "select state, count(*) from ops.reporting_status group by state"))
+    states = dict(query(data, "select state, count(*) from marts.fct_report_status group by state"))
     for state, n in states.items():
         assert page.count(f'<td class="m-{state}"') == n, state
     assert states["missing"] > 0 and "2024-03-31" in page
@@ -265,7 +265,7 @@ def test_reminders_are_sent_once_across_runs_and_a_retried_task(pipeline, mailbo
     before = len(mailbox.messages)
     airflow(env, "dags", "test", "sectorstats_monitor")
     reminders = [m for m in mailbox.messages[before:] if "Nhắc nộp báo cáo" in m["Subject"]]
-    owed = query(data, """select unit_code, form_code from ops.reporting_status
+    owed = query(data, """select unit_code, form_code from marts.fct_report_status
                           where state = 'due_soon' and n_versions = 0 order by 1, 2""")
     assert len(reminders) == len(owed) == 13 * 2  # both monthly forms, every district, nothing sent yet
     one = next(m for m in reminders if m["Subject"] == (

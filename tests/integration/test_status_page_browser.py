@@ -51,16 +51,17 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory):
     mp.delenv("SECTORSTATS_INBOX_DIR", raising=False)
     from devtools.demo import generate_demo
     from ingest import warehouse
-    from ingest.marts.calendar import reporting_status
+    from ingest.marts.calendar import build_calendar, read_calendar
     from ingest.pipeline import run_ingest
     from ingest.tell.status_page import write_status_page
 
     manifest = generate_demo(data / "inbox", year=2024, seed=2024, unit_codes=UNITS)
     (data / "inbox" / "443" / HOSTILE_NAME).write_text("not a spreadsheet", encoding="utf-8")
     run_ingest("status-page-load")
+    build_calendar(AS_OF)
     path = write_status_page(AS_OF)
     with warehouse.connect(read_only=True) as con:
-        grid = reporting_status(con, load_catalogue(), AS_OF)
+        grid = read_calendar(con, AS_OF)
     yield path, grid, manifest
     mp.undo()
 

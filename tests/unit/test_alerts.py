@@ -14,8 +14,8 @@ import pytest
 
 from ingest import warehouse
 from ingest.catalogue import load_catalogue
-from ingest.marts import calendar as monitor
 from ingest.tell import alerts
+from tests.unit.calendar_rows import Got, calendar, write_calendar
 
 CAT = load_catalogue()
 PROVINCE = "thongke@soldtbxh.example.invalid"
@@ -93,28 +93,27 @@ def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+FEB = dt.date(2024, 2, 1)  # February's monthly reports are due 2024-03-10
+WELFARE = "03/BTXH-H"
+
+
+def feb_calendar(as_of: dt.date) -> pd.DataFrame:
+    """The calendar of January and February 2024 (the monthly forms) as of a day in March: Đức Thọ's February
+    employment report was rejected on 03-05, Vũ Quang's arrived late on 03-12, nothing else arrived."""
+    due = dt.date(2024, 3, 10)
+    got = {("440", EMPLOYMENT, "2024-02-01"): Got("rejected" if as_of > due else "due_soon",
+                                                  last_received="2024-03-05")}
+    if as_of >= dt.date(2024, 3, 12):
+        got[("441", EMPLOYMENT, "2024-02-01")] = Got("late", accepted_received="2024-03-12")
+    return calendar(as_of, [EMPLOYMENT, WELFARE], ["2024-01-01", "2024-02-01"], got)
+
+
 def deadline_alerts(as_of: dt.date) -> dict[tuple[str, str, str, dt.date], alerts.Alert]:
-    with warehouse.connect() as con:
-        grid = monitor.reporting_status(con, CAT, as_of)
-    found = alerts.collect_deadline_alerts(grid, CAT, as_of)
+    found = alerts.collect_deadline_alerts(feb_calendar(as_of), CAT, as_of)
     return {(a.kind, a.unit_code, a.form_code, a.period_start): a for a in found}
 
 
-def receive(unit: str, form: str, period: dt.date, status: str, when: dt.datetime) -> None:
-    with warehouse.connect() as con:
-        warehouse.insert_frame(con, "raw.submissions", pd.DataFrame([{
-            "sha256": f"{unit}{form}{period}{when}", "submission_id": f"{unit}{period}", "file_name": "bc.xlsx",
-            "folder_unit_code": unit, "received_at": when, "unit_code": unit, "form_code": form,
-            "form_version": "2024", "period_type": CAT.form(form).period_type, "period_start": period,
-            "source_sheet": "B", "status": status, "n_errors": 0, "n_warnings": 0, "version": 1,
-            "parser_version": 1, "load_id": "l1"}]))
-
-
-FEB = dt.date(2024, 2, 1)  # February's monthly reports are due 2024-03-10
-
-
-def test_reminder_three_days_before_to_units_that_sent_nothing(wh: Path) -> None:
-    receive("440", EMPLOYMENT, FEB, "rejected", dt.datetime(2024, 3, 5, 2))  # sent something: no reminder
+def test_reminder_three_days_before_to_units_that_sent_nothing() -> None:
     assert not [k for k in deadline_alerts(dt.date(2024, 3, 6)) if k[0] == "reminder"]  # 4 days before
     got = deadline_alerts(dt.date(2024, 3, 7))
     reminders = {k: a for k, a in got.items() if k[0] == "reminder"}
@@ -129,9 +128,7 @@ def test_reminder_three_days_before_to_units_that_sent_nothing(wh: Path) -> None
     assert a.channels == ("email",)
 
 
-def test_overdue_the_day_after_and_escalation_after_seven_days(wh: Path) -> None:
-    receive("440", EMPLOYMENT, FEB, "rejected", dt.datetime(2024, 3, 5, 2))
-    receive("441", EMPLOYMENT, FEB, "accepted", dt.datetime(2024, 3, 12, 2))  # late, but in
+def test_overdue_the_day_after_and_escalation_after_seven_days() -> None:
     on_due_day = deadline_alerts(dt.date(2024, 3, 10))
     assert not [k for k in on_due_day if k[0] in ("overdue", "escalation") and k[3] == FEB]
     next_day = deadline_alerts(dt.date(2024, 3, 11))
@@ -153,16 +150,13 @@ def test_overdue_the_day_after_and_escalation_after_seven_days(wh: Path) -> None
     assert week[("overdue", "440", EMPLOYMENT, FEB)].alert_id == overdue.alert_id
 
 
-def test_nothing_for_a_unit_that_no_longer_exists(wh: Path) -> None:
-    got = deadline_alerts(dt.date(2025, 3, 1))
-    assert {k[1] for k in got if k[3] and k[3] >= dt.date(2025, 1, 1)} == {
-        u.code for u in CAT.units if u.exists_on(dt.date(2025, 1, 1)) and u.level == "district"}
-    assert not [k for k in got if k[1] == "448" and k[3] >= dt.date(2025, 1, 1)]
-    # a commune without an address: its overdue notice has nobody to go to, its escalation goes to the province
-    july = deadline_alerts(dt.date(2025, 8, 20))
-    assert july[("overdue", "18685", EMPLOYMENT, dt.date(2025, 7, 1))].recipients == ()
-    assert july[("escalation", "18685", EMPLOYMENT, dt.date(2025, 7, 1))].recipients == (PROVINCE,)
-    assert not [k for k in july if k[3] == dt.date(2025, 7, 1) and k[1] in {"440", "443", "436"}]
+def test_a_commune_without_an_address_is_escalated_to_the_province() -> None:
+    as_of = dt.date(2025, 8, 20)
+    july = {(a.kind, a.unit_code): a for a in alerts.collect_deadline_alerts(
+        calendar(as_of, [EMPLOYMENT], ["2025-07-01"]), CAT, as_of)}
+    assert len(july) == 2 * 69  # every commune: overdue and escalated; the districts no longer exist
+    assert july[("overdue", "18685")].recipients == ()
+    assert july[("escalation", "18685")].recipients == (PROVINCE,)
 
 
 # -- the outbox: recorded once, sent once ----------------------------------------------------------------------
@@ -190,6 +184,8 @@ BOTH = {"email": True, "webhook": True}
 
 
 def run(as_of: dt.date, senders: Senders, configured: dict | None = None) -> dict[str, int]:
+    with warehouse.connect() as con:
+        write_calendar(con, feb_calendar(as_of))  # what the monitoring DAG built for the day
     return alerts.dispatch(as_of, families=("deadlines",), now=NOW, senders=senders.as_dict(),
                            configured=configured or BOTH)
 

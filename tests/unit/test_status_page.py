@@ -13,9 +13,10 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import load_catalogue
-from ingest.marts import calendar as monitor
+from ingest.catalogue.constants import REPORT_STATES
+from ingest.marts.calendar import COLUMNS
 from ingest.tell import status_page
-from tests.unit.test_monitor import ledger, vn
+from tests.unit.calendar_rows import Got, calendar, write_calendar
 
 CAT = load_catalogue()
 EMPLOYMENT, TRAINING, WELFARE = "01/LĐVL-H", "02/GDNN-H", "03/BTXH-H"
@@ -103,17 +104,18 @@ def problem_rows(rows: list[tuple]) -> pd.DataFrame:
         for i, (sha, name, folder, sev, rule, sheet, cell, value, msg) in enumerate(rows)])
 
 
-def test_the_page_shows_every_state_of_a_small_grid(con) -> None:
-    ledger(con, [
-        ("440", EMPLOYMENT, "2024-01-01", "accepted", 1, vn("2024-02-10", 23)),  # the due day, 23:00 in Vietnam
-        ("443", EMPLOYMENT, "2024-01-01", "accepted_with_warnings", 1, vn("2024-02-11", 6)),  # late by a day
-        ("441", EMPLOYMENT, "2024-01-01", "rejected", 1, vn("2024-02-05")),
-        ("442", EMPLOYMENT, "2024-01-01", "rejected", 1, vn("2024-02-05")),
-        ("442", EMPLOYMENT, "2024-01-01", "accepted", 2, vn("2024-02-09")),  # corrected in time
-        ("444", EMPLOYMENT, "2024-02-01", "accepted", 1, vn("2024-03-07")),
-    ])
+SMALL_GRID = {  # what arrived for January and February 2024, as of 2024-03-08
+    ("440", EMPLOYMENT, "2024-01-01"): Got("on_time", accepted_received="2024-02-10"),  # on the due day
+    ("443", EMPLOYMENT, "2024-01-01"): Got("late", accepted_received="2024-02-11"),  # late by a day
+    ("441", EMPLOYMENT, "2024-01-01"): Got("rejected", last_received="2024-02-05"),
+    ("442", EMPLOYMENT, "2024-01-01"): Got("on_time", 2, accepted_received="2024-02-09"),  # corrected in time
+    ("444", EMPLOYMENT, "2024-02-01"): Got("on_time", accepted_received="2024-03-07"),
+}
+
+
+def test_the_page_shows_every_state_of_a_small_grid() -> None:
     as_of = dt.date(2024, 3, 8)
-    grid = monitor.reporting_status(con, CAT, as_of)
+    grid = calendar(as_of, [EMPLOYMENT, WELFARE], ["2024-01-01", "2024-02-01"], SMALL_GRID)
     text = render(grid, as_of)
     page = Page(text)
 
@@ -124,7 +126,7 @@ def test_the_page_shows_every_state_of_a_small_grid(con) -> None:
     # one cell per report owed, each of the state's class: 13 units × Jan, Feb of the two monthly forms
     assert {s: cell_count(text, s) for s in (*status_page.STATE_ORDER, "none")} == {
         "on_time": 3, "late": 1, "rejected": 1, "missing": 22, "due_soon": 25, "none": 0}
-    assert set(status_page.STATE_ORDER) == set(monitor.STATES)
+    assert set(status_page.STATE_ORDER) == set(REPORT_STATES)
     # the counts, per form in catalogue order and in total: on time, late, rejected, missing, due soon, owed
     assert page.texts("counts")[1:] == [
         ["01/LĐVL-H", "3", "1", "1", "9", "12", "26"],
@@ -167,9 +169,11 @@ def test_the_page_shows_every_state_of_a_small_grid(con) -> None:
     assert all(a["href"].startswith("#") for tag, a in page.tags if tag == "a")
 
 
-def test_units_that_did_not_exist_in_a_period_leave_the_cell_blank(con) -> None:
+def test_units_that_did_not_exist_in_a_period_leave_the_cell_blank() -> None:
     as_of = dt.date(2025, 8, 12)
-    grid = monitor.reporting_status(con, CAT, as_of)
+    months = [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
+    quarters = [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in (1, 4, 7, 10)]
+    grid = pd.concat([calendar(as_of, [EMPLOYMENT, WELFARE], months), calendar(as_of, [TRAINING], quarters)])
     page = Page(render(grid, as_of))
     periods = page.periods(EMPLOYMENT)
     assert len(periods) == 19 and periods[0] == "T1/2024" and periods[-1] == "T7/2025"
@@ -188,9 +192,9 @@ def test_units_that_did_not_exist_in_a_period_leave_the_cell_blank(con) -> None:
     assert len(training) == 13 and [s for s, _ in training["448"]] == ["missing"] * 4 + ["none"] * 2
 
 
-def test_text_from_district_files_is_escaped_never_markup(con) -> None:
+def test_text_from_district_files_is_escaped_never_markup() -> None:
     as_of = dt.date(2024, 3, 8)
-    grid = monitor.reporting_status(con, CAT, as_of)
+    grid = calendar(as_of, [EMPLOYMENT], ["2024-01-01", "2024-02-01"])
     evil_name = "<script>alert(1)</script>.xlsx"
     formula = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
     problems = problem_rows([
@@ -233,7 +237,8 @@ def test_write_status_page_reads_the_warehouse_and_replaces_the_page(tmp_path: P
     now = dt.datetime(2024, 3, 8, 2, 0)  # naive UTC, as the warehouse keeps times
     with warehouse.connect() as con:
         warehouse.ensure_schema(con)
-        ledger(con, [("443", EMPLOYMENT, "2024-01-01", "accepted", 1, vn("2024-02-11"))])
+        write_calendar(con, calendar(dt.date(2024, 3, 8), [EMPLOYMENT], ["2024-01-01", "2024-02-01"], {
+            ("443", EMPLOYMENT, "2024-01-01"): Got("late", accepted_received="2024-02-11")}))
         con.exec_driver_sql("insert into raw.loads values ('load-1', ?, ?, 30, 30, 28, 1, 1), "
                             "('load-2', ?, ?, 31, 1, 1, 2, 1)",
                             (now - dt.timedelta(days=1), now - dt.timedelta(days=1), now, now))
@@ -292,9 +297,11 @@ def test_a_national_grid_shows_the_worst_500_units_and_says_how_many_are_left_ou
         for m, start in enumerate(months):
             state = ("missing" if i % 10 == 0 and m == i % 12 else "late" if i % 10 == 1 and m == 5
                      else "on_time")
-            rows.append((code, f"Xã Số {i}", EMPLOYMENT, "month", start, form.period_label_vi(start),
-                         form.due_date(start), state, 0 if state == "missing" else 1, None, None, 0, None))
-    grid = pd.DataFrame(rows, columns=monitor.STATUS_COLUMNS)
+            rows.append({"report_id": f"{code}|{start}", "unit_code": code, "unit_name": f"Xã Số {i}",
+                         "form_code": EMPLOYMENT, "period_type": "month", "period_start": start,
+                         "due_date": form.due_date(start), "state": state, "n_versions": int(state != "missing"),
+                         "days_overdue": 0})
+    grid = pd.DataFrame(rows, columns=COLUMNS)
     started = time.perf_counter()
     text = render(grid, dt.date(2025, 1, 31))
     elapsed = time.perf_counter() - started

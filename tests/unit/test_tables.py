@@ -13,7 +13,7 @@ from ingest.warehouse.tables import Column, Table, read_tables, table, tables
 def test_every_table_the_pipeline_writes_is_declared_with_types() -> None:
     assert set(tables()) == {"raw.arrivals", "raw.submissions", "raw.observations", "raw.problems", "raw.loads",
                              "raw.catalogue_forms", "raw.catalogue_indicators", "raw.catalogue_settings",
-                             "ops.alert_log", "ops.alert_delivery", "ops.reporting_status"}
+                             "ops.alert_log", "ops.alert_delivery"}
     for t in tables().values():
         assert t.columns and all(c.type for c in t.columns), t.qualified
 

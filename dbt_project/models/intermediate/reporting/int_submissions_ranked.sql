@@ -1,8 +1,10 @@
 {#-
-    The identified submissions, ranked within their (unit, form, period) report:
-    - the latest accepted version (status accepted or accepted_with_warnings, highest version) is the one whose
-      numbers count; a later rejected version never replaces it, a later accepted one does;
-    - the chosen submission of a report is the latest accepted one if any, else the latest received one.
+    The identified submissions, each within its (unit, form, period) report:
+    - is_latest_accepted (from the ledger: the load stage marks it when it numbers the versions) is the version
+      whose numbers count: the highest accepted version; a later rejected version never replaces it;
+    - is_chosen is the version that says where the report stands: the latest accepted one if any, else the latest
+      received one (the highest version);
+    - its due date (the catalogue's due day) and whether it arrived by it (Vietnamese calendar day): on_time.
 -#}
 with
 
@@ -17,30 +19,38 @@ submissions as (
 
 ),
 
+forms as (
+
+    select form_code, due_day from {{ ref('stg_catalogue__forms') }}
+
+),
+
 ranked as (
 
     select
         submissions.*,
-        {{ report_key('unit_code', 'form_code', 'period_start') }} as report_id,
-        row_number() over (
-            partition by unit_code, form_code, period_start
-            order by coalesce(version, 0) desc, received_at desc, sha256 desc
-        ) as received_rank,
-        row_number() over (
-            partition by unit_code, form_code, period_start, is_accepted
-            order by coalesce(version, 0) desc, received_at desc, sha256 desc
-        ) as rank_within_acceptance,
+        {{ report_key('submissions.unit_code', 'submissions.form_code', 'submissions.period_start') }} as report_id,
+        {{ due_date('submissions.period_start', 'submissions.period_type', 'forms.due_day') }} as due_date,
+        {{ local_date('submissions.received_at') }} as received_date,
         count(*) over (
-            partition by unit_code, form_code, period_start
+            partition by submissions.unit_code, submissions.form_code, submissions.period_start
         ) as n_versions,
-        max(case when is_accepted then 1 else 0 end) over (
-            partition by unit_code, form_code, period_start
+        max(submissions.version) over (
+            partition by submissions.unit_code, submissions.form_code, submissions.period_start
+        ) as latest_version,
+        max(case when submissions.is_accepted then 1 else 0 end) over (
+            partition by submissions.unit_code, submissions.form_code, submissions.period_start
         ) = 1 as has_accepted_version,
-        min(received_at) over (
-            partition by unit_code, form_code, period_start
-        ) as first_received_at
+        min(submissions.received_at) over (
+            partition by submissions.unit_code, submissions.form_code, submissions.period_start
+        ) as first_received_at,
+        max(submissions.received_at) over (
+            partition by submissions.unit_code, submissions.form_code, submissions.period_start
+        ) as last_received_at
 
     from submissions
+    left join forms
+        on forms.form_code = submissions.form_code
 
 ),
 
@@ -66,21 +76,24 @@ flagged as (
         n_errors,
         n_warnings,
         n_versions,
-        received_rank,
         -- booleans
         is_accepted,
         has_accepted_version,
-        is_accepted and rank_within_acceptance = 1 as is_latest_accepted,
-        received_rank = 1 as is_latest_received,
+        is_latest_accepted,
+        version = latest_version as is_latest_received,
         case
-            when has_accepted_version then is_accepted and rank_within_acceptance = 1
-            else received_rank = 1
+            when has_accepted_version then is_latest_accepted
+            else version = latest_version
         end as is_chosen,
+        received_date <= due_date as on_time,
         -- dates
         period_start,
+        due_date,
+        received_date,
         -- timestamps (UTC)
         received_at,
-        first_received_at
+        first_received_at,
+        last_received_at
 
     from ranked
 

@@ -7,7 +7,7 @@
                               the period is on or after reporting_start and its due date has come by as-of)
       actual_reports          expected reports received in any status (accepted, accepted_with_warnings or
                               rejected), i.e. status <> 'missing' (DHIS2 "actual reports")
-      accepted_reports        expected reports with an accepted version (accepted or accepted_with_warnings)
+      accepted_reports        expected reports with an accepted version (has_accepted_version)
       reports_on_time         actual reports whose chosen version arrived by the due date (fct_submission.on_time)
       unexpected_reports      identified reports received that were not expected (not in the rates)
 -#}
@@ -41,10 +41,7 @@ flagged as (
         periods.year_id,
         case when submissions.is_expected then 1 else 0 end as is_expected,
         case when submissions.is_expected and submissions.status <> 'missing' then 1 else 0 end as is_actual,
-        case
-            when submissions.is_expected and submissions.status in ('accepted', 'accepted_with_warnings') then 1
-            else 0
-        end as is_accepted,
+        case when submissions.is_expected and submissions.has_accepted_version then 1 else 0 end as is_accepted,
         case
             when submissions.is_expected and submissions.status <> 'missing' and submissions.on_time then 1
             else 0

@@ -29,6 +29,7 @@ renamed as (
         -- booleans
         submission_id is not null as is_identified,
         status in ('accepted', 'accepted_with_warnings') as is_accepted,
+        coalesce(is_latest_accepted, false) as is_latest_accepted,
         -- dates
         cast(period_start as date) as period_start,
         -- timestamps (UTC)

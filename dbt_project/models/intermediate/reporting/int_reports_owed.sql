@@ -1,15 +1,16 @@
 {#-
-    The expected grid: every (unit, form, period) a report is due for by the as-of date.
-    A unit is expected when it exists on the period's first and last day (valid_from/valid_to of
+    The reports owed: every (unit, form, period) whose report is due on or before the as-of date plus the
+    catalogue's reminder_days_before (a report due within those days is owed already: the calendar reminds the
+    unit of it). A unit owes a period when it exists on the period's first and last day (valid_from/valid_to of
     stg_reference__reporting_units: the district-level units until 2025-06-30, the commune-level units from
-    2025-07-01), from the catalogue's reporting_start, once the due date (day due_day of the month after the
-    period) has come.
+    2025-07-01), from the catalogue's reporting_start; the due date is day due_day of the month after the period
+    (after the quarter for quarterly forms). is_due: the due date has come (on or before the as-of date).
 -#}
 with
 
 settings as (
 
-    select reporting_start from {{ ref('stg_catalogue__settings') }}
+    select reporting_start, reminder_days_before from {{ ref('stg_catalogue__settings') }}
 
 ),
 
@@ -39,6 +40,7 @@ grid as (
         periods.period_type,
         periods.period_start,
         periods.period_end,
+        settings.reminder_days_before,
         {{ due_date('periods.period_start', 'periods.period_type', 'forms.due_day') }} as due_date
     from forms
     inner join periods
@@ -51,7 +53,7 @@ grid as (
 
 ),
 
-expected as (
+owed as (
 
     select
         -- ids
@@ -63,10 +65,12 @@ expected as (
         -- dates
         period_start,
         period_end,
-        due_date
+        due_date,
+        -- booleans
+        due_date <= {{ as_of_sql() }} as is_due
     from grid
-    where due_date <= {{ as_of_sql() }}
+    where due_date <= {{ dbt.dateadd('day', 'reminder_days_before', as_of_sql()) }}
 
 )
 
-select * from expected
+select * from owed
