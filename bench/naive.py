@@ -39,7 +39,7 @@ from bench.floor import inbox_files
 from ingest.catalogue import Catalogue, Form, load_catalogue
 from ingest.text import fold
 
-MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")
+MEASURES = load_catalogue().measure_keys
 _UNIT = re.compile(r"\(\s*mã\s*(\d{3,5})\s*\)")
 _MONTH = re.compile(r"tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _QUARTER = re.compile(r"quý\s+(iv|iii|ii|i|\d)\s+năm\s+(\d{4})")

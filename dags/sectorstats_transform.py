@@ -21,6 +21,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from ingest.orchestration.assets import MARTS, RAW_TABLES
+from ingest.orchestration.schedule import TIMEZONE
 from ingest.settings import WAREHOUSE_POOL
 
 
@@ -29,7 +30,7 @@ from ingest.settings import WAREHOUSE_POOL
     dag_display_name="sectorstats: marts and alerts",
     description="dbt build → publish → bad-data notices → summary",
     schedule=[RAW_TABLES],
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,

@@ -35,7 +35,6 @@ from ingest.tell.official_forms import MEASURES, Quirks, Values, default_sheet_n
 
 log = logging.getLogger(__name__)
 
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
 
 SCENARIOS: tuple[str, ...] = (
     "ok", "late", "arithmetic_error", "unknown_row", "correction_bad", "correction_fixed", "duplicate",
@@ -528,7 +527,7 @@ def _arrival(rng: random.Random, day: dt.date) -> dt.datetime:
     """A time during office hours (Vietnam) on ``day``, as an aware UTC datetime with whole seconds."""
     minutes = rng.randint(7 * 60 + 30, 17 * 60 + 30)
     local = dt.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, rng.randint(0, 59),
-                        tzinfo=VN_TZ)
+                        tzinfo=load_catalogue().tz)
     return local.astimezone(dt.UTC)
 
 
@@ -539,7 +538,7 @@ def _on_time_day(rng: random.Random, due: dt.date) -> dt.date:
 
 
 def _local_date(ts: dt.datetime) -> dt.date:
-    return ts.astimezone(VN_TZ).date()
+    return load_catalogue().local_date(ts)
 
 
 def _random_quirks(rng: random.Random, form: Form, values: Values, *, numbers_ok: bool) -> Quirks:
@@ -649,8 +648,7 @@ def _signers(rng: random.Random) -> tuple[str, str]:
 
 
 def _periods(form: Form, year: int) -> list[dt.date]:
-    step = 1 if form.frequency == "monthly" else 3
-    return [dt.date(year, m, 1) for m in range(1, 13, step)]
+    return [dt.date(year, m, 1) for m in range(1, 13, form.months)]
 
 
 def generate_demo(

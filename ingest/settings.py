@@ -70,10 +70,14 @@ def duckdb_memory_limit() -> str:
 
 def as_of(default: dt.date | None = None) -> dt.date:
     """The date up to which reports are expected: ``SECTORSTATS_AS_OF`` (ISO date) when set, else ``default``
-    (a DAG passes the day its run is for, in Vietnam), else today in Vietnam (as dbt's default)."""
+    (a DAG passes the day its run is for), else today in the catalogue's time zone (Vietnam)."""
     value = os.environ.get("SECTORSTATS_AS_OF", "").strip()
     if not value:
-        return default or dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+        if default:
+            return default
+        from ingest.catalogue import load_catalogue
+
+        return load_catalogue().today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:

@@ -1,10 +1,11 @@
 {#-
     as_of_date(): the ISO date (string) up to which reports are expected.
-    From the `as_of` var when given (the pipeline passes it; YAML may hand us a date object, hence `| string`),
-    else today's date in Vietnam (UTC+7) at the start of the run. Never reads the database clock.
+    From the `as_of` var: the pipeline always passes it, as the day of the catalogue's time zone
+    (ingest/settings.py; YAML may hand us a date object, hence `| string`). Run by hand without it, the UTC date
+    of the start of the run (pass as_of to be exact in the evening, Vietnam time). Never reads the database clock.
 -#}
 {% macro as_of_date() -%}
-    {%- set default = (run_started_at + modules.datetime.timedelta(hours=7)).strftime('%Y-%m-%d') -%}
+    {%- set default = run_started_at.strftime('%Y-%m-%d') -%}
     {%- set value = var('as_of', none) -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {%- set value = default -%}

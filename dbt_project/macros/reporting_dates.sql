@@ -24,9 +24,10 @@
     cast({{ dbt.dateadd('day', '(' ~ due_day ~ ') - 1', dbt.dateadd('month', period_months(period_type), period_start)) }} as date)
 {%- endmacro %}
 
-{#- The Vietnamese calendar day (UTC+7) of a UTC timestamp. -#}
-{% macro local_date(utc_timestamp) -%}
-    cast({{ dbt.dateadd('hour', 7, utc_timestamp) }} as date)
+{#- The calendar day of a UTC timestamp in the catalogue's time zone: `utc_offset_hours` is the expression of its
+    offset (stg_catalogue__settings.utc_offset_hours, from forms.yaml's timezone). -#}
+{% macro local_date(utc_timestamp, utc_offset_hours) -%}
+    cast({{ dbt.dateadd('hour', utc_offset_hours, utc_timestamp) }} as date)
 {%- endmacro %}
 
 {#- A date part (year, quarter, month) as an integer; `extract` is standard SQL (DuckDB, Postgres). -#}

@@ -48,7 +48,7 @@ from ingest.parse.stage import PARSER_VERSION
 from ingest.warehouse.ledger import number_versions
 from ingest.warehouse.tables import table
 
-NUMERIC_COLUMNS = {"plan_year": "E", "period": "F", "ytd": "G", "ytd_prev_year": "H"}
+NUMERIC_COLUMNS = dict(zip(load_catalogue().measure_keys, "EFGH", strict=True))  # the sheet columns of the measures
 FIRST_DATA_ROW = 12  # sheet row of the first indicator row
 
 LOAD_ID = "load-dev-0001"

@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -27,6 +28,10 @@ from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
 from ingest.text import fold
 
 ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
+PERIOD_TYPES = {"monthly": "month", "quarterly": "quarter"}
+"""A form's frequency → the type of its reporting periods."""
+PERIOD_MONTHS = {"month": 1, "quarter": 3}
+"""Months in a reporting period of each type."""
 
 DISTRICT, COMMUNE = "district", "commune"
 """``Unit.level``: a district-level unit (huyện, thị xã, thành phố) or a commune-level unit (xã, phường)."""
@@ -41,8 +46,18 @@ COMMUNE_MAPPING_CSV = "ref_commune_mapping_2025_07.csv"
 
 
 @dataclass(frozen=True)
+class Measure:
+    """What a number of a row is (``plan_year``, ``period``, ``ytd``, ``ytd_prev_year``), and what messages call
+    it."""
+
+    key: str
+    label_vi: str
+    label_en: str
+
+
+@dataclass(frozen=True)
 class Column:
-    """A numeric column of a form (``plan_year``, ``period``, ``ytd``, ``ytd_prev_year``)."""
+    """A numeric column of a form: the measure it holds, its heading and the words that find it on a sheet."""
 
     key: str
     label: str
@@ -88,7 +103,12 @@ class Form:
 
     @property
     def period_type(self) -> str:
-        return "month" if self.frequency == "monthly" else "quarter"
+        return PERIOD_TYPES[self.frequency]
+
+    @property
+    def months(self) -> int:
+        """Months in one of the form's periods."""
+        return PERIOD_MONTHS[self.period_type]
 
     @property
     def row_codes(self) -> tuple[str, ...]:
@@ -128,8 +148,7 @@ class Form:
 
     def due_date(self, period_start: dt.date) -> dt.date:
         """The day the report for the period starting on ``period_start`` is due."""
-        months = 1 if self.frequency == "monthly" else 3
-        y, m = divmod(period_start.month - 1 + months, 12)
+        y, m = divmod(period_start.month - 1 + self.months, 12)
         return dt.date(period_start.year + y, m + 1, self.due_day)
 
     def period_label_vi(self, period_start: dt.date) -> str:
@@ -196,6 +215,8 @@ class Catalogue:
     province_code: str
     province_name: str
     receiver: str
+    timezone: str  # deadlines are calendar days of this zone, e.g. Asia/Ho_Chi_Minh
+    measures: tuple[Measure, ...]
     reporting_start: dt.date
     reminder_days_before: int
     escalate_days_after: int
@@ -219,6 +240,34 @@ class Catalogue:
     def unit(self, code: str) -> Unit | None:
         return self._units_by_code.get(code)
 
+    @property
+    def measure_keys(self) -> tuple[str, ...]:
+        return tuple(m.key for m in self.measures)
+
+    def measure(self, key: str) -> Measure | None:
+        return next((m for m in self.measures if m.key == key), None)
+
+    @functools.cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def utc_offset_hours(self) -> int:
+        """The zone's offset from UTC in whole hours (Vietnam has kept UTC+7 since 1975, with no summer time):
+        what the warehouse adds to a UTC time to get the local calendar day."""
+        offset = dt.datetime(self.reporting_start.year, 1, 1, tzinfo=self.tz).utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds() // 3600)
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The calendar day of a time in the catalogue's zone (a naive time is UTC, as the warehouse keeps it)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(self.tz).date()
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.tz).date()
+
     @functools.cached_property
     def _units_by_code(self) -> dict[str, Unit]:  # 3,300 units nationally: looked up once per alert and report
         return {u.code: u for u in self.units}
@@ -226,6 +275,10 @@ class Catalogue:
     def units_on(self, day: dt.date) -> tuple[Unit, ...]:
         """The units that exist on ``day`` (13 district-level units in 2024, 69 communes from 2025-07-01)."""
         return tuple(u for u in self.units if u.exists_on(day))
+
+
+def _measures(spec: list[dict]) -> tuple[Measure, ...]:
+    return tuple(Measure(key=m["key"], label_vi=m["vi"], label_en=m["en"]) for m in spec)
 
 
 def _columns(spec: list[dict]) -> tuple[Column, ...]:
@@ -331,14 +384,18 @@ def read_units(path: Path, commune_mapping: Path | None = None) -> tuple[Unit, .
 
 def read_catalogue(forms_path: Path, units_path: Path, commune_mapping_path: Path | None = None) -> Catalogue:
     spec = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
+    measures = _measures(spec["measures"])
     columns = {freq: _columns(cols) for freq, cols in spec["numeric_columns"].items()}
     forms = tuple(_form(f, columns, spec["deadlines"]) for f in spec["forms"])
-    _check(forms)
+    _check(forms, measures)
+    ZoneInfo(spec["timezone"])  # an unknown zone fails here, by name
     return Catalogue(
         version=int(spec.get("catalogue_version", 1)),
         province_code=spec["province"]["code"],
         province_name=spec["province"]["name"],
         receiver=spec["receiver"],
+        timezone=spec["timezone"],
+        measures=measures,
         reporting_start=dt.date.fromisoformat(spec["reporting_start"]),
         reminder_days_before=int(spec["deadlines"]["reminder_days_before"]),
         escalate_days_after=int(spec["deadlines"]["escalate_days_after"]),
@@ -347,9 +404,14 @@ def read_catalogue(forms_path: Path, units_path: Path, commune_mapping_path: Pat
     )
 
 
-def _check(forms: tuple[Form, ...]) -> None:
-    """Reject a catalogue whose arithmetic names rows that do not exist, before any file is read."""
+def _check(forms: tuple[Form, ...], measures: tuple[Measure, ...]) -> None:
+    """Reject a catalogue whose arithmetic names rows that do not exist, or whose columns hold no known measure,
+    before any file is read."""
+    keys = {m.key for m in measures}
     for f in forms:
+        unknown_measures = [c.key for c in f.columns if c.key not in keys]
+        if unknown_measures:
+            raise ValueError(f"catalogue: form {f.code} has columns of unknown measures {unknown_measures}")
         codes = set(f.row_codes)
         if len(codes) != len(f.rows):
             raise ValueError(f"catalogue: form {f.code} repeats a row code")

@@ -38,7 +38,6 @@ class ProblemType:
 @dataclass(frozen=True)
 class ProblemCatalogue:
     types: dict[str, ProblemType]
-    measures: dict[str, dict[str, str]]
 
     def get(self, code: str) -> ProblemType:
         try:
@@ -56,7 +55,7 @@ def problem_catalogue() -> ProblemCatalogue:
             raise ValueError(f"problems.yaml: {code} has severity {p['severity']!r}, not one of {SEVERITIES}")
         types[code] = ProblemType(code=code, stage=p["stage"], severity=p["severity"], title=p["title"],
                                   vi=p["vi"], en=p["en"], params=dict(p.get("params") or {}))
-    return ProblemCatalogue(types=types, measures=spec["measures"])
+    return ProblemCatalogue(types=types)
 
 
 @dataclass(frozen=True)
@@ -120,10 +119,12 @@ class Problem:
 
     def messages(self, file_name: str | None) -> tuple[str, str]:
         """The Vietnamese and English messages, from the catalogue's templates."""
-        measure = problem_catalogue().measures.get(self.where.measure or "", {})
+        from ingest.catalogue import load_catalogue
+
+        measure = load_catalogue().measure(self.where.measure or "")
         fields = {"file": file_name, "sheet": self.where.sheet, "cell": self.where.cell,
-                  "row_code": self.where.row_code, "measure_vi": measure.get("vi"), "measure_en": measure.get("en"),
-                  "value": self.value, **self.details}
+                  "row_code": self.where.row_code, "measure_vi": measure.label_vi if measure else None,
+                  "measure_en": measure.label_en if measure else None, "value": self.value, **self.details}
         t = self.type
         return _render(t.vi, fields), _render(t.en, fields)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ingest import warehouse
-from ingest.catalogue import Catalogue
+from ingest.catalogue import PERIOD_MONTHS, Catalogue
 from ingest.catalogue.problems import problem_catalogue
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,12 @@ def time_frame(submissions: pd.DataFrame, observations: pd.DataFrame, history: p
         return pd.DataFrame()
     wide = obs.pivot_table(index=["submission_id", "row_code"], columns="measure", values="value",
                            aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=["plan_year", "period", "ytd", "ytd_prev_year"]).reset_index()
+    wide = wide.reindex(columns=list(catalogue.measure_keys)).reset_index()
     wide.columns.name = None
     frame = wide.merge(subs, on="submission_id", how="left")
     kinds = {(f.code, r.code): r.kind for f in catalogue.forms for r in f.rows}
     frame["kind"] = [kinds.get(k, "unknown") for k in zip(frame["form_code"], frame["row_code"], strict=True)]
-    frame["step"] = np.where(frame["period_type"] == "month", 1, 3)
+    frame["step"] = frame["period_type"].map(PERIOD_MONTHS)
 
     # what is known about each (unit, form, period, row, measure): history, then this batch, latest wins
     batch_long = obs.merge(subs, on="submission_id")[HISTORY_COLUMNS]
@@ -98,9 +98,8 @@ def time_frame(submissions: pd.DataFrame, observations: pd.DataFrame, history: p
     frame["prev_stock"] = prev_stock
     frame["stock_change"] = ((frame["period"] - prev_stock).abs() / prev_stock.where(prev_stock > 0)).where(stock)
     _outliers(frame, known)
-    for col in ("plan_year", "period", "ytd", "ytd_prev_year", "prev_ytd", "prev_ytd_flow", "expected_ytd",
-                "prev_plan", "last_year_ytd", "stock_period", "prev_stock", "stock_change", "mod_z", "band_low",
-                "band_high", "hist_median"):
+    for col in (*catalogue.measure_keys, "prev_ytd", "prev_ytd_flow", "expected_ytd", "prev_plan", "last_year_ytd",
+                "stock_period", "prev_stock", "stock_change", "mod_z", "band_low", "band_high", "hist_median"):
         frame[col] = frame[col].astype("float64").round(DECIMALS)
     frame.insert(0, "key", frame["submission_id"] + "|" + frame["row_code"])
     return frame

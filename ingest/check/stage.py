@@ -14,6 +14,7 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import load_catalogue
+from ingest.catalogue.constants import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
 from ingest.catalogue.problems import ReceivedFile
 from ingest.check.history import HISTORY_COLUMNS, warehouse_history
 from ingest.check.validate import Validator, validate_batch
@@ -61,9 +62,9 @@ def verdicts(subs: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"sha256": subs["sha256"],
                         "n_errors": subs["sha256"].map(counts["error"]).fillna(0).astype(int),
                         "n_warnings": subs["sha256"].map(counts["warning"]).fillna(0).astype(int)})
-    out["status"] = "accepted"
-    out.loc[out["n_warnings"] > 0, "status"] = "accepted_with_warnings"
-    out.loc[(out["n_errors"] > 0) | subs["submission_id"].isna().to_numpy(), "status"] = "rejected"
+    out["status"] = ACCEPTED
+    out.loc[out["n_warnings"] > 0, "status"] = ACCEPTED_WITH_WARNINGS
+    out.loc[(out["n_errors"] > 0) | subs["submission_id"].isna().to_numpy(), "status"] = REJECTED
     return out
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ingest.catalogue import Catalogue, Form
+from ingest.catalogue import PERIOD_MONTHS, Catalogue, Form
 from ingest.catalogue.problems import Problem, problem_catalogue
 from ingest.check.history import HISTORY_COLUMNS, time_frame
 from ingest.read.numbers import format_vi
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MEASURES = ("plan_year", "period", "ytd", "ytd_prev_year")
 GX_ROOT = REPO_DIR / "great_expectations"
 DATASOURCE, ASSET, BATCH = "sectorstats", "submission_batch", "whole batch"
 FAR_FUTURE = pd.Timestamp("2999-12-31")
@@ -60,22 +59,21 @@ def submission_frame(submissions: pd.DataFrame, catalogue: Catalogue) -> pd.Data
     units = {u.code: u for u in catalogue.units}
     subs["key"] = subs["sha256"]
     subs["period_start"] = pd.to_datetime(subs["period_start"])
-    subs["period_end"] = [
-        (ps + pd.offsets.MonthEnd(1 if pt == "month" else 3)) for ps, pt in zip(subs["period_start"],
-                                                                               subs["period_type"], strict=True)
-    ]
+    subs["period_end"] = [(ps + pd.offsets.MonthEnd(PERIOD_MONTHS[pt]))
+                          for ps, pt in zip(subs["period_start"], subs["period_type"], strict=True)]
     subs["unit_valid_from"] = pd.to_datetime([units[u].valid_from for u in subs["unit_code"]])
     subs["unit_valid_to"] = pd.to_datetime([units[u].valid_to or FAR_FUTURE.date() for u in subs["unit_code"]])
-    subs["received_date"] = (pd.to_datetime(subs["received_at"]) + pd.Timedelta(hours=7)).dt.normalize()
+    local = pd.Timedelta(hours=catalogue.utc_offset_hours)  # the catalogue's calendar day, as dbt's local_date
+    subs["received_date"] = (pd.to_datetime(subs["received_at"]) + local).dt.normalize()
     return subs[["key", "sha256", "submission_id", "source_sheet", "unit_code", "folder_unit_code", "period_start",
                  "period_end", "unit_valid_from", "unit_valid_to", "received_date"]].reset_index(drop=True)
 
 
-def cell_frame(observations: pd.DataFrame) -> pd.DataFrame:
+def cell_frame(observations: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """One row per (submission, row code), a column per measure."""
     wide = observations.pivot_table(index=["submission_id", "row_code"], columns="measure", values="value",
                                     aggfunc="first", dropna=False).round(DECIMALS)
-    wide = wide.reindex(columns=list(MEASURES)).reset_index()
+    wide = wide.reindex(columns=list(catalogue.measure_keys)).reset_index()
     wide.columns.name = None
     wide.insert(0, "key", wide["submission_id"] + "|" + wide["row_code"])
     return wide
@@ -112,10 +110,10 @@ def configure_submission_suite(gxe: Any) -> list[Expectation]:
     ]
 
 
-def configure_cell_suite(gxe: Any) -> list[Expectation]:
+def configure_cell_suite(gxe: Any, catalogue: Catalogue) -> list[Expectation]:
     out = [
         gxe.ExpectColumnValuesToBeBetween(column=m, min_value=0, meta={"rule": "negative-value", "measure": m})
-        for m in MEASURES
+        for m in catalogue.measure_keys
     ]
     out.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="ytd", column_B="period", or_equal=True, ignore_row_if="either_value_is_missing",
@@ -182,7 +180,7 @@ def generated_suites(catalogue: Catalogue) -> dict[str, list[Expectation]]:
 
     suites: dict[str, list[Expectation]] = {
         "submissions": configure_submission_suite(gxe),
-        "cells": configure_cell_suite(gxe),
+        "cells": configure_cell_suite(gxe, catalogue),
         "history": configure_history_suite(gxe),
     }
     for form in catalogue.forms:
@@ -343,7 +341,7 @@ def validate_batch(submissions: pd.DataFrame, observations: pd.DataFrame, catalo
                                    period=period))
 
     if not obs.empty:
-        cframe = cell_frame(obs)
+        cframe = cell_frame(obs, catalogue)
         by_cell = cframe.set_index("key")
         for meta, row in validator.run("cells", cframe):
             sid, row_code = row["key"].split("|")

@@ -34,7 +34,7 @@ def catalogue_frames(catalogue: Catalogue) -> dict[str, pd.DataFrame]:
     settings = pd.DataFrame([{
         "catalogue_version": catalogue.version, "reporting_start": catalogue.reporting_start,
         "reminder_days_before": catalogue.reminder_days_before,
-        "escalate_days_after": catalogue.escalate_days_after}])
+        "escalate_days_after": catalogue.escalate_days_after, "utc_offset_hours": catalogue.utc_offset_hours}])
     return {"raw.catalogue_forms": forms, "raw.catalogue_indicators": indicators, "raw.catalogue_settings": settings}
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
-from ingest.catalogue import Catalogue
+from ingest.catalogue import Catalogue, load_catalogue
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
+TIMEZONE = load_catalogue().timezone  # the zone of the deadlines (forms.yaml)
 MONITOR_HOUR = 8  # local time
 
 

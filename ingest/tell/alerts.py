@@ -43,6 +43,7 @@ import yaml
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
+from ingest.catalogue.constants import ACCEPTED_WITH_WARNINGS, REJECTED
 from ingest.settings import CATALOGUE_DIR, reports_dir
 from ingest.tell.feedback import feedback_path
 from ingest.warehouse.tables import table
@@ -199,8 +200,9 @@ def collect_problem_alerts(con: warehouse.Connection) -> list[Alert]:
     subs = warehouse.frame(con, """
         select unit_code, form_code, period_start, status, submission_id
         from marts.fct_submission
-        where status in ('rejected', 'accepted_with_warnings')
-        order by unit_code, form_code, period_start""")
+        where status in (:rejected, :accepted_with_warnings)
+        order by unit_code, form_code, period_start""",
+        {"rejected": REJECTED, "accepted_with_warnings": ACCEPTED_WITH_WARNINGS})
     problems = warehouse.frame(con, """
         select submission_id, sha256, file_name, folder_unit_code, severity, rule, source_sheet, source_cell,
                message_vi, message_en, unit_code
@@ -225,7 +227,7 @@ def collect_problem_alerts(con: warehouse.Connection) -> list[Alert]:
 
 def _problem_alert(cat: Catalogue, status: str, key: str, group: list[dict], unit_code: str | None,
                    form_code: str | None, period: dt.date | None) -> Alert:
-    kind = "rejected" if status == "rejected" else "warnings"
+    kind = "rejected" if status == REJECTED else "warnings"
     folders = {f for f in (p["folder_unit_code"] for p in group) if isinstance(f, str) and f}
     units = [unit_code, *sorted(folders - {unit_code})]  # a mix-up is told to both units
     lines = [f"- {p['message_vi']}" for p in group[:MAX_PROBLEMS_IN_MESSAGE]]

@@ -29,8 +29,8 @@ from ingest.text import cell_address
 
 log = logging.getLogger(__name__)
 
-MEASURES: tuple[str, ...] = ("plan_year", "period", "ytd", "ytd_prev_year")
-"""The numeric columns, left to right (sheet columns E-H)."""
+MEASURES: tuple[str, ...] = load_catalogue().measure_keys
+"""The numeric columns, left to right (sheet columns E-H): the catalogue's measures, in order."""
 
 Values = dict[tuple[str, str], "float | int | str | None"]
 

@@ -30,14 +30,13 @@ from pathlib import Path
 import pandas as pd
 
 from ingest import warehouse
-from ingest.catalogue import Catalogue, Form
+from ingest.catalogue import Catalogue, Form, load_catalogue
 
 log = logging.getLogger(__name__)
 
 MAX_MATRIX_ROWS = 500
 MAX_PROBLEM_LINES = 200
 ALERT_DAYS = 7
-VN = dt.timezone(dt.timedelta(hours=7), "UTC+7")
 PAGE_NAME = "status.html"
 
 # display order: the good news first, the bad news after, what is not due yet last
@@ -166,7 +165,7 @@ def vn_time(value: object) -> str:
     moment = pd.Timestamp(value).to_pydatetime()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return f"{moment.astimezone(VN):%d/%m/%Y %H:%M}"
+    return f"{moment.astimezone(load_catalogue().tz):%d/%m/%Y %H:%M}"
 
 
 def cell_title(row: Mapping[str, object], form: Form) -> str:

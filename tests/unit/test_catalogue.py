@@ -339,3 +339,21 @@ def test_a_repeated_version_id_is_refused(tmp_path: Path) -> None:
         previous_versions=[{"id": "current", "without_rows": ["09"]}]))
     with pytest.raises(ValueError, match="catalogue: form 01/LĐVL-H repeats a version id"):
         read_catalogue(path, UNITS_CSV)
+
+
+def test_the_time_zone_and_the_measures_are_the_catalogues(tmp_path: Path) -> None:
+    cat = load_catalogue()
+    assert (cat.timezone, cat.utc_offset_hours) == ("Asia/Ho_Chi_Minh", 7)
+    assert cat.local_date(dt.datetime(2024, 12, 10, 16, 30)) == dt.date(2024, 12, 10)  # 23:30 in Vietnam
+    assert cat.local_date(dt.datetime(2024, 12, 10, 17, 30)) == dt.date(2024, 12, 11)  # 00:30 the next day
+    assert cat.measure("ytd").label_en == "year to date" and cat.measure("nope") is None
+    assert [f.months for f in cat.forms] == [1, 3, 1, 3]
+
+
+def test_a_column_of_an_unknown_measure_or_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda spec: spec["measures"].pop())
+    with pytest.raises(ValueError, match=r"form 01/LĐVL-H has columns of unknown measures \['ytd_prev_year'\]"):
+        read_catalogue(path, UNITS_CSV)
+    path = _write(tmp_path, lambda spec: spec.update(timezone="Asia/Hanoi_Nowhere"))
+    with pytest.raises(Exception, match="Asia/Hanoi_Nowhere"):
+        read_catalogue(path, UNITS_CSV)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from devtools.demo import SCENARIOS, VN_TZ, DemoFile, DemoManifest, generate_demo
+from devtools.demo import SCENARIOS, DemoFile, DemoManifest, generate_demo
 from ingest.catalogue import load_catalogue
 
 CAT = load_catalogue()
@@ -125,7 +125,7 @@ def test_arrivals_spread_around_the_due_date(demo):
         if not f.form_code or f.scenario in ("duplicate", "correction_fixed"):
             continue
         due = CAT.form(f.form_code).due_date(f.period_start)
-        local = f.received_at.astimezone(VN_TZ).date()
+        local = CAT.local_date(f.received_at)
         days = (local - due).days
         assert f.is_late == (days > 0)
         assert -9 <= days <= 20, (f.relative_path, days)

@@ -4,7 +4,8 @@
       whose numbers count: the highest accepted version; a later rejected version never replaces it;
     - is_chosen is the version that says where the report stands: the latest accepted one if any, else the latest
       received one (the highest version);
-    - its due date (the catalogue's due day) and whether it arrived by it (Vietnamese calendar day): on_time.
+    - its due date (the catalogue's due day) and whether it arrived by it (the calendar day of the catalogue's time
+      zone, Vietnam): on_time.
 -#}
 with
 
@@ -25,13 +26,19 @@ forms as (
 
 ),
 
+settings as (
+
+    select utc_offset_hours from {{ ref('stg_catalogue__settings') }}
+
+),
+
 ranked as (
 
     select
         submissions.*,
         {{ report_key('submissions.unit_code', 'submissions.form_code', 'submissions.period_start') }} as report_id,
         {{ due_date('submissions.period_start', 'submissions.period_type', 'forms.due_day') }} as due_date,
-        {{ local_date('submissions.received_at') }} as received_date,
+        {{ local_date('submissions.received_at', 'settings.utc_offset_hours') }} as received_date,
         count(*) over (
             partition by submissions.unit_code, submissions.form_code, submissions.period_start
         ) as n_versions,
@@ -46,11 +53,13 @@ ranked as (
         ) as first_received_at,
         max(submissions.received_at) over (
             partition by submissions.unit_code, submissions.form_code, submissions.period_start
-        ) as last_received_at
+        ) as last_received_at,
+        settings.utc_offset_hours
 
     from submissions
     left join forms
         on forms.form_code = submissions.form_code
+    cross join settings
 
 ),
 
@@ -90,6 +99,7 @@ flagged as (
         period_start,
         due_date,
         received_date,
+        {{ local_date('last_received_at', 'utc_offset_hours') }} as last_received_date,
         -- timestamps (UTC)
         received_at,
         first_received_at,

@@ -54,7 +54,7 @@ joined as (
         chosen.received_at,
         chosen.received_date,
         chosen.first_received_at,
-        {{ local_date('chosen.last_received_at') }} as last_received_date,
+        chosen.last_received_date,
         case when chosen.has_accepted_version then chosen.received_date end as accepted_received_date
     from owed
     left join chosen
