@@ -26,7 +26,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 
-.PHONY: help install system-deps run demo ingest reprocess transform summary templates airflow-db airflow docs generate gx-suites test test-prod test-unit lint clean bench
+.PHONY: help install system-deps run demo ingest reprocess transform summary templates airflow-db airflow docs generate test test-prod test-unit lint clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -128,11 +128,8 @@ templates: install  ## write the blank official forms into data/reports/template
 docs: install  ## Great Expectations Data Docs (suites and validation results) → data/gx/data_docs/index.html
 	$(PY) -m ingest data-docs
 
-generate: install  ## write every generated file (docs, dbt YAML, GX suites) after a catalogue or table change
+generate: install  ## write everything generated (GX suites, domain marts, docs) after a catalogue or table change
 	$(PY) -m devtools generate
-
-gx-suites: install  ## rewrite great_expectations/ from the catalogue (after changing forms.yaml or the rules)
-	$(PY) -m devtools gx-suites
 
 test: install system-deps  ## lint, then every test (unit, property, integration with real DAGs); installs what they need
 	$(VENV)/bin/ruff check .

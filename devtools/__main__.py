@@ -23,42 +23,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-
-def _gx_suites(args: argparse.Namespace) -> int:
-    from ingest.catalogue import load_catalogue
-    from ingest.check.validate import write_suites
-
-    changed = write_suites(load_catalogue())
-    print(f"great_expectations/: {len(changed)} suite(s) written: {', '.join(changed) or 'none (up to date)'}")
-    return 0
-
-
-
-def _problems_doc(args: argparse.Namespace) -> int:
-    from ingest.catalogue.problems import problems_markdown
-
-    out = settings.REPO_DIR / "docs" / "problems.md"
-    out.write_text(problems_markdown(), encoding="utf-8")
-    print(out)
-    return 0
-
-
-
-def _mart_docs(args: argparse.Namespace) -> int:
-    from devtools.mart_docs import write_mart_docs
-    from ingest.catalogue import load_catalogue
-
-    changed = write_mart_docs(load_catalogue())
-    names = ", ".join(p.name for p in changed) or "none (up to date)"
-    print(f"domain mart YAML: {len(changed)} file(s) written: {names}")
-    return 0
-
-
 def _generate(args: argparse.Namespace) -> int:
     from devtools.generate import write_generated
 
     written = write_generated()
-    print(f"generated: {len(written)} file(s) written: {', '.join(str(p) for p in written) or 'none (up to date)'}")
+    print(f"generated: {len(written)} written{': ' if written else ' (everything up to date)'}{', '.join(written)}")
     return 0
 
 
@@ -71,14 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--year", type=int, default=2024)
     p.add_argument("--seed", type=int, default=2024)
     p.set_defaults(func=_demo)
-    sub.add_parser("generate", help="write every file generated from the catalogue and the table declarations"
+    sub.add_parser("generate", help="write everything generated from the catalogue and the table declarations: "
+                   "Great Expectations suites, domain mart models and YAML, docs/problems.md, docs/raw_schema.md"
                    ).set_defaults(func=_generate)
-    sub.add_parser("gx-suites", help="write the Great Expectations suites from the catalogue into great_expectations/"
-                   ).set_defaults(func=_gx_suites)
-    sub.add_parser("problems-doc", help="regenerate docs/problems.md from the problem catalogue").set_defaults(
-        func=_problems_doc)
-    sub.add_parser("mart-docs", help="regenerate the domain marts' dbt YAML (every column described) from the "
-                   "catalogue").set_defaults(func=_mart_docs)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

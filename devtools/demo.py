@@ -28,7 +28,10 @@ import random
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from pathlib import Path
+
+import yaml
 
 from ingest.catalogue import ROMAN_QUARTERS, Form, Unit, load_catalogue
 from ingest.tell.official_forms import MEASURES, Quirks, Values, default_sheet_name, form_bytes
@@ -90,56 +93,55 @@ class _Gen:
     by_poverty: bool = False  # a share that follows the unit's poverty level rather than chance
 
 
-def _flow(size: float) -> _Gen:
-    return _Gen("flow", size)
+MAGNITUDES = Path(__file__).with_name("demo_magnitudes.yaml")
 
 
-def _amount(size: float) -> _Gen:
-    return _Gen("amount", size)
+def _gen(spec: dict) -> _Gen:
+    """One row's entry of demo_magnitudes.yaml."""
+    (kind, value), = spec.items()
+    if kind in ("flow", "amount"):
+        return _Gen(kind, float(value))
+    if kind == "stock":
+        value = value if isinstance(value, dict) else {"level": value}
+        return _Gen("stock", float(value["level"]), drift=float(value.get("drift", 0.0)))
+    if kind == "frac":
+        value = value if isinstance(value, dict) else {"share": value}
+        return _Gen("frac", float(value["share"]), parent=value.get("parent"), drift=float(value.get("drift", 0.0)),
+                    by_poverty=bool(value.get("by_poverty", False)))
+    if kind == "rate":
+        return _Gen("rate", float(value["low"]), parent=str(value["parent"]), high=float(value["high"]))
+    raise ValueError(f"demo_magnitudes.yaml: unknown kind {kind!r}")
 
 
-def _stock(size: float, drift: float = 0.0) -> _Gen:
-    return _Gen("stock", size, drift=drift)
+@cache
+def _magnitudes() -> dict:
+    return yaml.safe_load(MAGNITUDES.read_text(encoding="utf-8"))
 
 
-def _frac(share: float, parent: str | None = None, drift: float = 0.0, by_poverty: bool = False) -> _Gen:
-    return _Gen("frac", share, parent=parent, drift=drift, by_poverty=by_poverty)
+def generators(form: Form) -> dict[str, _Gen]:
+    """How each row of ``form`` is drawn that is not the sum of others: as demo_magnitudes.yaml says, else from
+    its kind in the catalogue (an "of which" row that is no part of a sum as a share of its whole)."""
+    spec = _magnitudes()
+    listed = spec["forms"].get(form.code) or {}
+    defaults = spec["defaults"]
+    parts = {code for row in form.rows for code in row.sum_of}  # drawn, and their total summed from them
+    out = {}
+    for row in form.rows:
+        if row.sum_of:
+            continue
+        if row.code in listed:
+            out[row.code] = _gen(listed[row.code])
+        elif row.of and row.code not in parts:
+            out[row.code] = _Gen("frac", float(defaults["frac"]))
+        else:
+            out[row.code] = _Gen(row.kind, float(defaults[row.kind]))
+    return out
 
 
-def _rate(parent: str, low: float, high: float) -> _Gen:
-    return _Gen("rate", low, parent=parent, high=high)
+def no_plan(form: Form) -> frozenset[str]:
+    """The flows of ``form`` that carry no annual plan."""
+    return frozenset(_magnitudes()["no_plan"].get(form.code) or ())
 
-
-# Province-wide magnitudes from DOMAIN.md (a year, or a level for stocks).
-FORM_GEN: dict[str, dict[str, _Gen]] = {
-    "01/LĐVL-H": {
-        "02": _frac(0.42), "03": _flow(10_800), "05": _flow(6_700), "06": _flow(1_800), "07": _flow(3_000),
-        "08": _flow(700), "09": _flow(32_000), "10": _flow(7_400), "11": _frac(0.96), "12": _amount(133_000),
-        "13": _flow(3_200), "14": _rate("13", 40, 60),
-    },
-    "02/GDNN-H": {
-        "02": _flow(900), "03": _flow(1_800), "04": _flow(4_300), "05": _flow(8_000), "06": _frac(0.38),
-        "07": _frac(0.62), "08": _frac(0.02), "09": _flow(13_500), "10": _frac(0.8), "11": _stock(60),
-        "12": _stock(1_100, 0.002),
-    },
-    "03/BTXH-H": {
-        "02": _stock(3_300, -0.001), "03": _stock(40_000, 0.002), "04": _stock(20_500, 0.001),
-        "05": _stock(2_900), "06": _rate("01", 0.55, 0.61), "07": _flow(4_000), "08": _stock(65_000, -0.0015),
-        "09": _rate("08", 2.3, 2.5), "10": _stock(384_000, 0.0008), "11": _frac(0.0301, drift=-0.006, by_poverty=True),
-        "12": _frac(0.0337, drift=-0.003, by_poverty=True), "13": _stock(2_500), "14": _frac(0.85),
-    },
-    "04/TTr-H": {
-        "02": _flow(25), "03": _flow(110), "04": _flow(420), "05": _frac(0.45), "06": _flow(600),
-        "07": _flow(40), "08": _rate("07", 5, 40), "09": _amount(2_500), "10": _frac(0.7, parent="09"),
-        "11": _flow(20), "12": _frac(0.5, parent="11"), "13": _frac(0.95), "14": _flow(742),
-        "15": _flow(159), "16": _frac(0.94),
-    },
-}
-# Rows that carry no annual plan even though they are flows (nobody plans accidents or emergencies).
-NO_PLAN: dict[str, frozenset[str]] = {
-    "03/BTXH-H": frozenset({"07"}),
-    "04/TTr-H": frozenset({"11", "12", "13"}),
-}
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phan", "Hoàng", "Võ", "Đặng", "Bùi", "Đinh", "Hồ", "Dương", "Thái")
 MIDDLE_F = ("Thị", "Thị Thu", "Thị Thanh", "Thị Hồng", "Thị Minh")
@@ -367,8 +369,8 @@ def _plant_ytd_corrections(
 
 def _simulate(rng: random.Random, form: Form, unit: Unit, share: float) -> _Series:
     """Two years of one unit's numbers for one form, obeying the form's arithmetic in every period."""
-    gens = FORM_GEN[form.code]
-    n = 12 if form.frequency == "monthly" else 4
+    gens = generators(form)
+    n = 12 // form.months
     season = MONTH_SEASON if n == 12 else QUARTER_SEASON
     months_per_period = 12 // n
     poverty = POVERTY_FACTOR.get(unit.code, 1.0) * rng.uniform(0.85, 1.15)
@@ -399,8 +401,6 @@ def _simulate(rng: random.Random, form: Form, unit: Unit, share: float) -> _Seri
             g = gens.get(code)
             if row.sum_of:
                 v = sum(value(p) for p in row.sum_of)
-            elif g is None:
-                raise KeyError(f"demo has no generator for {form.code} row {code}")
             elif g.kind == "flow":
                 lam = g.size * share * jitter[code] * season[t % n] * year_factor * rng.uniform(0.8, 1.2)
                 v = _poisson(rng, lam)
@@ -430,8 +430,8 @@ def _simulate(rng: random.Random, form: Form, unit: Unit, share: float) -> _Seri
 
 def _plan(rng: random.Random, form: Form, periods: list[dict[str, int]], n: int) -> dict[str, int | None]:
     """The year's plan: last year's result times a target growth, parts rounded, totals summed."""
-    gens = FORM_GEN[form.code]
-    no_plan = NO_PLAN.get(form.code, frozenset())
+    gens = generators(form)
+    planless = no_plan(form)
     out: dict[str, int | None] = {}
 
     def plan(code: str) -> int | None:
@@ -439,7 +439,7 @@ def _plan(rng: random.Random, form: Form, periods: list[dict[str, int]], n: int)
             return out[code]
         row = form.row(code)
         g = gens.get(code)
-        if row.kind == "stock" or code in no_plan:
+        if row.kind == "stock" or code in planless:
             v: int | None = None
         elif row.sum_of:
             parts = [plan(p) for p in row.sum_of]

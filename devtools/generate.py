@@ -1,7 +1,13 @@
 """Everything generated from the catalogue and the table declarations, written by one command: ``make generate``.
 
-Each generated file has a test that fails when it is stale (``tests/unit/test_generated.py``), so a change to
-``forms.yaml``, ``problems.yaml`` or a dbt source declaration is one data edit plus ``make generate``.
+- ``great_expectations/``: the validation suites of every form (ingest/check/validate.py defines them);
+- ``dbt_project/models/marts/domains/mart_<domain>.yml``: every column of every domain mart described
+  (devtools/mart_docs.py), and ``mart_<domain>.sql`` for a domain new in forms.yaml;
+- ``docs/problems.md`` (problems.yaml) and ``docs/raw_schema.md`` (the dbt source declarations).
+
+Each has a test that fails when it is stale (``tests/unit/test_generated.py``; a run refuses stale suites), so a
+row or a whole form added to ``forms.yaml``, a problem to ``problems.yaml`` or a column to a source declaration
+is one data edit plus ``make generate``.
 """
 
 from __future__ import annotations
@@ -9,12 +15,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from devtools.mart_docs import DOMAINS_DIR, mart_docs
+from ingest.catalogue import Catalogue, load_catalogue
+from ingest.catalogue.problems import problem_catalogue
+from ingest.check.validate import ASSET, BATCH, DATASOURCE, generated_suites, open_context, suite_signature
 from ingest.settings import REPO_DIR
 from ingest.warehouse.tables import Table, tables
 
 log = logging.getLogger(__name__)
 
 RAW_SCHEMA_DOC = REPO_DIR / "docs" / "raw_schema.md"
+PROBLEMS_DOC = REPO_DIR / "docs" / "problems.md"
 
 
 def _cell(text: str) -> str:
@@ -62,17 +73,90 @@ def raw_schema_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def generated_files() -> dict[Path, str]:
-    """Every generated file and what it must hold."""
-    return {RAW_SCHEMA_DOC: raw_schema_markdown()}
+def problems_markdown() -> str:
+    """``docs/problems.md``: every problem code with its stage, severity and messages, from the catalogue."""
+    cat = problem_catalogue()
+    lines = [
+        "# Problem codes",
+        "",
+        "Generated from `ingest/catalogue/problems.yaml` by `make generate`; do not edit by hand",
+        "(a test fails when this page and the catalogue disagree). An `error` rejects the submission; a",
+        "`warning` keeps it. Codes are never renamed: alerts, `marts.fct_problem` and dashboards refer to them.",
+        "",
+        "| code | stage | severity | title | message (vi) | message (en) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in cat.types.values():
+        vi, en = (m.replace("|", "\\|") for m in (t.vi, t.en))
+        lines.append(f"| `{t.code}` | {t.stage} | {t.severity} | {t.title} | {vi} | {en} |")
+    return "\n".join(lines) + "\n"
 
 
-def write_generated() -> list[Path]:
-    """Write every generated file whose text changed; returns those written."""
+def domain_mart_sql(domain: str) -> str:
+    """The model of a domain new in the catalogue: its wide mart, columns from the catalogue at run time."""
+    return (f"{{#- One wide row per (unit, form, period) of the '{domain}' domain, from the latest accepted "
+            "submissions.\n    The indicator columns come from raw.catalogue_indicators (macros/domain_marts.sql). "
+            "Written by `make generate`\n    for a domain new in forms.yaml, and never again: add the domain's own "
+            "columns here. -#}\n"
+            f"{{{{ domain_mart('{domain}') }}}}\n")
+
+
+def generated_files(catalogue: Catalogue | None = None) -> dict[Path, str]:
+    """Every generated text file and what it must hold (a domain's model only while it does not exist)."""
+    catalogue = catalogue or load_catalogue()
+    files = {RAW_SCHEMA_DOC: raw_schema_markdown(), PROBLEMS_DOC: problems_markdown(), **mart_docs(catalogue)}
+    for domain in sorted({f.domain for f in catalogue.forms}):
+        model = DOMAINS_DIR / f"mart_{domain}.sql"
+        if not model.exists():
+            files[model] = domain_mart_sql(domain)
+    return files
+
+
+def write_suites(catalogue: Catalogue, root: Path | None = None) -> list[str]:
+    """(Re)write the datasource, suites and validation definitions from the catalogue.
+
+    A maintenance step, run after the catalogue or the rules change; the result is committed. A suite
+    whose expectations are unchanged is left as it is, so the files do not churn.
+    """
+    import great_expectations as gx
+
+    context = open_context(root)
+    try:  # kept as it is when present: re-adding it would give the asset new ids and churn the files
+        source = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        source = context.data_sources.add_pandas(DATASOURCE)
+    asset = source.get_asset(ASSET) if ASSET in [a.name for a in source.assets] else \
+        source.add_dataframe_asset(ASSET)
+    batch = asset.get_batch_definition(BATCH) if BATCH in [b.name for b in asset.batch_definitions] else \
+        asset.add_batch_definition_whole_dataframe(BATCH)
+    changed = []
+    existing = {s.name: s for s in context.suites.all()}
+    for name, expectations in generated_suites(catalogue).items():
+        if name in existing and suite_signature(existing[name].expectations) == suite_signature(expectations):
+            continue
+        suite = gx.ExpectationSuite(name=name, meta={"generated_from": "ingest/catalogue/forms.yaml"})
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        suite = context.suites.add_or_update(suite)
+        context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        changed.append(name)
+    for stale in set(existing) - set(generated_suites(catalogue)):
+        context.validation_definitions.delete(stale)
+        context.suites.delete(stale)
+        changed.append(stale)
+    log.info("great_expectations/: %d suites written %s", len(changed), changed)
+    return changed
+
+
+def write_generated(catalogue: Catalogue | None = None) -> list[str]:
+    """Write every generated file whose text changed, and the Great Expectations suites that changed; returns what
+    was written."""
+    catalogue = catalogue or load_catalogue()
     written = []
-    for path, text in generated_files().items():
+    for path, text in generated_files(catalogue).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-            written.append(path)
-    log.info("generated: %d file(s) written", len(written))
+            written.append(str(path.relative_to(REPO_DIR)))
+    written += [f"great_expectations/ suite {name}" for name in write_suites(catalogue)]
+    log.info("generated: %d written", len(written))
     return written

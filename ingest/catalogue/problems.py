@@ -164,22 +164,3 @@ def problem_rows(problems: Iterable[Problem], files: Mapping[str, ReceivedFile])
                      "measure": p.where.measure, "source_sheet": p.where.sheet, "source_cell": p.where.cell,
                      "value_text": p.value, "message_vi": vi, "message_en": en})
     return rows
-
-
-def problems_markdown() -> str:
-    """``docs/problems.md``: every problem code with its stage, severity and messages, from the catalogue."""
-    cat = problem_catalogue()
-    lines = [
-        "# Problem codes",
-        "",
-        "Generated from `ingest/catalogue/problems.yaml` by `python -m devtools problems-doc`; do not edit by hand",
-        "(a test fails when this page and the catalogue disagree). An `error` rejects the submission; a",
-        "`warning` keeps it. Codes are never renamed: alerts, `marts.fct_problem` and dashboards refer to them.",
-        "",
-        "| code | stage | severity | title | message (vi) | message (en) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for t in cat.types.values():
-        vi, en = (m.replace("|", "\\|") for m in (t.vi, t.en))
-        lines.append(f"| `{t.code}` | {t.stage} | {t.severity} | {t.title} | {vi} | {en} |")
-    return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 All new submissions of a run are validated together: one Great Expectations run per suite, not per
 file, so the cost does not grow with the number of files. The suites live in the project's file data
 context (``great_expectations/``), written there from the form catalogue by small named callables
-(``configure_*_suite``, via ``python -m devtools gx-suites``), never by hand per row; a run refuses suites
+(``configure_*_suite``, written there by ``make generate``), never by hand per row; a run refuses suites
 that no longer match the catalogue. Results and Data Docs go to ``$SECTORSTATS_DATA_DIR/gx/``.
 
 - ``submissions``: the sheet's unit is the uploading folder's; the unit existed in the period; the
@@ -167,7 +167,7 @@ def configure_form_suite(gxe: Any, form: Form) -> list[Expectation]:
 
 # --- running --------------------------------------------------------------------------------------
 
-SUITES_HINT = "run `python -m devtools gx-suites` and commit great_expectations/"
+SUITES_HINT = "run `make generate` and commit great_expectations/"
 
 
 class SuitesOutOfDate(RuntimeError):
@@ -194,7 +194,7 @@ def suite_name(form: Form) -> str:
     return "arithmetic_" + "".join(ch for ch in code if not unicodedata.combining(ch)).replace("/", "_")
 
 
-def _signature(expectations: list[Any]) -> list[dict]:
+def suite_signature(expectations: list[Any]) -> list[dict]:
     """What an expectation says, without the ids the store gives it."""
     out = []
     for e in expectations:
@@ -220,42 +220,6 @@ def open_context(root: Path | None = None) -> AbstractDataContext:
     return context
 
 
-def write_suites(catalogue: Catalogue, root: Path | None = None) -> list[str]:
-    """(Re)write the datasource, suites and validation definitions from the catalogue.
-
-    A maintenance step, run after the catalogue or the rules change; the result is committed. A suite
-    whose expectations are unchanged is left as it is, so the files do not churn.
-    """
-    import great_expectations as gx
-
-    context = open_context(root)
-    try:  # kept as it is when present: re-adding it would give the asset new ids and churn the files
-        source = context.data_sources.get(DATASOURCE)
-    except (KeyError, ValueError, LookupError):
-        source = context.data_sources.add_pandas(DATASOURCE)
-    asset = source.get_asset(ASSET) if ASSET in [a.name for a in source.assets] else \
-        source.add_dataframe_asset(ASSET)
-    batch = asset.get_batch_definition(BATCH) if BATCH in [b.name for b in asset.batch_definitions] else \
-        asset.add_batch_definition_whole_dataframe(BATCH)
-    changed = []
-    existing = {s.name: s for s in context.suites.all()}
-    for name, expectations in generated_suites(catalogue).items():
-        if name in existing and _signature(existing[name].expectations) == _signature(expectations):
-            continue
-        suite = gx.ExpectationSuite(name=name, meta={"generated_from": "ingest/catalogue/forms.yaml"})
-        for expectation in expectations:
-            suite.add_expectation(expectation)
-        suite = context.suites.add_or_update(suite)
-        context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        changed.append(name)
-    for stale in set(existing) - set(generated_suites(catalogue)):
-        context.validation_definitions.delete(stale)
-        context.suites.delete(stale)
-        changed.append(stale)
-    log.info("great_expectations/: %d suites written %s", len(changed), changed)
-    return changed
-
-
 class Validator:
     """The suites of the project's file data context, checked against the catalogue before use."""
 
@@ -270,7 +234,7 @@ class Validator:
             except Exception as exc:
                 raise SuitesOutOfDate(f"great_expectations/ has no validation definition {name!r}: {SUITES_HINT}") \
                     from exc
-            if _signature(definition.suite.expectations) != _signature(expectations):
+            if suite_signature(definition.suite.expectations) != suite_signature(expectations):
                 raise SuitesOutOfDate(f"suite {name!r} in great_expectations/ differs from the catalogue: "
                                       f"{SUITES_HINT}")
             self.definitions[name] = definition
