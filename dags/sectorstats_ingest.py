@@ -26,14 +26,13 @@ or `make reprocess FROM=2024-01 TO=2024-06` on the embedded setup.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from ingest.catalogue import load_catalogue
 from ingest.orchestration.assets import RAW_TABLES
-from ingest.orchestration.schedule import TIMEZONE, ingest_timetable
-from ingest.settings import WAREHOUSE_POOL
+from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
+from ingest.orchestration.schedule import ingest_timetable
 
 
 @dag(
@@ -41,12 +40,11 @@ from ingest.settings import WAREHOUSE_POOL
     dag_display_name="sectorstats: ingest district reports",
     description="inbox → archive → parse → validate → raw tables",
     schedule=ingest_timetable(load_catalogue()),
-    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     max_active_tasks=4,  # the parse chunks side by side; everything that opens the warehouse waits for the pool
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
-                  "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
+    default_args=DEFAULT_ARGS,
     params={
         "reprocess": Param(False, type="boolean", description="parse and validate archived files again"),
         "from_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
@@ -85,20 +83,18 @@ def sectorstats_ingest():
         return parse_chunk(load_id, chunk)
 
     @task
-    def merge(load_id: str, _parsed: list[dict]) -> str:
+    def merge(load_id: str) -> dict:
         """Gather the parsed chunks into the load package's parsed/."""
         from ingest.parse.stage import merge_parts
 
-        merge_parts(load_id)
-        return load_id
+        return merge_parts(load_id)
 
     @task
-    def validate(load_id: str) -> str:
-        """Run the Great Expectations suites over the package and set each submission's status."""
+    def validate(load_id: str) -> dict:
+        """Run the Great Expectations suites over the package and give each file its verdict."""
         from ingest.check.stage import validate_stage
 
-        validate_stage(load_id)
-        return load_id
+        return validate_stage(load_id)
 
     @task
     def load(load_id: str) -> dict:
@@ -123,7 +119,8 @@ def sectorstats_ingest():
 
     load_id = archive()
     parsed = parse.partial(load_id=load_id).expand(chunk=plan(load_id))
-    loaded = load(validate(merge(load_id, parsed)))
+    loaded = load(load_id)
+    parsed >> merge(load_id) >> validate(load_id) >> loaded
     feedback(loaded) >> announce(loaded)
 
 

@@ -19,19 +19,10 @@ The day is the run's date in Vietnam, or `$SECTORSTATS_AS_OF` when set.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 
-from ingest.orchestration.schedule import TIMEZONE, monitor_timetable
-from ingest.settings import WAREHOUSE_POOL
-
-
-def _run_day():
-    """The day this run is for, in Vietnam (``SECTORSTATS_AS_OF`` wins)."""
-    from ingest.settings import as_of
-
-    run_after = get_current_context()["dag_run"].run_after
-    return as_of(default=pendulum.instance(run_after).in_tz(TIMEZONE).date())
+from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE, run_day
+from ingest.orchestration.schedule import monitor_timetable
 
 
 @dag(
@@ -39,12 +30,11 @@ def _run_day():
     dag_display_name="sectorstats: deadlines and reminders",
     description="reporting calendar → reminders, overdue notices, escalations",
     schedule=monitor_timetable(),
-    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"retries": 3, "retry_delay": pendulum.duration(minutes=1), "retry_exponential_backoff": True,
-                  "max_retry_delay": pendulum.duration(minutes=20), "pool": WAREHOUSE_POOL},
+    default_args=DEFAULT_ARGS,
     tags=["sectorstats", "alerts"],
     doc_md=__doc__,
 )
@@ -54,24 +44,24 @@ def sectorstats_monitor():
         """The reporting calendar for the day (marts.fct_report_status): every report owed and where it stands."""
         from ingest.marts.calendar import build_calendar
 
-        return build_calendar(_run_day())
+        return build_calendar(run_day())
 
     @task
-    def deadline_alerts(_status: dict) -> dict:
+    def deadline_alerts() -> dict:
         """Reminders, overdue notices and escalations, each recorded once and sent through the configured
         channels; failed deliveries are retried."""
         from ingest.tell.alerts import dispatch
 
-        return dispatch(_run_day(), families=("deadlines",))
+        return dispatch(run_day(), families=("deadlines",))
 
     @task
-    def status_page(_alerts: dict) -> str:
+    def status_page() -> str:
         """reports/status.html: the reporting matrix of every form, the last load and the recent alerts."""
         from ingest.tell.status_page import write_status_page
 
-        return str(write_status_page(_run_day()))
+        return str(write_status_page(run_day()))
 
-    status_page(deadline_alerts(calendar()))
+    calendar() >> deadline_alerts() >> status_page()
 
 
 sectorstats_monitor()

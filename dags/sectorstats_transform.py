@@ -17,12 +17,10 @@ The as-of date for "expected" and "missing" is `$SECTORSTATS_AS_OF` (default: to
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from ingest.orchestration.assets import MARTS, RAW_TABLES
-from ingest.orchestration.schedule import TIMEZONE
-from ingest.settings import WAREHOUSE_POOL
+from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -30,12 +28,11 @@ from ingest.settings import WAREHOUSE_POOL
     dag_display_name="sectorstats: marts and alerts",
     description="dbt build → publish → bad-data notices → summary",
     schedule=[RAW_TABLES],
-    start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True,
-                  "max_retry_delay": pendulum.duration(minutes=10), "pool": WAREHOUSE_POOL},
+    default_args=DEFAULT_ARGS,
     tags=["sectorstats", "dbt", "alerts"],
     doc_md=__doc__,
 )
@@ -49,7 +46,7 @@ def sectorstats_transform():
         return run_dbt("build", as_of=as_of())
 
     @task
-    def publish(_built: dict) -> str:
+    def publish() -> str:
         """The dbt documentation site, and on DuckDB the analysts' read-only snapshot of the warehouse."""
         from ingest.marts.dbt import run_dbt, target_dir
         from ingest.marts.publish import publish_dbt_docs, publish_snapshot
@@ -61,7 +58,7 @@ def sectorstats_transform():
         return str(snapshot) if snapshot else "marts read in place (Postgres)"
 
     @task
-    def alerts(_published: str) -> dict:
+    def alerts() -> dict:
         """Record and send the bad-data notices that are new since the last run (and retry failed sends)."""
         from ingest.settings import as_of
         from ingest.tell.alerts import dispatch
@@ -69,7 +66,7 @@ def sectorstats_transform():
         return dispatch(as_of(), families=("problems",))
 
     @task
-    def summary(_alerts: dict) -> str:
+    def summary() -> str:
         """Write the per-form summary to reports/summary.txt and the task log."""
         from ingest.settings import as_of
         from ingest.tell.summary import write_summary
@@ -79,14 +76,14 @@ def sectorstats_transform():
         return text
 
     @task
-    def status_page(_summary: str) -> str:
+    def status_page() -> str:
         """reports/status.html, with this load's counts and problems."""
         from ingest.settings import as_of
         from ingest.tell.status_page import write_status_page
 
         return str(write_status_page(as_of()))
 
-    status_page(summary(alerts(publish(dbt_build()))))
+    dbt_build() >> publish() >> alerts() >> summary() >> status_page()
 
 
 sectorstats_transform()
