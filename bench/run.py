@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import report
 from bench.inboxes import SCALES, Inbox, bench_dir, ensure_inbox, link_inbox, write_reference
+from ingest.orchestration.environment import embedded_environment
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -74,21 +75,8 @@ HA_TINH_ONLY_TESTS = ("tests/assert_reporting_units_are_districts_and_communes.s
 
 def pipeline_env(data: Path, as_of: str, dbt_project: Path | None) -> dict[str, str]:
     """The environment of the Makefile's ``run`` target, for ``data``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SECTORSTATS"))}
-    env.update({
-        "SECTORSTATS_DATA_DIR": str(data),
-        "SECTORSTATS_AS_OF": as_of,
-        "AIRFLOW_HOME": str(data / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
-        "GX_ANALYTICS_ENABLED": "False",
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    })
+    env = embedded_environment(data)
+    env.update({"SECTORSTATS_AS_OF": as_of, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
     if dbt_project is not None:
         env["SECTORSTATS_DBT_PROJECT_DIR"] = str(dbt_project)
     return env

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from ingest.catalogue import Form, load_catalogue
+from ingest.orchestration.environment import embedded_environment
 from ingest.tell.official_forms import Quirks, write_form
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,19 +87,8 @@ def put(inbox: Path, folder: str, name: str, form_code: str, unit_code: str, per
 
 
 def pipeline_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SECTORSTATS"))}
-    env.update({
-        "SECTORSTATS_DATA_DIR": str(data_dir),
-        "SECTORSTATS_AS_OF": AS_OF,
-        "AIRFLOW_HOME": str(data_dir / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "GX_ANALYTICS_ENABLED": "False",
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    })
-    return env
+    """What `make run` runs the DAGs with, for ``data_dir``, as of the tests' day."""
+    return {**embedded_environment(data_dir), "SECTORSTATS_AS_OF": AS_OF}
 
 
 def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
