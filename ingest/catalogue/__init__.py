@@ -241,6 +241,10 @@ class Catalogue:
         return self._units_by_code.get(code)
 
     @property
+    def form_codes(self) -> tuple[str, ...]:
+        return tuple(f.code for f in self.forms)
+
+    @property
     def measure_keys(self) -> tuple[str, ...]:
         return tuple(m.key for m in self.measures)
 

@@ -12,7 +12,8 @@ Nothing here depends on fixed cell positions. For each sheet, in workbook order:
 5. the indicator rows: below the header, every row whose ``Mã số`` cell holds a code (``01``, or the
    number ``1``); section headings, notes and the column-number row (``A B C D 1 2 …``) have none.
 
-The first sheet holding a form is the submission; its problems are collected, never raised.
+Every sheet is weighed: the one that holds a form's table is the submission (an instructions sheet that quotes
+the form's code and rows is not), two such sheets are a problem; problems are collected, never raised.
 """
 
 from __future__ import annotations
@@ -249,34 +250,71 @@ def parse_or_none(cell: object) -> float | None:
         return None
 
 
-def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
-    """Find the first sheet holding a form and read it."""
-    for sheet in sheets:
-        hit = find_form(sheet, catalogue)
-        if hit is None:
-            continue
-        form, _ = hit
-        result = ParsedSubmission(sheet=sheet.name, form=form)
-        header = find_header(sheet)
-        if header is None:
-            result.problems.append(Problem.at("header-not-found", sheet=sheet.name))
-            return result
-        header_row, code_col = header
-        result.period_start, period_problem = find_period(sheet, form, header_row)
-        if period_problem:
-            result.problems.append(period_problem)
-        unit_code = find_unit(sheet, catalogue, header_row, result.period_start)
-        if unit_code is not None and catalogue.unit(unit_code) is None:
-            result.problems.append(Problem.at("unit-unknown", sheet=sheet.name, value=unit_code))
-        elif unit_code is None:
-            result.problems.append(Problem.at("unit-not-found", sheet=sheet.name))
-        else:
-            result.unit_code = unit_code
-        data_row = _first_data_row(sheet, header_row, code_col, form)
-        columns = find_columns(sheet, header_row, code_col, data_row, form)
-        for column in form.columns:
-            if column.key not in columns:
-                result.problems.append(Problem.at("column-not-found", sheet=sheet.name, measure=column.key))
-        read_rows(sheet, form, header_row, code_col, columns, result)
+def read_sheet(sheet: Sheet, catalogue: Catalogue) -> ParsedSubmission | None:
+    """What one sheet says, when it names a catalogue form (else ``None``): its unit, period and numbers, and what
+    is wrong with it."""
+    hit = find_form(sheet, catalogue)
+    if hit is None:
+        return None
+    form, _ = hit
+    result = ParsedSubmission(sheet=sheet.name, form=form)
+    header = find_header(sheet)
+    if header is None:
+        result.problems.append(Problem.at("header-not-found", sheet=sheet.name))
+        result.period_start, _ = find_period(sheet, form, HEADER_SCAN_ROWS)  # said, though no table follows
         return result
-    return ParsedSubmission(problems=[Problem.at("form-not-found")])
+    header_row, code_col = header
+    result.period_start, period_problem = find_period(sheet, form, header_row)
+    if period_problem:
+        result.problems.append(period_problem)
+    unit_code = find_unit(sheet, catalogue, header_row, result.period_start)
+    if unit_code is not None and catalogue.unit(unit_code) is None:
+        result.problems.append(Problem.at("unit-unknown", sheet=sheet.name, value=unit_code))
+    elif unit_code is None:
+        result.problems.append(Problem.at("unit-not-found", sheet=sheet.name))
+    else:
+        result.unit_code = unit_code
+    data_row = _first_data_row(sheet, header_row, code_col, form)
+    columns = find_columns(sheet, header_row, code_col, data_row, form)
+    for column in form.columns:
+        if column.key not in columns:
+            result.problems.append(Problem.at("column-not-found", sheet=sheet.name, measure=column.key))
+    read_rows(sheet, form, header_row, code_col, columns, result)
+    return result
+
+
+def reads_as_the_form(result: ParsedSubmission) -> bool:
+    """The sheet holds the form's table: a ``Mã số`` header, at least one of its numeric columns, and at least one
+    of its rows under them. An instructions sheet that quotes the form's code, its rows and its columns in prose
+    does not; nor does a list of the codes without the numeric columns."""
+    return bool(result.observations) and not any(p.rule == "header-not-found" for p in result.problems)
+
+
+def _evidence(result: ParsedSubmission) -> tuple[int, ...]:
+    """How much of a form a sheet that names one holds, to choose the sheet to report on when none holds all."""
+    return (int(reads_as_the_form(result)), len(result.observations), int(result.period_start is not None),
+            int(result.unit_code is not None), -len(result.problems))
+
+
+def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
+    """Weigh every sheet of the workbook and read the one that holds the form, whatever the order of the sheets,
+    which one is active, or what the others say: instructions that quote the form's code and rows, notes, an
+    earlier report. Two sheets that both hold a form are one problem, never a guess; when no sheet holds a whole
+    form, the problems are those of the sheet that holds the most of one."""
+    readings = [r for r in (read_sheet(sheet, catalogue) for sheet in sheets) if r is not None]
+    if not readings:
+        return ParsedSubmission(problems=[Problem.at("form-not-found", forms=", ".join(catalogue.form_codes))])
+    forms = [r for r in readings if reads_as_the_form(r)]
+    if len(forms) > 1:
+        # what the sheets agree on is kept (the calendar may tell the unit's report was received), never the numbers
+
+        def agreed(values: list) -> object:
+            return values[0] if len(set(values)) == 1 else None
+
+        return ParsedSubmission(form=agreed([r.form for r in forms]), unit_code=agreed([r.unit_code for r in forms]),
+                                period_start=agreed([r.period_start for r in forms]),
+                                problems=[Problem.at("form-on-several-sheets",
+                                                     value=", ".join(f"«{r.sheet}»" for r in forms))])
+    if forms:
+        return forms[0]
+    return max(readings, key=_evidence)

@@ -252,11 +252,87 @@ def test_renamed_sheet_after_unrelated_sheet() -> None:
     assert {o.source_sheet for o in result.observations} == {"Báo cáo T10"}
 
 
-def test_first_sheet_holding_a_form_wins() -> None:
-    first, _ = make_grid(BTXH)
-    second, _ = make_grid(LDVL)
-    result = parse_sheets([Sheet("A", first), Sheet("B", second)], CAT)
-    assert (result.sheet, result.form) == ("A", BTXH)
+# --- which sheet: instructions, notes and earlier reports beside the form -----------------------------------
+
+def instructions(wording: str) -> Grid:
+    """The ministry's instructions sheet as districts keep it at the front of the workbook: it names the form,
+    its period, its columns and every row code, in prose or in a table of codes without numbers."""
+    rows = [r for r in LDVL.rows]
+    if wording == "prose":
+        return [["HƯỚNG DẪN GHI BIỂU"], [f"Biểu số: {LDVL.code} — {LDVL.title_vi}"],
+                ["Kỳ báo cáo: Tháng 10 năm 2024; gửi trước ngày 10 tháng sau"],
+                ["Cột Kế hoạch năm, Thực hiện tháng báo cáo, Lũy kế từ đầu năm, Cùng kỳ năm trước ghi số nguyên."],
+                *[[f"Mã số {r.code}: {r.label_vi}"] for r in rows]]
+    if wording == "codes-table":  # a table of the codes, with a Mã số header but no numeric column
+        return [["Hướng dẫn"], [f"Áp dụng cho biểu {LDVL.code}"], ["Mã số", "Chỉ tiêu", "Cách ghi"],
+                *[[r.code, r.label_vi, "Ghi theo số người thực tế"] for r in rows]]
+    # only the codes, one a line, as some districts copy them from the ministry's circular
+    return [[LDVL.code], *[[r.code] for r in rows]]
+
+
+@pytest.mark.parametrize("wording", ["prose", "codes-table", "codes-only"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_an_instructions_sheet_that_quotes_the_form_is_passed_over(wording: str, where: str) -> None:
+    grid, cells = make_grid()
+    guide, form = Sheet("Hướng dẫn", instructions(wording)), Sheet("Sheet1", grid)
+    result = parse_sheets([guide, form] if where == "before" else [form, guide], CAT)
+    assert (result.sheet, result.form, result.unit_code, result.period_start) == (
+        "Sheet1", LDVL, "443", dt.date(2024, 10, 1))
+    assert result.problems == []
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
+
+
+def test_two_sheets_that_both_hold_a_form_are_one_problem_not_a_guess() -> None:
+    october, _ = make_grid()
+    november, _ = make_grid(period="Tháng 11 năm 2024")
+    guide = Sheet("Hướng dẫn", instructions("prose"))
+    result = parse_sheets([guide, Sheet("T10", october), Sheet("T11", november)], CAT)
+    assert result.problems == [Problem.at("form-on-several-sheets", value="«T10», «T11»")]
+    assert (result.form, result.unit_code, result.period_start, result.observations) == (LDVL, "443", None, [])
+    assert not result.identified  # the sheets disagree on the period: the file is no report of either
+    other, _ = make_grid(BTXH)
+    two_forms = parse_sheets([Sheet("A", other), Sheet("B", october)], CAT)
+    assert two_forms.problems == [Problem.at("form-on-several-sheets", value="«A», «B»")]
+    assert two_forms.form is None
+    copy = parse_sheets([Sheet("A", october), Sheet("B", october)], CAT)  # the same report twice
+    assert (copy.form, copy.unit_code, copy.period_start, copy.identified) == (LDVL, "443", dt.date(2024, 10, 1),
+                                                                             True)
+    assert [p.rule for p in copy.problems] == ["form-on-several-sheets"]
+
+
+def test_without_a_whole_form_the_sheet_holding_most_of_one_is_reported() -> None:
+    grid, _ = make_grid(code_header="Mã chỉ tiêu cấp huyện")  # no recognisable Mã số header
+    result = parse_sheets([Sheet("Hướng dẫn", instructions("prose")), Sheet("BC", grid)], CAT)
+    assert result.sheet == "BC"
+    assert [p.rule for p in result.problems] == ["header-not-found"]
+    assert (result.form, result.period_start) == (LDVL, dt.date(2024, 10, 1))  # what it says, for the calendar
+    nothing = parse_sheets([Sheet("Ghi chu", [["Ghi chú"]])], CAT)
+    assert nothing.problems == [Problem.at("form-not-found", forms="01/LĐVL-H, 02/GDNN-H, 03/BTXH-H, 04/TTr-H")]
+
+
+@pytest.mark.parametrize("active", ["guide", "form"])
+def test_a_real_workbook_with_the_guide_first_and_active(tmp_path: Path, active: str) -> None:
+    """As districts send it: xlsxwriter writes the guide as the first sheet, the form on 'Bieu mau'; whichever
+    sheet is active when the file is saved, the form is read."""
+    import xlsxwriter
+
+    grid, cells = make_grid()
+    path = tmp_path / "bc.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {}
+    for name, rows in (("Hướng dẫn", instructions("codes-table")), ("Bieu mau", grid)):
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value not in ("", None):
+                    ws.write(r, c, value)
+        sheets[name] = ws
+    sheets["Hướng dẫn" if active == "guide" else "Bieu mau"].activate()
+    wb.close()
+    result = parse_sheets(read_workbook(path.read_bytes()), CAT)
+    assert (result.sheet, result.form, result.period_start, result.problems) == (
+        "Bieu mau", LDVL, dt.date(2024, 10, 1), [])
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells
 
 
 # --- period -------------------------------------------------------------------------------------------
@@ -555,13 +631,16 @@ def test_the_two_thuc_hien_columns_in_either_order() -> None:
 def test_form_not_found() -> None:
     grid, _ = make_grid(form_line="Biểu số: 09/XYZ-H", title="BÁO CÁO TÌNH HÌNH")
     result = parse(grid)
-    assert result == ParsedSubmission(problems=[Problem.at("form-not-found")])
+    assert result == ParsedSubmission(problems=[NO_FORM])
     assert result.sheet is None and result.form is None and not result.identified
 
 
+NO_FORM = Problem.at("form-not-found", forms=", ".join(CAT.form_codes))  # the catalogue's forms, named
+
+
 def test_form_not_found_in_empty_workbook() -> None:
-    assert parse_sheets([], CAT).problems == [Problem.at("form-not-found")]
-    assert parse_sheets([Sheet("Sheet1", [])], CAT).problems == [Problem.at("form-not-found")]
+    assert parse_sheets([], CAT).problems == [NO_FORM]
+    assert parse_sheets([Sheet("Sheet1", [])], CAT).problems == [NO_FORM]
 
 
 # --- through a real file (ingest.tell.official_forms → ingest.read.reader → parser) ------------------------------
@@ -638,3 +717,18 @@ def test_parse_sheets_finds_every_value_at_its_address(layout: tuple, month: int
     assert len(result.observations) == len(numbers)
     assert result.problems == []
     assert result.period_start == start
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(["form", "prose", "codes-table", "codes-only", "notes", "empty"]), st.data())
+def test_the_form_is_found_whatever_the_other_sheets_and_their_order(order: list[str], data: st.DataObject) -> None:
+    """Property: among any instructions, notes and empty sheets, in any order, the form's sheet is read, with the
+    same numbers at the same cells."""
+    grid, cells = make_grid()
+    kept = [k for k in order if k == "form" or data.draw(st.booleans(), label=k)]
+    sheets = [Sheet("Bieu mau", grid) if k == "form" else
+              Sheet(k, [["Ghi chú: số liệu ước thực hiện"]] if k == "notes" else [] if k == "empty" else
+                    instructions(k)) for k in kept]
+    result = parse_sheets(sheets, CAT)
+    assert (result.sheet, result.problems) == ("Bieu mau", [])
+    assert {k: o.source_cell for k, o in obs_map(result).items()} == cells

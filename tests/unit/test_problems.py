@@ -44,7 +44,8 @@ FULL = {
 }
 FULL_DETAILS = {
     "expected": "120", "parts": "05, 06, 07, 08", "whole_row": "01", "folder_unit": "443", "sheet_unit": "444",
-    "form": "01/LĐVL-H", "period": "Tháng 10 năm 2024", "detail": "Cannot detect file format",
+    "form": "01/LĐVL-H", "forms": "01/LĐVL-H, 02/GDNN-H", "period": "Tháng 10 năm 2024",
+    "detail": "Cannot detect file format",
     "previous": "63", "period_value": "7", "change": "45%", "score": "151,8",
 }
 EXPECTED_TEXT = {
@@ -66,7 +67,8 @@ def test_catalogue_has_the_codes_the_stages_use() -> None:
         "file-not-spreadsheet", "file-damaged", "file-password-protected", "internal-error",
         "file-empty", "file-too-large", "file-bomb", "file-xml-entities", "file-too-many-sheets", "sheet-too-large",
         "file-timeout", "formula-without-value",
-        "form-not-found", "period-not-found", "period-mismatch", "unit-not-found", "unit-unknown", "header-not-found",
+        "form-not-found", "form-on-several-sheets", "period-not-found", "period-mismatch", "unit-not-found",
+        "unit-unknown", "header-not-found",
         "column-not-found", "row-duplicated", "row-missing", "row-unknown", "value-not-number",
         "unit-folder-mismatch", "unit-not-in-period", "period-in-future", "negative-value", "ytd-below-period",
         "sum-mismatch", "part-exceeds-whole",
