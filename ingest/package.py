@@ -34,7 +34,7 @@ from ingest.warehouse.tables import table
 # The columns each file of the package holds: those of the raw tables (ingest/warehouse/tables.py), less what a
 # later stage adds.
 PARSED_COLUMNS = table("raw.submissions").names_except("status", "n_errors", "n_warnings", "version",
-                                                      "is_latest_accepted", "load_id")
+                                                      "is_latest_accepted", "load_id")  # all the parse stage writes
 VERDICT_COLUMNS = ["sha256", "status", "n_errors", "n_warnings"]
 OBSERVATION_COLUMNS = table("raw.observations").names_except("load_id")
 PROBLEM_COLUMNS = table("raw.problems").names_except("load_id")

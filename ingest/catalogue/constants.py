@@ -15,5 +15,5 @@ SUBMISSION_STATUSES = (ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED)
 ACCEPTED_STATUSES = (ACCEPTED, ACCEPTED_WITH_WARNINGS)
 """The verdicts whose numbers may count."""
 
-REPORT_STATES = ("due_soon", "on_time", "late", "rejected", "missing")
+REPORT_STATES = ("due_soon", "on_time", "late", "rejected", "unreadable", "missing")
 """Where a report owed stands as of a day (``marts.fct_report_status.state``)."""

@@ -2,8 +2,8 @@
 and the summary.
 
 For every report a unit owes whose due date falls by the day plus the catalogue's ``reminder_days_before``, the
-calendar says where it stands: ``due_soon``, ``on_time``, ``late``, ``rejected`` or ``missing`` (the one definition
-is the dbt model, ``dbt_project/models/marts/reporting/fct_report_status.sql``; the version that counts is the
+calendar says where it stands: ``due_soon``, ``on_time``, ``late``, ``rejected``, ``unreadable`` (received, could
+not be read) or ``missing`` (the one definition is the dbt model, ``dbt_project/models/marts/reporting/fct_report_status.sql``; the version that counts is the
 ledger's, :mod:`ingest.warehouse.ledger`). The transform DAG builds it with the marts; the monitoring DAG builds it
 again every morning for its day (:func:`build_calendar`: the model and the views it is made from, a few seconds),
 so reminders and notices follow the clock even when nothing new arrived.
@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 CALENDAR_MODEL = "fct_report_status"
 CALENDAR_TABLE = f"marts.{CALENDAR_MODEL}"
 COLUMNS = ["report_id", "unit_code", "unit_name", "form_code", "period_type", "period_start", "due_date", "state",
-           "status", "n_versions", "days_overdue", "is_due", "on_time", "last_received_date",
-           "accepted_received_date", "as_of"]
-DATE_COLUMNS = ("period_start", "due_date", "last_received_date", "accepted_received_date", "as_of")
+           "status", "n_versions", "n_unreadable", "days_overdue", "is_due", "on_time", "last_received_date",
+           "accepted_received_date", "unreadable_received_date", "as_of"]
+DATE_COLUMNS = ("period_start", "due_date", "last_received_date", "accepted_received_date", "unreadable_received_date",
+                "as_of")
 
 
 class CalendarOutOfDate(RuntimeError):

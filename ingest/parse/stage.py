@@ -28,6 +28,7 @@ from ingest.package import (
     read_frames,
     write_folder,
 )
+from ingest.parse.file_name import report_named
 from ingest.parse.parser import Observation, ParsedSubmission, parse_sheets
 from ingest.read.reader import read_workbook
 from ingest.read.workers import parse_paths
@@ -186,6 +187,9 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
                 obs.extend((sid, *o) for o in parsed.observations)
             form = {"form": parsed.form.code if parsed.form else ""}  # every parse message may name the form
             problems.extend(replace(p, details={**form, **p.details}, sha256=f.sha256) for p in parsed.problems)
+        if record["submission_id"] is None:
+            record.update(claims(f.file_name, f.folder_unit_code, f.received_at,
+                                 None if isinstance(parsed, Problem) else parsed, catalogue))
         files[f.sha256] = ReceivedFile(f.file_name, f.folder_unit_code, record["submission_id"])
         subs.append(record)
     observations = pd.DataFrame(obs, columns=["submission_id", *Observation._fields])[OBSERVATION_COLUMNS]
@@ -194,6 +198,25 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
         "problems": problem_frame(problems, files)})
     return {"chunk": chunk, "files": counts["submissions"], "observations": counts["observations"],
             "problems": counts["problems"]}
+
+
+def claims(file_name: str, folder_unit_code: str, received_at: dt.datetime, parsed: ParsedSubmission | None,
+           catalogue: Catalogue) -> dict[str, object]:
+    """For a file that could not be identified: the report it appears to be for, so the calendar can tell its
+    unit sent something (received, could not be read) instead of nothing. The unit is the one its sheet names,
+    else the folder's; the form and period are those a sheet says, else those of its name; never the numbers."""
+    unit = parsed.unit_code if parsed and parsed.unit_code else folder_unit_code
+    form = parsed.form if parsed else None
+    period = parsed.period_start if parsed else None
+    if form is None or period is None:
+        named_form, named_period = report_named(file_name, pd.Timestamp(received_at).to_pydatetime(), catalogue)
+        if form is None:
+            form, period = named_form, period or (named_period if named_form else None)
+        elif named_form == form:
+            period = period or named_period
+    known = catalogue.unit(unit) is not None and form is not None and period is not None
+    return {"claimed_unit_code": unit if known else None, "claimed_form_code": form.code if known else None,
+            "claimed_period_start": period if known else None}
 
 
 def merge_parts(load_id: str) -> dict[str, int | str]:
@@ -243,9 +266,11 @@ def parse_stage(load_id: str, *, reprocess: bool = False, progress: bool = False
 def _submission_frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(records, columns=[c for c in PARSED_COLUMNS if c != "parser_version"])
     frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame["claimed_period_start"] = pd.to_datetime(frame["claimed_period_start"])
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     frame["parser_version"] = PARSER_VERSION
-    for col in ("submission_id", "unit_code", "form_code", "form_version", "period_type", "source_sheet"):
+    for col in ("submission_id", "unit_code", "form_code", "form_version", "period_type", "source_sheet",
+                "claimed_unit_code", "claimed_form_code"):
         frame[col] = frame[col].astype("object")
     return frame
 

@@ -83,6 +83,13 @@ def recipients() -> dict:
 
 
 @cache
+def received_notes() -> dict[str, dict[str, str]]:
+    """What an overdue notice or an escalation says of what was received, by state (``alerts.yaml``,
+    ``received``)."""
+    return yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8")).get("received") or {}
+
+
+@cache
 def alert_kinds() -> dict[str, dict]:
     """The kinds of ``alerts.yaml``, checked: known recipients and channels, every kind present."""
     kinds = yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8"))["kinds"]
@@ -162,9 +169,12 @@ def _deadline_alert(cat: Catalogue, kind: str, r: pd.Series, as_of: dt.date) -> 
     period, due = _date(r.period_start), _date(r.due_date)
     assert period is not None and due is not None
     status_vi = status_en = ""
-    if r.state == "rejected":
-        status_vi = f"; tệp gửi ngày {_date(r.last_received_date):%d/%m/%Y} bị từ chối"
-        status_en = f"; the file received on {_date(r.last_received_date):%Y-%m-%d} was rejected"
+    note = received_notes().get(r.state)
+    if note:
+        received = _date(r.last_received_date if r.state == "rejected" else r.unreadable_received_date)
+        assert received is not None
+        values = {"received": f"{received:%d/%m/%Y}", "received_iso": received.isoformat()}
+        status_vi, status_en = note["vi"].format_map(values), note["en"].format_map(values)
     subject, body = _render(
         kind, **_report_params(cat, r.unit_code, r.form_code, period), due=f"{due:%d/%m/%Y}", due_iso=due.isoformat(),
         days_left=(due - as_of).days, days_overdue=(as_of - due).days, status_vi=status_vi, status_en=status_en)
@@ -183,8 +193,9 @@ def collect_deadline_alerts(grid: pd.DataFrame, cat: Catalogue, as_of: dt.date) 
     for r in grid.itertuples(index=False):
         due = _date(r.due_date)
         assert due is not None
-        waiting = r.state in ("due_soon", "rejected", "missing")
-        if r.state == "due_soon" and r.n_versions == 0:  # the calendar holds what is due within the reminder days
+        waiting = r.state in ("due_soon", "rejected", "unreadable", "missing")
+        nothing_received = r.n_versions == 0 and r.n_unreadable == 0
+        if r.state == "due_soon" and nothing_received:  # the calendar holds what is due within the reminder days
             out.append(_deadline_alert(cat, "reminder", r, as_of))
         if waiting and as_of > due:
             out.append(_deadline_alert(cat, "overdue", r, as_of))

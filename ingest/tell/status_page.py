@@ -40,17 +40,19 @@ ALERT_DAYS = 7
 PAGE_NAME = "status.html"
 
 # display order: the good news first, the bad news after, what is not due yet last
-STATE_ORDER = ("on_time", "late", "rejected", "missing", "due_soon")  # REPORT_STATES, in the order shown
+STATE_ORDER = ("on_time", "late", "rejected", "unreadable", "missing", "due_soon")  # REPORT_STATES, as shown
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "on_time": ("Đúng hạn", "on time"),
     "late": ("Nộp muộn", "late"),
     "rejected": ("Bị từ chối", "rejected"),
+    "unreadable": ("Đã nhận, không đọc được", "received, could not be read"),
     "missing": ("Chưa nộp", "missing"),
     "due_soon": ("Sắp đến hạn", "due soon"),
     "none": ("Không phải nộp", "not owed"),
 }
-STATE_MARKS = {"on_time": "✓", "late": "!", "rejected": "✗", "missing": "–", "due_soon": "…", "none": ""}
-PROBLEM_STATES = ("missing", "rejected", "late")
+STATE_MARKS = {"on_time": "✓", "late": "!", "rejected": "✗", "unreadable": "?", "missing": "–", "due_soon": "…",
+               "none": ""}
+PROBLEM_STATES = ("missing", "unreadable", "rejected", "late")
 SEVERITY_LABELS = {"error": ("Lỗi", "error"), "warning": ("Cảnh báo", "warning")}
 ALERT_KIND_LABELS = {
     "reminder": ("Nhắc hạn", "reminder"),
@@ -69,7 +71,8 @@ DELIVERY_LABELS = {
 }
 
 CSS = """
-:root { --on_time: #2e7d32; --late: #f9a825; --rejected: #7f0000; --missing: #e53935; --due_soon: #78909c; }
+:root { --on_time: #2e7d32; --late: #f9a825; --rejected: #7f0000; --unreadable: #6a1b9a; --missing: #e53935;
+        --due_soon: #78909c; }
 * { box-sizing: border-box; }
 body { font: 14px/1.4 "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #1a1a1a; margin: 0 1.5em 2em; }
 header { border-bottom: 2px solid #1a1a1a; margin-bottom: 1em; }
@@ -96,10 +99,11 @@ table.matrix td.m-none { background: #fff; }
 .m-on_time, .k-on_time { background: var(--on_time); }
 .m-late, .k-late { background: var(--late); }
 .m-rejected, .k-rejected { background: var(--rejected); }
+.m-unreadable, .k-unreadable { background: var(--unreadable); }
 .m-missing, .k-missing { background: var(--missing); }
 .m-due_soon, .k-due_soon { background: var(--due_soon); }
 .k-none { background: #fff; border: 1px solid #999; }
-th.k-on_time, th.k-rejected, th.k-missing, th.k-due_soon { color: #fff; }
+th.k-on_time, th.k-rejected, th.k-unreadable, th.k-missing, th.k-due_soon { color: #fff; }
 th[class^="k-"] .en { color: inherit; font-weight: normal; }
 .legend { display: flex; flex-wrap: wrap; gap: .4em 1.4em; margin: .5em 0; padding: 0; list-style: none; }
 .legend li { display: flex; align-items: center; gap: .4em; }
@@ -180,11 +184,16 @@ def cell_title(row: Mapping[str, object], form: Form) -> str:
     if state == "late" and accepted and due:
         days = (accepted - due).days
         line += f" — muộn {days} ngày / {days} day(s) late"
-    elif state in ("missing", "rejected") and int(row.get("days_overdue") or 0) > 0:
+    elif state in ("missing", "rejected", "unreadable") and int(row.get("days_overdue") or 0) > 0:
         days = int(row["days_overdue"])  # type: ignore[arg-type]
         line += f" — quá hạn {days} ngày / {days} day(s) overdue"
+    unreadable = _date(row.get("unreadable_received_date"))
     if accepted:
         received = f"Ngày nhận / received: {vn_date(accepted)}"
+    elif state == "unreadable" and unreadable:
+        n = int(row.get("n_unreadable") or 0)
+        received = (f"Ngày nhận / received: {vn_date(unreadable)} ({n} tệp không đọc được / {n} file(s) that could "
+                    "not be read)")
     elif last:
         received = (f"Ngày nhận / received: {vn_date(last)} ({n_versions} bản, đều bị từ chối / "
                     f"{n_versions} version(s), all rejected)")
@@ -231,7 +240,7 @@ def _select_units(units: list[str], states: dict[str, Counter]) -> tuple[list[st
 
     def badness(code: str) -> tuple:
         c = states[code]
-        return (-(c["missing"] + c["rejected"]), -c["late"], unit_sort_key(code))
+        return (-(c["missing"] + c["rejected"] + c["unreadable"]), -c["late"], unit_sort_key(code))
 
     ranked = sorted(units, key=badness)
     shown, left = ranked[:MAX_MATRIX_ROWS], ranked[MAX_MATRIX_ROWS:]

@@ -14,6 +14,7 @@ import pytest
 
 from devtools.demo import generate_demo
 from ingest.catalogue import load_catalogue
+from ingest.catalogue.constants import REPORT_STATES
 from tests import golden
 from tests.integration.helpers import query
 
@@ -134,7 +135,7 @@ def test_the_reporting_calendar_says_where_every_report_stands(demo) -> None:
     reports fct_submission expects, and the monitor's build for the day says the same."""
     data, manifest, _, _, calendar = demo
     states = dict(query(data, "select state, count(*) from marts.fct_report_status group by state"))
-    assert calendar == {s: states.get(s, 0) for s in ("due_soon", "on_time", "late", "rejected", "missing")}
+    assert calendar == {s: states.get(s, 0) for s in REPORT_STATES}
     assert states.get("due_soon", 0) == 0  # January's reports are due 2025-02-10: not within 3 days of the 31st
     assert sum(states.values()) == manifest.expected_reports == 416
     missing = {(m.unit_code, m.form_code, m.period_start) for m in manifest.missing}

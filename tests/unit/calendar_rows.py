@@ -28,6 +28,8 @@ class Got:
     n_versions: int = 1
     last_received: str | None = None
     accepted_received: str | None = None
+    n_unreadable: int = 0
+    unreadable_received: str | None = None
 
 
 def calendar(as_of: dt.date, forms: list[str], periods: list[str],
@@ -54,19 +56,22 @@ def calendar(as_of: dt.date, forms: list[str], periods: list[str],
                 accepted = dt.date.fromisoformat(g.accepted_received) if g and g.accepted_received else None
                 last = dt.date.fromisoformat(g.last_received) if g and g.last_received else accepted
                 n = g.n_versions if g else 0
+                unreadable = dt.date.fromisoformat(g.unreadable_received) if g and g.unreadable_received else None
                 overdue = (as_of - due).days if accepted is None and due < as_of else 0
                 rows.append({"report_id": f"{unit.code}|{code}|{start}", "unit_code": unit.code,
                              "unit_name": unit.name, "form_code": code, "period_type": form.period_type,
                              "period_start": start, "due_date": due, "state": state,
                              "status": "missing" if not n else ("accepted" if accepted else "rejected"),
-                             "n_versions": n, "days_overdue": overdue, "is_due": due <= as_of,
+                             "n_versions": n, "n_unreadable": g.n_unreadable if g else 0,
+                             "unreadable_received_date": unreadable, "days_overdue": overdue, "is_due": due <= as_of,
                              "on_time": None if not n else (last or due) <= due, "last_received_date": last,
                              "accepted_received_date": accepted, "as_of": as_of})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 TYPES = {"period_start": "date", "due_date": "date", "last_received_date": "date", "accepted_received_date": "date",
-         "as_of": "date", "n_versions": "integer", "days_overdue": "integer", "is_due": "boolean",
+         "as_of": "date", "unreadable_received_date": "date", "n_versions": "integer", "n_unreadable": "integer",
+         "days_overdue": "integer", "is_due": "boolean",
          "on_time": "boolean"}
 
 

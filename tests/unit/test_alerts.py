@@ -308,3 +308,24 @@ def test_text_from_files_is_never_a_template(wh: Path) -> None:
              'F1', '440')""")
         (a,) = alerts.collect_problem_alerts(con)
     assert "(tệp «{unit}{{x}}.xlsx»)" in a.body and "- Ô F1: {due} {0}" in a.body
+
+
+def test_a_unit_whose_file_could_not_be_read_is_told_so_not_that_nothing_came() -> None:
+    as_of = dt.date(2024, 3, 11)
+    grid = calendar(as_of, [EMPLOYMENT], ["2024-02-01", "2024-03-01"], {
+        ("443", EMPLOYMENT, "2024-02-01"): Got("unreadable", 0, n_unreadable=1, unreadable_received="2024-03-08")})
+    got = {(a.kind, a.unit_code, a.period_start): a for a in alerts.collect_deadline_alerts(grid, CAT, as_of)}
+    overdue = got[("overdue", "443", FEB)]
+    assert overdue.body.splitlines()[0] == (
+        "Đơn vị Huyện Can Lộc (mã 443) chưa gửi báo cáo 01/LĐVL-H Tháng 2 năm 2024, hạn nộp ngày 10/03/2024 "
+        "(đã quá 1 ngày); tệp gửi ngày 08/03/2024 không đọc được (xem thông báo lỗi đã gửi về tệp đó). "
+        "Đề nghị gửi ngay.")
+    assert overdue.body.splitlines()[1].endswith(
+        "no accepted report has been received; the file received on 2024-03-08 could not be read (see the notice "
+        "sent about it).")
+    # a unit that sent a file, even one that could not be read, is not reminded that nothing came
+    early = dt.date(2024, 3, 8)
+    soon = calendar(early, [EMPLOYMENT], ["2024-02-01"], {
+        ("443", EMPLOYMENT, "2024-02-01"): Got("due_soon", 0, n_unreadable=1, unreadable_received="2024-03-08")})
+    reminded = {a.unit_code for a in alerts.collect_deadline_alerts(soon, CAT, early) if a.kind == "reminder"}
+    assert "443" not in reminded and len(reminded) == 12

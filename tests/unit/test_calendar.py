@@ -26,7 +26,8 @@ def test_the_calendar_is_read_with_dates_and_counted_by_state(con: warehouse.Con
     row = got[(got.unit_code == "440") & (got.period_start == dt.date(2024, 1, 1))].iloc[0]
     assert (row.due_date, row.accepted_received_date, row.as_of) == (
         dt.date(2024, 2, 10), dt.date(2024, 2, 10), AS_OF)
-    assert state_counts(got) == {"due_soon": 13, "on_time": 1, "late": 0, "rejected": 0, "missing": 12}
+    assert state_counts(got) == {"due_soon": 13, "on_time": 1, "late": 0, "rejected": 0, "unreadable": 0,
+                                 "missing": 12}
 
 
 def test_a_calendar_of_another_day_is_refused(con: warehouse.Connection) -> None:

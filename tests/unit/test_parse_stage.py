@@ -66,3 +66,26 @@ def test_an_observation_is_a_row_of_raw_observations() -> None:
     from ingest.parse.parser import Observation
 
     assert ["submission_id", *Observation._fields] == OBSERVATION_COLUMNS
+
+
+def test_a_file_that_cannot_be_read_still_says_which_report_it_is_for() -> None:
+    """The claims the calendar reads for a file never identified: the sheet's word, else the file name's."""
+    import datetime as dt
+
+    from ingest.parse.parser import ParsedSubmission
+
+    cat = load_catalogue()
+    jul = dt.datetime(2024, 7, 20, 2)
+    assert parsing.claims("bieu01_T6.xlsx", "443", jul, None, cat) == {
+        "claimed_unit_code": "443", "claimed_form_code": "01/LĐVL-H", "claimed_period_start": dt.date(2024, 6, 1)}
+    # a sheet that names its form and period (its table unreadable) is believed before the name
+    said = ParsedSubmission(form=cat.form("03/BTXH-H"), period_start=dt.date(2024, 5, 1))
+    assert parsing.claims("bieu01_T6.xlsx", "443", jul, said, cat)["claimed_form_code"] == "03/BTXH-H"
+    assert parsing.claims("bieu01_T6.xlsx", "443", jul, said, cat)["claimed_period_start"] == dt.date(2024, 5, 1)
+    # the form from the sheet, the period from the name when they agree on the form
+    form_only = ParsedSubmission(form=cat.form("01/LĐVL-H"))
+    assert parsing.claims("bieu01_T6.xlsx", "443", jul, form_only, cat)["claimed_period_start"] == dt.date(2024, 6, 1)
+    # nothing claimed without a form and a period, or from a folder that is no unit
+    none = {"claimed_unit_code": None, "claimed_form_code": None, "claimed_period_start": None}
+    assert parsing.claims("BC thang 6.xlsx", "443", jul, None, cat) == none
+    assert parsing.claims("bieu01_T6.xlsx", "", jul, None, cat) == none

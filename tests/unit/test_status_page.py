@@ -110,6 +110,7 @@ SMALL_GRID = {  # what arrived for January and February 2024, as of 2024-03-08
     ("441", EMPLOYMENT, "2024-01-01"): Got("rejected", last_received="2024-02-05"),
     ("442", EMPLOYMENT, "2024-01-01"): Got("on_time", 2, accepted_received="2024-02-09"),  # corrected in time
     ("444", EMPLOYMENT, "2024-02-01"): Got("on_time", accepted_received="2024-03-07"),
+    ("445", EMPLOYMENT, "2024-01-01"): Got("unreadable", 0, n_unreadable=2, unreadable_received="2024-02-08"),
 }
 
 
@@ -125,15 +126,16 @@ def test_the_page_shows_every_state_of_a_small_grid() -> None:
     assert "<span id=\"generated\">08/03/2024 08:30</span>" in text  # 01:30 UTC is 08:30 in Vietnam
     # one cell per report owed, each of the state's class: 13 units × Jan, Feb of the two monthly forms
     assert {s: cell_count(text, s) for s in (*status_page.STATE_ORDER, "none")} == {
-        "on_time": 3, "late": 1, "rejected": 1, "missing": 22, "due_soon": 25, "none": 0}
+        "on_time": 3, "late": 1, "rejected": 1, "unreadable": 1, "missing": 21, "due_soon": 25, "none": 0}
     assert set(status_page.STATE_ORDER) == set(REPORT_STATES)
-    # the counts, per form in catalogue order and in total: on time, late, rejected, missing, due soon, owed
+    # the counts, per form in catalogue order and in total: on time, late, rejected, unreadable, missing, due soon,
+    # owed
     assert page.texts("counts")[1:] == [
-        ["01/LĐVL-H", "3", "1", "1", "9", "12", "26"],
-        ["02/GDNN-H", "0", "0", "0", "0", "0", "0"],
-        ["03/BTXH-H", "0", "0", "0", "13", "13", "26"],
-        ["04/TTr-H", "0", "0", "0", "0", "0", "0"],
-        ["Tổng / total", "3", "1", "1", "22", "25", "52"],
+        ["01/LĐVL-H", "3", "1", "1", "1", "8", "12", "26"],
+        ["02/GDNN-H", "0", "0", "0", "0", "0", "0", "0"],
+        ["03/BTXH-H", "0", "0", "0", "0", "13", "13", "26"],
+        ["04/TTr-H", "0", "0", "0", "0", "0", "0", "0"],
+        ["Tổng / total", "3", "1", "1", "1", "21", "25", "52"],
     ]
     # the matrix: units by code with their names, periods in order, a state per cell
     assert page.periods(EMPLOYMENT) == ["T1/2024", "T2/2024"]
@@ -152,6 +154,10 @@ def test_the_page_shows_every_state_of_a_small_grid() -> None:
         "Bị từ chối / rejected — quá hạn 27 ngày / 27 day(s) overdue\n"
         "Hạn nộp / due: 10/02/2024\n"
         "Ngày nhận / received: 05/02/2024 (1 bản, đều bị từ chối / 1 version(s), all rejected)")
+    assert matrix["445"][0][1].splitlines()[1:] == [
+        "Đã nhận, không đọc được / received, could not be read — quá hạn 27 ngày / 27 day(s) overdue",
+        "Hạn nộp / due: 10/02/2024",
+        "Ngày nhận / received: 08/02/2024 (2 tệp không đọc được / 2 file(s) that could not be read)"]
     assert matrix["440"][0][1].splitlines()[1:] == [
         "Đúng hạn / on time", "Hạn nộp / due: 10/02/2024", "Ngày nhận / received: 10/02/2024"]
     assert matrix["436"][0][1].splitlines()[1:] == [
@@ -314,6 +320,6 @@ def test_a_national_grid_shows_the_worst_500_units_and_says_how_many_are_left_ou
     assert units[330:] == [str(10000 + i) for i in range(1, 3300, 10)][:170]
     assert "<strong>2800 đơn vị không hiển thị</strong> (160 trong số đó" in text
     assert "2800 units left out (160 of them with such reports)" in text
-    assert page.texts("counts")[1] == ["01/LĐVL-H", str(39600 - 660), "330", "0", "330", "0", "39600"]
+    assert page.texts("counts")[1] == ["01/LĐVL-H", str(39600 - 660), "330", "0", "0", "330", "0", "39600"]
     assert cell_count(text, "missing") == 330 and cell_count(text, "late") == 170
     assert elapsed < 10, f"rendering 39,600 reports took {elapsed:.1f} s"

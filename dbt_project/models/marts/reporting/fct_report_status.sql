@@ -6,6 +6,8 @@
       on_time    its accepted version (the latest) arrived by the due date, Vietnamese calendar day
       late       its accepted version arrived after the due date
       rejected   past due, and only rejected versions received
+      unreadable past due, and only files that could not be read (int_submissions_unreadable: a damaged file, a
+                 sheet without its table, named for the report)
       missing    past due, and nothing received
     The one definition of where each report stands: the alerts (reminders, overdue notices, escalations), the status
     page and the summary read it, fct_submission is made from it, and the monitoring DAG builds it for its day
@@ -23,6 +25,12 @@ chosen as (
 
     select * from {{ ref('int_submissions_ranked') }}
     where is_chosen
+
+),
+
+unreadable as (
+
+    select * from {{ ref('int_submissions_unreadable') }}
 
 ),
 
@@ -55,10 +63,14 @@ joined as (
         chosen.received_date,
         chosen.first_received_at,
         chosen.last_received_date,
-        case when chosen.has_accepted_version then chosen.received_date end as accepted_received_date
+        case when chosen.has_accepted_version then chosen.received_date end as accepted_received_date,
+        coalesce(unreadable.n_unreadable, 0) as n_unreadable,
+        unreadable.unreadable_received_date
     from owed
     left join chosen
         on chosen.report_id = owed.report_id
+    left join unreadable
+        on unreadable.report_id = owed.report_id
     left join units
         on units.unit_code = owed.unit_code
 
@@ -81,12 +93,14 @@ final as (
             when accepted_received_date is not null then 'late'
             when due_date >= {{ as_of_sql() }} then 'due_soon'
             when n_versions > 0 then 'rejected'
+            when n_unreadable > 0 then 'unreadable'
             else 'missing'
         end as state,
         status,
         -- numerics
         version,
         n_versions,
+        n_unreadable,
         case
             when accepted_received_date is null and due_date < {{ as_of_sql() }}
                 then {{ dbt.datediff('due_date', as_of_sql(), 'day') }}
@@ -103,6 +117,7 @@ final as (
         received_date,
         last_received_date,
         accepted_received_date,
+        unreadable_received_date,
         {{ as_of_sql() }} as as_of,
         -- timestamps (UTC)
         received_at,

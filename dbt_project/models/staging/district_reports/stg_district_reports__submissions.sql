@@ -21,6 +21,8 @@ renamed as (
         form_version,
         period_type,
         source_sheet,
+        claimed_unit_code,
+        claimed_form_code,
         status,
         -- numerics
         cast(n_errors as {{ dbt.type_int() }}) as n_errors,
@@ -32,6 +34,7 @@ renamed as (
         coalesce(is_latest_accepted, false) as is_latest_accepted,
         -- dates
         cast(period_start as date) as period_start,
+        cast(claimed_period_start as date) as claimed_period_start,
         -- timestamps (UTC)
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at
 
