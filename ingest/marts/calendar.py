@@ -3,10 +3,11 @@ and the summary.
 
 For every report a unit owes whose due date falls by the day plus the catalogue's ``reminder_days_before``, the
 calendar says where it stands: ``due_soon``, ``on_time``, ``late``, ``rejected``, ``unreadable`` (received, could
-not be read) or ``missing`` (the one definition is the dbt model, ``dbt_project/models/marts/reporting/fct_report_status.sql``; the version that counts is the
-ledger's, :mod:`ingest.warehouse.ledger`). The transform DAG builds it with the marts; the monitoring DAG builds it
-again every morning for its day (:func:`build_calendar`: the model and the views it is made from, a few seconds),
-so reminders and notices follow the clock even when nothing new arrived.
+not be read) or ``missing``. The one definition is the dbt model
+(``dbt_project/models/marts/reporting/fct_report_status.sql``); the version that counts is the ledger's
+(:mod:`ingest.warehouse.ledger`). The transform DAG builds it with the marts; the monitoring DAG builds it again
+every morning for its day (:func:`build_calendar`: the model and the views it is made from, a few seconds), so
+reminders and notices follow the clock even when nothing new arrived.
 """
 
 from __future__ import annotations
