@@ -51,12 +51,13 @@ def test_a_ledger_from_before_the_flag_is_marked_when_the_schema_is_upgraded(tmp
     with warehouse.connect(path) as con:  # raw.submissions as released before is_latest_accepted
         warehouse.execute(con, "create schema raw")
         warehouse.execute(con, table("raw.submissions").ddl().replace(" is_latest_accepted boolean,", ""))
-        _ledger_without_flag = table("raw.submissions").names_except("is_latest_accepted")
-        warehouse.execute(con, f"""insert into raw.submissions ({', '.join(_ledger_without_flag)}) values
-            ('a1', 'a1', 'a.xlsx', '436', timestamp '2024-11-05 02:00', '436', 'M', 'current', 'month',
-             date '2024-10-01', 'S', 'accepted', 0, 0, 1, 1, 'l'),
-            ('a2', 'a2', 'b.xlsx', '436', timestamp '2024-11-12 02:00', '436', 'M', 'current', 'month',
-             date '2024-10-01', 'S', 'accepted', 0, 0, 2, 1, 'l')""")
+        warehouse.execute(con, """insert into raw.submissions (sha256, submission_id, file_name, folder_unit_code,
+                received_at, unit_code, form_code, period_start, status, n_errors, n_warnings, version,
+                parser_version, load_id) values
+            ('a1', 'a1', 'a.xlsx', '436', timestamp '2024-11-05 02:00', '436', 'M', date '2024-10-01', 'accepted',
+             0, 0, 1, 1, 'l'),
+            ('a2', 'a2', 'b.xlsx', '436', timestamp '2024-11-12 02:00', '436', 'M', date '2024-10-01', 'accepted',
+             0, 0, 2, 1, 'l')""")
     with warehouse.connect(path) as con:
         warehouse.ensure_schema(con)
         got = warehouse.execute(con, "select sha256, is_latest_accepted from raw.submissions order by 1").fetchall()
