@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.integration.helpers import (
     AIRFLOW,
+    REPO,
     airflow,
     free_port,
     pipeline_env,
@@ -132,8 +133,8 @@ class Deployment:
 def _demo_inbox(tmp_path: Path) -> Path:
     """make run's demo inbox, generated once; both runs get byte-identical copies with the same times."""
     env = {**pipeline_env(tmp_path / "generated"), "SECTORSTATS_AS_OF": AS_OF}
-    subprocess.run([str(Path(AIRFLOW).with_name("python")), "-m", "ingest", "demo", "--if-empty"], env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([str(Path(AIRFLOW).with_name("python")), "-m", "devtools", "demo", "--if-empty"], env=env,
+                   cwd=REPO, check=True, capture_output=True, timeout=300)
     return tmp_path / "generated" / "inbox"
 
 

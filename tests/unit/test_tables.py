@@ -83,3 +83,17 @@ def test_a_column_declared_since_is_added_to_an_older_warehouse(tmp_path: Path) 
             where table_schema = 'ops' and table_name = 'alert_log' order by ordinal_position""").fetchall()]
     assert rows == [("a", None)]
     assert columns == table("ops.alert_log").names
+
+
+def test_every_dbt_relation_name_fits_postgres() -> None:
+    """Postgres cuts identifiers at 63 bytes and dbt refuses a longer relation: models and unit tests (a unit test
+    is built as a relation of its own name) stay within it, on both warehouses."""
+    import yaml
+
+    from ingest.settings import DBT_PROJECT_DIR
+
+    names = [p.stem for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")]
+    for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names += [u["name"] for u in spec.get("unit_tests") or []]
+    assert names and [n for n in names if len(n.encode()) > 63] == []
