@@ -90,11 +90,12 @@ reader cannot open it meanwhile), so the pool has one slot; on Postgres the slot
 ``make airflow-db`` (and the compose init service) creates it."""
 
 
-def count_setting(name: str, default: int) -> int:
-    """A whole number ≥ 1 from the environment variable ``name`` (``default`` when unset), or a clear error."""
+def count_setting(name: str, default: int, *, minimum: int = 1) -> int:
+    """A whole number ≥ ``minimum`` from the environment variable ``name`` (``default`` when unset), or a clear
+    error."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r} must be a whole number ≥ 1")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name}={raw!r} must be a whole number ≥ {minimum}")
     return int(raw)

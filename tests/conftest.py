@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-# parse_stage's default is one worker per CPU; the tests monkeypatch the parser in-process and time
-# single runs, so they parse in-process unless they pass workers= themselves (tests/unit/test_parallel.py)
-os.environ.setdefault("SECTORSTATS_PARSE_WORKERS", "1")
+# parse_stage's default is one worker per CPU; the tests monkeypatch the parser in-process, so they parse in
+# the test process (0: unprotected, never for a deployment) unless they pass workers= themselves
+# (tests/unit/test_parallel.py, tests/unit/test_complex_files.py)
+os.environ.setdefault("SECTORSTATS_PARSE_WORKERS", "0")
 
 # tests/prod needs the machine's PostgreSQL and Redis and starts a whole Airflow deployment: `make test-prod` runs it
 # (and .ci/run calls that), `make test` does not

@@ -89,6 +89,8 @@ def parse_file(data: bytes, catalogue: Catalogue) -> ParsedSubmission | Problem:
         if isinstance(sheets, Problem):
             return sheets
         return parse_sheets(sheets, catalogue)
+    except MemoryError:
+        raise  # the file is too complex to read within the worker's memory cap: the worker says so
     except Exception as exc:
         log.exception("parser failed on a file of %d bytes", len(data))
         return Problem.at("internal-error", detail=f"{type(exc).__name__}: {exc}")

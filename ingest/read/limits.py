@@ -10,7 +10,12 @@ Environment variables (default): ``SECTORSTATS_MAX_FILE_MB`` (20), ``SECTORSTATS
 ``SECTORSTATS_MAX_ZIP_MEMBERS`` (1000), ``SECTORSTATS_MAX_ROWS`` (5000), ``SECTORSTATS_MAX_COLUMNS`` (200),
 ``SECTORSTATS_MAX_SHEETS`` (50), ``SECTORSTATS_MAX_SECONDS_PER_FILE`` (60, enforced in worker processes),
 ``SECTORSTATS_WORKER_MEMORY_MB`` (2048, address space of a worker process; 0 = no limit),
-``SECTORSTATS_XML_PROLOG_KB`` (64, bytes of an XML part in which its root element must start).
+``SECTORSTATS_XML_PROLOG_KB`` (64, bytes of an XML part in which its root element must start),
+``SECTORSTATS_MAX_TEXT_CHARS`` (10,000,000: the characters all cells of a workbook may hold once every shared
+string is counted at each cell that uses it, the size the reader expands the file to).
+
+Two limits are Excel's own and not settings: a cell holds at most 32,767 characters (a formula 8,192) and a
+workbook declares at most 64,000 cell formats; no honest file breaks them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import os
 from dataclasses import dataclass
 
 MB = 1024 * 1024
+EXCEL_CELL_CHARS = 32_767  # Excel's limit on the text of one cell
+EXCEL_FORMULA_CHARS = 8_192  # ... and on the text of one formula
+EXCEL_CELL_FORMATS = 64_000  # ... and on a workbook's cell formats (styles.xml <cellXfs>)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Limits:
     max_seconds: float = 60.0
     worker_memory_bytes: int = 2048 * MB  # 0: no limit
     xml_prolog_bytes: int = 64 * 1024
+    max_text_chars: int = 10_000_000
 
 
 def _number(name: str, default: float, *, allow_zero: bool = False) -> float:
@@ -65,6 +74,7 @@ def current_limits() -> Limits:
         worker_memory_bytes=int(_number("SECTORSTATS_WORKER_MEMORY_MB", d.worker_memory_bytes / MB,
                                         allow_zero=True) * MB),
         xml_prolog_bytes=int(_number("SECTORSTATS_XML_PROLOG_KB", d.xml_prolog_bytes / 1024) * 1024),
+        max_text_chars=int(_number("SECTORSTATS_MAX_TEXT_CHARS", d.max_text_chars)),
     )
 
 

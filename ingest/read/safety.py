@@ -19,6 +19,13 @@ code when it breaches one:
   expressions and a handler-less expat pass; anything else is streamed cell by cell); a ``<dimension>``
   declaration is not trusted either way (calamine does not allocate from it, and a lying one does no
   harm), the cells decide;
+- what the cells expand to: every cell's characters, a shared string (xlsx ``sharedStrings.xml``, the xls
+  SST) counted at each cell that uses it and a repeated ods cell at each repeat, must stay within
+  ``max_text_chars`` for the workbook (``file-too-much-text``) and Excel's 32,767 for one cell (8,192 for a
+  formula: ``cell-too-long``), and ``styles.xml`` may declare at most Excel's 64,000 cell formats
+  (``file-too-many-styles``). calamine copies a shared string into every cell that uses it, so a 104 KB
+  file whose one 1 MB string is used 12,000 times would become 12 GB: the characters are counted from the
+  string lengths and the references, never built;
 - OLE2 containers: an encrypted OOXML package (``EncryptionInfo`` + ``EncryptedPackage`` streams) or an
   .xls whose workbook stream carries a ``FILEPASS`` record is ``file-password-protected``.
 
@@ -36,6 +43,7 @@ import re
 import struct
 import zipfile
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -44,7 +52,13 @@ from xml.parsers import expat
 
 from ingest.catalogue.problems import Problem
 from ingest.read.cfb import CfbError, CompoundFile
-from ingest.read.limits import Limits, human_bytes
+from ingest.read.limits import (
+    EXCEL_CELL_CHARS,
+    EXCEL_CELL_FORMATS,
+    EXCEL_FORMULA_CHARS,
+    Limits,
+    human_bytes,
+)
 from ingest.text import cell_address
 
 log = logging.getLogger(__name__)
@@ -55,6 +69,8 @@ _CHUNK = 64 * 1024
 _ODS_MIMETYPES = (b"application/vnd.oasis.opendocument.spreadsheet",)
 _TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
@@ -96,6 +112,19 @@ def inspect_workbook(data: bytes, limits: Limits) -> Inspection:
 def _too_far(kind: str, sheet: str, row: int, col: int, limits: Limits) -> Refused:
     return Refused("sheet-too-large", f"{kind} sheet has a cell at {cell_address(row, col)}", sheet=sheet,
                    cell=cell_address(row, col), expected=f"{limits.max_rows} × {limits.max_columns}")
+
+
+def _cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formula: bool = False) -> Refused:
+    limit = EXCEL_FORMULA_CHARS if formula else EXCEL_CELL_CHARS
+    what = "formula" if formula else "text"
+    return Refused("cell-too-long", f"{kind} cell {cell_address(row, col)}: {chars} characters of {what}",
+                   sheet=sheet, cell=cell_address(row, col), value=str(chars), expected=str(limit))
+
+
+def _check_text_total(kind: str, chars: int, limits: Limits) -> None:
+    if chars > limits.max_text_chars:
+        raise Refused("file-too-much-text", f"{kind} cells expand to {chars} characters", value=str(chars),
+                      expected=str(limits.max_text_chars))
 
 
 def _prolog_verdict(prefix: bytes, complete: bool, member: str, limits: Limits) -> bool:
@@ -183,40 +212,101 @@ _PLAIN_CELL_TAG = re.compile(rb'<c(?:' + _ATTR + rb')*?\s+r="([A-Z]{1,3})([1-9][
                              + rb')*\s*/?>')
 _PREFIXED_ELEMENT = re.compile(rb"</?[A-Za-z_][\w.\-]*:")
 _FORMULA_TAG = re.compile(rb"<f[\s/>]")
+_INLINE_TEXT = re.compile(rb'<is[\s/>]|\st="(?:str|inlineStr)"')
+_SHARED_MARK = re.compile(rb'\st="s"')
+_SHARED_CELL = re.compile(rb'<c\s[^>]*\st="s"[^>]*>\s*<v>([0-9]{1,9})</v>')
+_ANY_VALUE_TAG = re.compile(rb"<v[\s/>]")
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
 
 
-def _plain_sheet_within_limits(xml: bytes, limits: Limits) -> bool:
-    """True if the fast path can vouch for this worksheet part: nothing beyond the limits, no formula.
+def _plain_sheet_within_limits(xml: bytes, limits: Limits, strings: array) -> int | None:
+    """What the fast path can vouch for this worksheet part: nothing beyond the limits, no formula, no
+    inline text; then an upper bound of the characters its cells expand to. None: take the full scan.
 
     In a well-formed document (checked next), every ``<`` outside comments and CDATA opens a tag, and an
     attribute value in double quotes cannot hold a double quote, so each cell tag matched here is a real
     cell with its real ``r``; tags inside comments or CDATA only add cells, which can only send the sheet
-    to the full scan. Every cell counts, empty or not: stricter than the full scan, never looser."""
-    if b"\x00" in xml or _FORMULA_TAG.search(xml) or _PREFIXED_ELEMENT.search(xml):
-        return False  # UTF-16/32 (the patterns read ASCII-compatible bytes only), a formula, a prefix
+    to the full scan. Every cell counts, empty or not: stricter than the full scan, never looser. The
+    characters are the referenced shared strings' lengths plus the bytes of every other ``<v>`` (an entity
+    or a multi-byte character only counts more than the full scan would)."""
+    if (b"\x00" in xml or _FORMULA_TAG.search(xml) or _PREFIXED_ELEMENT.search(xml)
+            or _INLINE_TEXT.search(xml)):
+        return None  # UTF-16/32 (the patterns read ASCII-compatible bytes only), a formula, a prefix, inline text
     refs = _PLAIN_CELL_TAG.findall(xml)
     if len(refs) != len(_ANY_CELL_TAG.findall(xml)):
-        return False
+        return None
     if not refs:
-        return True
+        return 0
     max_row = max(map(int, map(itemgetter(1), refs)))
     # right-justified with spaces (below "A"), the farthest column sorts last: ``b" AB" > b"  Z"``
     letters = max(map(bytes.rjust, map(itemgetter(0), refs), repeat(3))).strip()
     row, col = _ref(f"{letters.decode()}{max_row}")  # zero-based, as the full scan compares them
-    return row < limits.max_rows and col < limits.max_columns
+    if row >= limits.max_rows or col >= limits.max_columns:
+        return None
+    shared = _SHARED_CELL.findall(xml)
+    values = _VALUE.findall(xml)
+    if len(shared) != len(_SHARED_MARK.findall(xml)) or len(values) != len(_ANY_VALUE_TAG.findall(xml)):
+        return None  # a shared-string cell or a value written otherwise
+    chars = sum(map(len, values)) - sum(map(len, shared))
+    if values and max(map(len, values)) > EXCEL_CELL_CHARS:
+        return None
+    if shared:
+        indexes = list(map(int, shared))
+        if max(indexes) >= len(strings):
+            return None
+        lengths = list(map(strings.__getitem__, indexes))
+        if max(lengths) > EXCEL_CELL_CHARS:
+            return None
+        chars += sum(lengths)
+    return chars
+
+
+class _SharedStringsScan:
+    """Streams a shared strings part: the characters of each ``<si>`` (its ``<t>`` texts, rich-text runs
+    and phonetic runs included, which only counts more than calamine builds)."""
+
+    def __init__(self) -> None:
+        self.lengths = array("q")
+        self._in_si = False
+        self._in_t = 0
+        self._chars = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "si":
+            self._in_si, self._chars = True, 0
+        elif tag == "t" and self._in_si:
+            self._in_t += 1
+
+    def end(self, name: str) -> None:
+        tag = _local(name)
+        if tag == "si" and self._in_si:
+            self.lengths.append(self._chars)
+            self._in_si, self._in_t = False, 0
+        elif tag == "t" and self._in_t:
+            self._in_t -= 1
+
+    def text(self, data: str) -> None:
+        if self._in_t:
+            self._chars += len(data)
 
 
 class _XlsxSheetScan:
-    """Streams one worksheet part: extent of the cells holding something, and formulas without a value."""
+    """Streams one worksheet part: extent of the cells holding something, formulas without a value, and the
+    characters the cells expand to (a shared string counted at each cell that uses it)."""
 
-    def __init__(self, sheet: str, limits: Limits) -> None:
-        self.sheet, self.limits = sheet, limits
+    def __init__(self, sheet: str, limits: Limits, strings: array) -> None:
+        self.sheet, self.limits, self.strings = sheet, limits, strings
         self.uncached: set[tuple[int, int]] = set()
+        self.chars = 0
         self._in_data = False
         self._row, self._col = -1, -1
         self._cell: tuple[int, int] | None = None
         self._type: str | None = None
         self._has_f = self._has_v = self._v_text = self._has_is = self._in_v = False
+        self._in_f = self._in_t = False
+        self._text = self._formula = 0  # characters of the open cell's text and formula
+        self._index = ""  # a shared-string cell's <v>: the string's index (its first characters)
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         tag = _local(name)
@@ -237,13 +327,17 @@ class _XlsxSheetScan:
             self._cell = (self._row, self._col)
             self._type = attrs.get("t")
             self._has_f = self._has_v = self._v_text = self._has_is = False
+            self._text = self._formula = 0
+            self._index = ""
         elif self._cell is not None:
             if tag == "f":
-                self._has_f = True
+                self._has_f = self._in_f = True
             elif tag == "v":
                 self._has_v = self._in_v = True
             elif tag == "is":
                 self._has_is = True
+            elif tag == "t" and self._has_is:
+                self._in_t = True
 
     def end(self, name: str) -> None:
         tag = _local(name)
@@ -251,27 +345,51 @@ class _XlsxSheetScan:
             self._in_data = False
         elif tag == "v":
             self._in_v = False
+        elif tag == "f":
+            self._in_f = False
+        elif tag == "t":
+            self._in_t = False
         elif tag == "c" and self._cell is not None:
             if self._has_f or self._has_v or self._has_is:
                 r, c = self._cell
                 if r >= self.limits.max_rows or c >= self.limits.max_columns or r < 0 or c < 0:
                     raise _too_far("xlsx", self.sheet, max(r, 0), max(c, 0), self.limits)
+                index = self._index.strip()
+                if self._type == "s" and index.isdigit() and len(index) < 10 and int(index) < len(self.strings):
+                    self._text += self.strings[int(index)]
+                if self._formula > EXCEL_FORMULA_CHARS:
+                    raise _cell_too_long("xlsx", self.sheet, r, c, self._formula, formula=True)
+                if self._text > EXCEL_CELL_CHARS:
+                    raise _cell_too_long("xlsx", self.sheet, r, c, self._text)
+                self.chars += self._text
                 cached = self._has_is or (self._has_v and (self._v_text or self._type in ("str", "inlineStr")))
                 if self._has_f and not cached:
                     self.uncached.add(self._cell)
             self._cell = None
 
     def text(self, data: str) -> None:
-        if self._in_v and data.strip():
-            self._v_text = True
+        if self._in_v:
+            if data.strip():
+                self._v_text = True
+            if self._type == "s":
+                self._index = (self._index + data)[:12]
+            else:
+                self._text += len(data)
+        elif self._in_t:
+            self._text += len(data)
+        elif self._in_f:
+            self._formula += len(data)
 
 
 class _OdsScan:
-    """Streams ``content.xml``: tables, rows and cells with their repeat counts."""
+    """Streams ``content.xml``: tables, rows and cells with their repeat counts, and the characters the cells
+    expand to (a cell's text at each of its repeats)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.uncached: dict[str, set[tuple[int, int]]] = {}
+        self.chars = 0
+        self._text = self._formula = 0  # characters of the open cell's text and formula
         self.tables = 0
         self._table: str | None = None
         self._row = self._col = 0
@@ -293,6 +411,9 @@ class _OdsScan:
             col, reps, _, uncached = self._cell
             self._cell = (col, reps, True, uncached)  # any child element (text:p …) is content, to be safe
             self._depth += 1
+            if ns == _TEXT_NS and tag == "s":  # <text:s text:c="n"/>: n spaces
+                raw = attrs.get(f"{_TEXT_NS} c", "1")
+                self._text += int(raw) if raw.isdigit() and len(raw) < 10 else 1
             return
         if ns != _TABLE_NS:
             return
@@ -313,6 +434,8 @@ class _OdsScan:
             formula = f"{_TABLE_NS} formula" in attrs
             self._cell = (self._col, self._repeat(attrs, "number-columns-repeated"), has_value,
                           formula and not has_value)
+            self._text = len(attrs.get(f"{_OFFICE_NS} string-value", ""))
+            self._formula = len(attrs.get(f"{_TABLE_NS} formula", ""))
 
     def end(self, name: str) -> None:
         if self._depth:
@@ -332,11 +455,20 @@ class _OdsScan:
                 last_row, last_col = self._row + self._rows_rep - 1, col + reps - 1
                 if last_row >= self.limits.max_rows or last_col >= self.limits.max_columns:
                     raise _too_far("ods", self._table, last_row, last_col, self.limits)
+                if self._formula > EXCEL_FORMULA_CHARS:
+                    raise _cell_too_long("ods", self._table, self._row, col, self._formula, formula=True)
+                if self._text > EXCEL_CELL_CHARS:
+                    raise _cell_too_long("ods", self._table, self._row, col, self._text)
+                self.chars += self._text * reps * self._rows_rep
                 if uncached:
                     self.uncached.setdefault(self._table, set()).update(
                         (self._row + i, col + j) for i in range(self._rows_rep) for j in range(reps))
             self._col = col + reps
             self._cell = None
+
+    def text(self, data: str) -> None:
+        if self._cell is not None:
+            self._text += len(data)
 
 
 class _ZipInspector:
@@ -365,7 +497,8 @@ class _ZipInspector:
             uncached.update(self._scan_xlsx())
         if "content.xml" in self.members:
             scan = _OdsScan(limits)
-            self._parse("content.xml", scan.start, scan.end)
+            self._parse("content.xml", scan.start, scan.end, scan.text)
+            _check_text_total("ods", scan.chars, limits)
             uncached.update({k: frozenset(v) for k, v in scan.uncached.items()})
         for name in self.members:  # every other member: inflated once, capped, its prolog checked
             if name not in self.done:
@@ -468,9 +601,11 @@ class _ZipInspector:
         raise Refused("file-not-spreadsheet", "a zip package that holds no workbook")
 
     def _sheet_parts(self) -> list[tuple[str, str]]:
-        """(sheet name, part path) in workbook order, from xl/workbook.xml and its relationships."""
+        """(sheet name, part path) in workbook order, from xl/workbook.xml and its relationships (whose
+        targets by type are kept in ``self.rel_targets``)."""
         sheets: list[tuple[str, str]] = []
         targets: dict[str, str] = {}
+        self.rel_targets: dict[str, list[str]] = {}
 
         def wb_start(name: str, attrs: dict[str, str]) -> None:
             if _local(name) == "sheet":
@@ -481,6 +616,8 @@ class _ZipInspector:
                 target = attrs.get("Target", "")
                 path = target[1:] if target.startswith("/") else target if target.startswith("xl/") else f"xl/{target}"
                 targets[attrs.get("Id", "")] = path
+                kind = attrs.get("Type", "").rsplit("/", 1)[-1]
+                self.rel_targets.setdefault(kind, []).extend(dict.fromkeys((path, posixpath.normpath(path))))
 
         self._parse("xl/workbook.xml", wb_start, lambda _: None)
         if len(sheets) > self.limits.max_sheets:
@@ -490,32 +627,90 @@ class _ZipInspector:
             self._parse("xl/_rels/workbook.xml.rels", rel_start, lambda _: None)
         return [(name, targets.get(rid, "")) for name, rid in sheets]
 
+    def _related(self, kind: str, usual: str) -> list[str]:
+        """The parts of this relationship type (and the usual part), those that exist, each once."""
+        found = [p for p in self.rel_targets.get(kind, []) if p in self.members]
+        found += [p for p in self.members if p.lower() == usual]
+        return list(dict.fromkeys(found))
+
+    def _shared_string_lengths(self) -> array:
+        """Each shared string's characters, index by index; with several parts, the longest at each index."""
+        lengths = array("q")
+        for part in self._related("sharedStrings", "xl/sharedstrings.xml"):
+            scan = _SharedStringsScan()
+            self._parse(part, scan.start, scan.end, scan.text)
+            if len(scan.lengths) > len(lengths):
+                lengths.extend(repeat(0, len(scan.lengths) - len(lengths)))
+            for i, n in enumerate(scan.lengths):
+                if n > lengths[i]:
+                    lengths[i] = n
+        return lengths
+
+    def _check_styles(self) -> None:
+        """At most Excel's 64,000 cell formats (``<xf>`` in ``<cellXfs>``)."""
+        for part in self._related("styles", "xl/styles.xml"):
+            if self.members[part].file_size <= EXCEL_CELL_FORMATS * len(b"<xf/>"):
+                continue  # too small to hold more
+            depth, count = [0], [0]
+
+            def start(name: str, _: dict[str, str], depth: list[int] = depth, count: list[int] = count) -> None:
+                tag = _local(name)
+                if tag == "cellXfs":
+                    depth[0] += 1
+                elif tag == "xf" and depth[0]:
+                    count[0] += 1
+
+            def end(name: str, depth: list[int] = depth) -> None:
+                if _local(name) == "cellXfs":
+                    depth[0] -= 1
+
+            self._parse(part, start, end)
+            if count[0] > EXCEL_CELL_FORMATS:
+                raise Refused("file-too-many-styles", f"{part}: {count[0]} cell formats", value=str(count[0]),
+                              expected=str(EXCEL_CELL_FORMATS))
+
     def _scan_xlsx(self) -> dict[str, frozenset[tuple[int, int]]]:
         # a target is looked up as written (as calamine does) and normalised ("xl/../x.xml"), whichever exists
         parts = [(n, p) for n, target in self._sheet_parts()
                  for p in dict.fromkeys((target, posixpath.normpath(target))) if p in self.members]
+        self._check_styles()
+        strings = self._shared_string_lengths()
         named = {p for _, p in parts}
         # any other sheet-like part is scanned too: calamine must not meet a sheet nobody checked
         parts += [(p, p) for p in self.members if p.startswith("xl/") and p.lower().endswith(".xml")
                   and "sheet" in p.lower() and p not in named]
         uncached: dict[str, frozenset[tuple[int, int]]] = {}
+        chars: dict[str, int] = {}  # per part: exact, or an upper bound for those the fast path vouched for
+        vouched: list[tuple[str, str]] = []
         for sheet, part in parts:
             if part in self.done:
                 continue
             data = None
             if self.members[part].file_size <= _FAST_SCAN_MAX_BYTES:
                 data = b"".join(self._inflate(part))
-                if _plain_sheet_within_limits(data, self.limits):
+                bound = _plain_sheet_within_limits(data, self.limits, strings)
+                if bound is not None:
                     try:
                         self._parse(part, None, None, data=data)  # well-formed, no DTD: in C, no callbacks
+                        chars[part] = bound
+                        vouched.append((sheet, part))
                         continue
                     except Refused:
                         pass  # the full scan below says what is wrong, exactly as it would have alone
-            scan = _XlsxSheetScan(sheet, self.limits)
-            self._parse(part, scan.start, scan.end, scan.text, data=data)
+            scan = self._full_scan(sheet, part, strings, data)
+            chars[part] = scan.chars
             if scan.uncached:
                 uncached[sheet] = frozenset(scan.uncached)
+        if sum(chars.values()) > self.limits.max_text_chars:
+            for sheet, part in vouched:  # the bounds were too rough to decide: count those parts exactly
+                chars[part] = self._full_scan(sheet, part, strings, b"".join(self._inflate(part))).chars
+            _check_text_total("xlsx", sum(chars.values()), self.limits)
         return uncached
+
+    def _full_scan(self, sheet: str, part: str, strings: array, data: bytes | None) -> _XlsxSheetScan:
+        scan = _XlsxSheetScan(sheet, self.limits, strings)
+        self._parse(part, scan.start, scan.end, scan.text, data=data)
+        return scan
 
 
 # --- OLE2 containers (.xls, encrypted OOXML) ----------------------------------------------------------------
@@ -523,6 +718,7 @@ class _ZipInspector:
 _BOF, _EOF, _FILEPASS, _BOUNDSHEET = 0x0809, 0x000A, 0x002F, 0x0085
 _CELL_RECORDS = {0x0006, 0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x00D6}  # FORMULA NUMBER LABEL BOOLERR RK …
 _MULRK = 0x00BD
+_SST, _CONTINUE, _LABELSST, _LABEL, _RSTRING = 0x00FC, 0x003C, 0x00FD, 0x0204, 0x00D6
 
 
 def _inspect_ole2(data: bytes, limits: Limits) -> Inspection:
@@ -555,6 +751,21 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
     n = len(stream)
     visited = bytearray(n)
     names: dict[int, str] = {}
+    strings: list[int] = []
+    chars = 0
+
+    def text(pos: int, typ: int, length: int, sheet: str, row: int, col: int) -> None:
+        nonlocal chars
+        if typ == _LABELSST and length >= 10:
+            (isst,) = struct.unpack_from("<I", stream, pos + 10)
+            cch = strings[isst] if isst < len(strings) else 0
+        elif typ in (_LABEL, _RSTRING) and length >= 8:
+            (cch,) = struct.unpack_from("<H", stream, pos + 10)
+        else:
+            return
+        if cch > EXCEL_CELL_CHARS:
+            raise _cell_too_long("xls", sheet, row, col, cch)
+        chars += cch
 
     def walk(pos: int, sheet: str, globals_: bool) -> None:
         while pos + 4 <= n and not visited[pos]:
@@ -566,6 +777,8 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
                 globals_ = False
             elif globals_ and typ == _FILEPASS:
                 raise Refused("file-password-protected", "the workbook stream is encrypted (FILEPASS)")
+            elif globals_ and typ == _SST and not strings:
+                strings.extend(_sst_lengths(stream, pos))
             elif globals_ and typ == _BOUNDSHEET and length >= 8:
                 body = stream[pos + 4:pos + 4 + length]
                 (offset,) = struct.unpack_from("<I", body)
@@ -579,11 +792,78 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
                     (col,) = struct.unpack_from("<H", stream, pos + 4 + length - 2)
                 if row >= limits.max_rows or col >= limits.max_columns:
                     raise _too_far("xls", sheet, row, col, limits)
+                text(pos, typ, length, sheet, row, col)
             pos += 4 + length
 
     walk(0, "?", True)
     for offset, name in list(names.items()):
         walk(offset, name, False)
+    _check_text_total("xls", chars, limits)
+
+
+def _sst_lengths(stream: bytes, pos: int) -> list[int]:
+    """The characters of each string of the SST record at ``pos`` (with its CONTINUE records).
+
+    Each string is a count of characters, a flags byte (high-byte characters, rich-text runs, phonetic
+    data) and the parts those flags announce; a string's characters may go on in the next CONTINUE record,
+    which then starts with a new flags byte. Only the counts are kept, nothing is decoded."""
+    segments: list[memoryview] = []
+    view = memoryview(stream)
+    while pos + 4 <= len(stream):
+        typ, length = struct.unpack_from("<HH", stream, pos)
+        if segments and typ != _CONTINUE:
+            break
+        segments.append(view[pos + 4:pos + 4 + length])
+        pos += 4 + length
+    seg, off = 0, 8  # after cstTotal and cstUnique
+    if not segments or len(segments[0]) < 8:
+        return []
+    (unique,) = struct.unpack_from("<I", segments[0], 4)
+
+    def take(k: int) -> bytes | None:
+        """The next ``k`` bytes, across record boundaries (headers and run data)."""
+        nonlocal seg, off
+        out = b""
+        while len(out) < k:
+            while seg < len(segments) and off >= len(segments[seg]):
+                seg, off = seg + 1, 0
+            if seg >= len(segments):
+                return None
+            piece = segments[seg][off:off + k - len(out)]
+            out += bytes(piece)
+            off += len(piece)
+        return out
+
+    lengths: list[int] = []
+    while len(lengths) < unique:
+        head = take(3)
+        if head is None:
+            break
+        cch, flags = struct.unpack("<HB", head)
+        extra = take((2 if flags & 0x8 else 0) + (4 if flags & 0x4 else 0))
+        if extra is None:
+            break
+        runs = struct.unpack_from("<H", extra)[0] if flags & 0x8 else 0
+        ext = struct.unpack_from("<I", extra, 2 if flags & 0x8 else 0)[0] if flags & 0x4 else 0
+        left, wide = cch, flags & 0x1
+        while left:
+            if seg >= len(segments):
+                break
+            room = (len(segments[seg]) - off) // (2 if wide else 1)
+            if room <= 0:  # the characters go on in the next CONTINUE record, after a new flags byte
+                seg, off = seg + 1, 0
+                if seg >= len(segments) or not len(segments[seg]):
+                    break
+                wide, off = segments[seg][0] & 0x1, 1
+                continue
+            step = min(left, room)
+            left -= step
+            off += step * (2 if wide else 1)
+        if take(runs * 4 + ext) is None and (runs or ext):
+            lengths.append(cch)
+            break
+        lengths.append(cch)
+    return lengths
 
 
 def _boundsheet_name(body: bytes) -> str:

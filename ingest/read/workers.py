@@ -14,8 +14,13 @@ Workers are plain ``python -m ingest.read.workers`` processes talking over a soc
 pools recursively) and ``fork`` is unsafe in a threaded host such as an Airflow task. A worker imports
 the parse function's module once (``ingest.pipeline``: ~0.8 s) and then serves every chunk of the run.
 
-``workers=1`` parses in the calling process (no time limit, no isolation): the tests use it, and so can
-a debugger.
+A received file is never read in the calling process (a scheduler, an Airflow task): even a load of one
+file gets a worker, so its memory cap (``RLIMIT_AS``) and time limit always hold. A worker that runs out of
+memory costs its file a ``file-too-complex`` problem ("send a simpler file"), found from the Python
+``MemoryError`` or from native code's own report on the worker's stderr ("memory allocation of … failed");
+any other death is an ``internal-error``. ``workers=0`` (``SECTORSTATS_PARSE_WORKERS=0``) runs everything in
+the calling process with neither limit: for tests that patch the parser, and for a debugger, never for a
+deployment.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,10 +52,21 @@ log = logging.getLogger(__name__)
 Parse = Callable[[bytes], Any]
 
 
+# what Rust's allocator prints before it aborts the process (a backtrace may follow)
+_OUT_OF_MEMORY = re.compile(rb"^memory allocation of \d+ bytes failed\s*$", re.MULTILINE)
+_STDERR_TAIL = 8192
+
+
 def default_workers() -> int:
-    """``SECTORSTATS_PARSE_WORKERS``, else the number of CPUs this process may use."""
+    """``SECTORSTATS_PARSE_WORKERS``, else the number of CPUs this process may use (0: in this process)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return count_setting("SECTORSTATS_PARSE_WORKERS", cpus)
+    return count_setting("SECTORSTATS_PARSE_WORKERS", cpus, minimum=0)
+
+
+def out_of_memory(limits: Limits) -> Problem:
+    """The problem of a file whose reading outgrew the worker's memory cap."""
+    cap = human_bytes(limits.worker_memory_bytes) if limits.worker_memory_bytes else "the machine's memory"
+    return Problem.at("file-too-complex", detail=f"reading it needed more than {cap}", expected=cap)
 
 
 def read_file(path: Path, limits: Limits) -> bytes | Problem:
@@ -79,13 +98,25 @@ def _serve(conn: Connection) -> None:
         if chunk is None:
             return
         for index, item in chunk:
-            conn.send((index, run(item)))
+            conn.send((index, _run_one(run, item, limits)))
+
+
+def _run_one(run: Callable[[Any], Any], item: Any, limits: Limits) -> Any:
+    """``run(item)``; running out of memory is the item's problem, and so is any other exception (logged)."""
+    try:
+        return run(item)
+    except MemoryError:
+        return out_of_memory(limits)
+    except Exception as exc:
+        traceback.print_exc()  # to the worker's stderr, which the parent logs
+        return Problem.at("internal-error", detail=f"{type(exc).__name__}: {exc}"[:300])
 
 
 @dataclass
 class _Worker:
     process: subprocess.Popen
     conn: Connection
+    stderr: Any  # a temporary file: what the worker printed, logged when it ends, read to learn why it died
     tasks: deque[int] = field(default_factory=deque)
     since: float = 0.0  # when the file at the head of ``tasks`` was handed over (or its predecessor came back)
 
@@ -99,12 +130,14 @@ class _Pool:
 
     def start_worker(self) -> _Worker:
         ours, theirs = socket.socketpair()
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker; closed in retire()
         with ours, theirs:
             proc = subprocess.Popen([sys.executable, "-m", "ingest.read.workers", str(theirs.fileno())],
-                                    pass_fds=[theirs.fileno()], env=self.env, stdin=subprocess.DEVNULL)
+                                    pass_fds=[theirs.fileno()], env=self.env, stdin=subprocess.DEVNULL,
+                                    stderr=stderr)
             conn = Connection(ours.detach())
         conn.send((self.run, self.limits))
-        worker = _Worker(proc, conn)
+        worker = _Worker(proc, conn, stderr)
         self.workers.append(worker)
         return worker
 
@@ -121,10 +154,28 @@ class _Pool:
             worker.process.kill()
             worker.process.wait()
         worker.conn.close()
+        said = stderr_tail(worker).decode("utf-8", "replace").strip()
+        if said:
+            log.warning("parse worker %d said:\n%s", worker.process.pid, said)
+        worker.stderr.close()
 
     def close(self) -> None:
         for worker in list(self.workers):
             self.retire(worker, kill=bool(worker.tasks))
+
+
+def stderr_tail(worker: _Worker) -> bytes:
+    """The last few KB the worker wrote to its stderr."""
+    size = worker.stderr.seek(0, os.SEEK_END)
+    worker.stderr.seek(max(0, size - _STDERR_TAIL))
+    return worker.stderr.read()
+
+
+def _death(worker: _Worker, code: int | None, limits: Limits) -> Problem:
+    """Why a worker died, as its file's problem: out of memory (native code said so), else an internal error."""
+    if _OUT_OF_MEMORY.search(stderr_tail(worker)):
+        return out_of_memory(limits)
+    return Problem.at("internal-error", detail=f"the reader process stopped (exit code {code})")
 
 
 def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = None, limits: Limits | None = None,
@@ -141,14 +192,17 @@ def parse_paths(paths: Sequence[Path], parse: Parse, *, workers: int | None = No
 
 def map_in_workers(items: Sequence[Any], run: Callable[[Any], Any], *, workers: int | None = None,
                    limits: Limits | None = None, chunk: int | None = None) -> Iterator[Any]:
-    """``run(item)`` of every item, in order, in worker processes (each item under the time limit, a worker that
-    dies costs its item an ``internal-error`` Problem); ``workers`` ≤ 1 runs them here. ``run`` and the
-    items must pickle: module-level functions, ``functools.partial`` of them, plain data."""
+    """``run(item)`` of every item, in order, in worker processes (each item under the time limit and the memory
+    cap; a worker that dies costs its item a Problem); ``workers=0`` runs them here, unprotected (tests,
+    debuggers). ``run`` and the items must pickle: module-level functions, ``functools.partial`` of them,
+    plain data."""
     limits = limits or current_limits()
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(items) <= 1:
+    if workers <= 0:
         for item in items:
             yield run(item)
+        return
+    if not items:
         return
     workers = min(workers, len(items))
     chunk = chunk or max(1, min(16, len(items) // (workers * 4)))
@@ -196,7 +250,7 @@ def _collect(pool: _Pool, queue: deque[int], results: dict[int, Any], limits: Li
                     code = None
                 head = worker.tasks.popleft()
                 log.error("parse worker died on file #%d (exit code %s); starting another", head, code)
-                results[head] = Problem.at("internal-error", detail=f"the reader process stopped (exit code {code})")
+                results[head] = _death(worker, code, limits)
                 queue.extendleft(reversed(worker.tasks))
                 worker.tasks.clear()
                 pool.retire(worker, kill=True)

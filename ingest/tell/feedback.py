@@ -7,6 +7,12 @@ For each received file with problems, ``reports/feedback/<unit>/<file>.xlsx`` ho
 - a sheet ``Danh sách lỗi`` listing every problem: severity, rule, sheet, cell, row code, column, value,
   expected, message (vi and en).
 
+A district's sheet keeps its name where Excel allows it; a name Excel does not (``[]:*?/\\``, a control
+character, over 31 characters, an apostrophe at either end, the same as another sheet's or as the list's, case
+ignored) is changed to the nearest one it does (``sheet_titles``): the list and the messages keep the name as the
+district wrote it. A file that could not be read (a ``read`` problem) is not opened again: its workbook is the
+list only.
+
 Everything copied from a district's file is written as a string or a number, never as a formula: a
 cell that starts with ``=``, ``+``, ``-`` or ``@`` is written with ``write_string`` (which xlsxwriter never
 interprets), so opening the workbook cannot execute anything the district typed.
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _A1 = re.compile(r"^([A-Z]+)(\d+)$")
 _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z._-]+")
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+MAX_SHEET_NAME = 31  # UTF-16 units, as Excel counts
 MAX_COMMENT = 1000
 LIST_SHEET = "Danh sách lỗi"
 LIST_COLUMNS = [("severity", "Mức độ", 10), ("rule", "Mã lỗi", 22), ("source_sheet", "Sheet", 14),
@@ -59,6 +67,36 @@ def safe_file_stem(name: str, fallback: str) -> str:
     ascii_ = "".join(ch for ch in unicodedata.normalize("NFKD", base) if not unicodedata.combining(ch))
     stem = _UNSAFE_NAME.sub("_", ascii_).strip("._")[:80]
     return stem or fallback
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    """The longest prefix of ``text`` of at most ``units`` UTF-16 code units (Excel's measure of a name)."""
+    out, used = [], 0
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > units:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def sheet_titles(names: Iterable[str], reserved: Iterable[str] = (LIST_SHEET,)) -> dict[str, str]:
+    """A valid, unique sheet name for each of ``names`` (Excel's rules; unique case-insensitively among
+    themselves and ``reserved``): unchanged where Excel allows it, else the nearest allowed name, numbered
+    `` (2)``, `` (3)``… when two would be the same."""
+    taken = {r.casefold() for r in reserved}
+    titles: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        base = _NOT_IN_SHEET_NAME.sub("_", name)
+        base = _utf16_prefix(base, MAX_SHEET_NAME).strip("'").strip() or "Sheet"
+        title, n = base, 1
+        while title.casefold() in taken or title.casefold() == "history":  # Excel reserves History
+            n += 1
+            suffix = f" ({n})"
+            title = _utf16_prefix(base, MAX_SHEET_NAME - len(suffix)).rstrip("'") + suffix
+        taken.add(title.casefold())
+        titles[name] = title
+    return titles
 
 
 def write_cell(ws: xlsxwriter.worksheet.Worksheet, r: int, c: int, value: object, fmt=None) -> None:
@@ -108,10 +146,13 @@ def write_feedback(path: Path, sheets: list[Sheet] | None, problems: pd.DataFram
     for p in records:
         if not _missing(p["source_cell"]) and not _missing(p["source_sheet"]):
             by_sheet.setdefault(p["source_sheet"], []).append(p)
-    for sheet in sheets or []:
-        if sheet.name not in by_sheet:
+    shown = [sheet for sheet in sheets or [] if sheet.name in by_sheet]
+    titles = sheet_titles(sheet.name for sheet in shown)
+    for sheet in shown:
+        title = titles.pop(sheet.name, None)
+        if title is None:  # a second sheet of the same name (a damaged file): the problems are marked on the first
             continue
-        ws = wb.add_worksheet(sheet.name[:31])
+        ws = wb.add_worksheet(title)
         cells: dict[tuple[int, int], list[dict]] = {}
         for p in by_sheet[sheet.name]:
             cells.setdefault(a1_to_index(p["source_cell"]), []).append(p)
@@ -180,7 +221,9 @@ def _write_one(job: tuple[str, list[dict]], read_archived: Callable[[str], bytes
     sha, group = job
     first = group[0]
     unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
-    sheets = read_workbook(read_archived(sha))
+    # a file refused when it was read (or that crashed its reader) is not opened again: the list says why
+    unreadable = any(p.get("stage") == "read" or p.get("rule") == "internal-error" for p in group)
+    sheets = None if unreadable else read_workbook(read_archived(sha))
     path = feedback_path(root, unit, first["file_name"], sha)
     write_feedback(path, None if isinstance(sheets, Problem) else sheets, group)
     return FeedbackFile(path, sha, len(group))

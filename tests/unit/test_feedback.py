@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.catalogue import load_catalogue
 from ingest.read.reader import Sheet, read_workbook
@@ -16,6 +19,7 @@ from ingest.tell.feedback import (
     a1_to_index,
     feedback_path,
     safe_file_stem,
+    sheet_titles,
     write_feedback,
     write_feedback_files,
 )
@@ -116,3 +120,63 @@ def test_one_workbook_per_file_with_problems(report, tmp_path: Path, workers: in
     assert sorted((f.path.relative_to(tmp_path).as_posix(), f.problems) for f in written) == [
         ("443/bc_abababab.xlsx", 1), ("443/note_efefefef.xlsx", 1)]
     assert all(f.path.stat().st_size > 5000 for f in written)  # whole workbooks, by the workers when there are 2
+
+
+# --- sheet names (issue 15) -------------------------------------------------------------------------------------
+
+
+def test_sheet_titles_follow_excels_rules() -> None:
+    long = "Báo cáo tháng 10 năm 2024 của xã Đức Thọ"
+    names = ["Bieu 01", "a[b]:c*d?e/f\\g", long, long + " (bản sửa)", LIST_SHEET, "danh sách lỗi", "'trích'", "",
+             "HISTORY", "tab\tand\nnewline", "𝐁𝐢𝐞𝐮" * 5, "bieu 01"]
+    assert sheet_titles(names) == {
+        "Bieu 01": "Bieu 01",
+        "a[b]:c*d?e/f\\g": "a_b__c_d_e_f_g",
+        long: "Báo cáo tháng 10 năm 2024 của x",
+        long + " (bản sửa)": "Báo cáo tháng 10 năm 2024 c (2)",
+        LIST_SHEET: "Danh sách lỗi (2)",
+        "danh sách lỗi": "danh sách lỗi (3)",
+        "'trích'": "trích",
+        "": "Sheet",
+        "HISTORY": "HISTORY (2)",
+        "tab\tand\nnewline": "tab_and_newline",
+        "𝐁𝐢𝐞𝐮" * 5: "𝐁𝐢𝐞𝐮" * 3 + "𝐁𝐢𝐞",  # 31 UTF-16 units: 15 of these letters, two units each
+        "bieu 01": "bieu 01 (2)",
+    }
+
+
+sheet_names = st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=6, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=sheet_names)
+def test_any_sheet_names_give_a_workbook(names: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Whatever the district named its sheets, the feedback workbook is written, every marked sheet in it under a
+    name Excel accepts, and the list names each problem's sheet as the district wrote it."""
+    out = tmp_path_factory.mktemp("fb") / "fb.xlsx"
+    sheets = [Sheet(name, [[f"x{i}"]]) for i, name in enumerate(names)]
+    write_feedback(out, sheets, pd.DataFrame([problem("A1", sheet=name) for name in names]))
+    wb = openpyxl.load_workbook(out)
+    titles = sheet_titles(names)
+    assert wb.sheetnames == [titles[n] for n in names] + [LIST_SHEET]
+    assert len({t.casefold() for t in wb.sheetnames}) == len(wb.sheetnames)
+    for i, name in enumerate(names):
+        assert wb[titles[name]]["A1"].value == f"x{i}"
+    listed = [row[2].value or "" for row in wb[LIST_SHEET].iter_rows(min_row=2)]
+    # as Excel stores control characters in text: _x001F_ (openpyxl leaves them so)
+    assert sorted(listed) == sorted(re.sub(r"[\x00-\x08\x0b-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", n)
+                                    for n in names)
+
+
+def test_an_unreadable_file_is_not_opened_again(tmp_path: Path) -> None:
+    """A file refused when it was read (here: 12 GB once expanded) gets the list only, without being read again
+    in the process writing feedback."""
+    def read_archived(sha: str) -> bytes:
+        raise AssertionError(f"file {sha[:8]} read again")
+
+    problems = pd.DataFrame([problem("A1", rule="cell-too-long", stage="read", sheet="Báo cáo"),
+                             problem(None, rule="internal-error", stage="read", sheet=None) | {"sha256": "ef" * 32}])
+    written = write_feedback_files(problems, read_archived, tmp_path, workers=0)
+    assert sorted(f.problems for f in written) == [1, 1]
+    for f in written:
+        assert openpyxl.load_workbook(f.path).sheetnames == [LIST_SHEET]

@@ -1,5 +1,6 @@
 """ingest.read.workers: worker processes keep the input order, kill a file that overruns its time limit, survive a
-worker that dies, and a file over the size limit is never read. The parse functions below run in the workers."""
+worker that dies (out of memory: the file is too complex), read even a lone file outside the calling process, and
+a file over the size limit is never read. The parse functions below run in the workers."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def sleepy(data: bytes) -> int:
 def crashy(data: bytes) -> int:
     if data == b"crash":
         os.abort()  # as native code does when it fails
+    if data == b"rust oom":  # what Rust's allocator does when an allocation over the address-space limit fails
+        os.write(2, b"memory allocation of 12884901888 bytes failed\n")
+        os.abort()
+    if data == b"bug":
+        raise KeyError("no such sheet")
     return len(data)
 
 
@@ -59,8 +65,11 @@ def test_default_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SECTORSTATS_PARSE_WORKERS")
     assert default_workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("SECTORSTATS_PARSE_WORKERS", "0")
-    with pytest.raises(ValueError, match="SECTORSTATS_PARSE_WORKERS='0'"):
-        default_workers()
+    assert default_workers() == 0
+    for wrong in ("-1", "two"):
+        monkeypatch.setenv("SECTORSTATS_PARSE_WORKERS", wrong)
+        with pytest.raises(ValueError, match=rf"SECTORSTATS_PARSE_WORKERS='{wrong}' must be a whole number ≥ 0"):
+            default_workers()
 
 
 def test_results_keep_the_input_order_with_workers(tmp_path: Path) -> None:
@@ -71,8 +80,16 @@ def test_results_keep_the_input_order_with_workers(tmp_path: Path) -> None:
     assert len(pids) == 2 and os.getpid() not in pids
 
 
-def test_one_worker_parses_in_process(tmp_path: Path) -> None:
+def test_a_lone_file_is_read_in_a_worker_never_here(tmp_path: Path) -> None:
+    """The hourly load of one file: still in a worker process, under its memory cap and time limit."""
+    (n, pid), = parse_paths(files(tmp_path, [b"a"]), size_of, workers=1)
+    assert n == 1 and pid != os.getpid()
     results = list(parse_paths(files(tmp_path, [b"a", b"bb"]), size_of, workers=1))
+    assert [n for n, _ in results] == [1, 2] and results[0][1] == results[1][1] != os.getpid()
+
+
+def test_zero_workers_parse_here(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"bb"]), size_of, workers=0))
     assert results == [(1, os.getpid()), (2, os.getpid())]
 
 
@@ -94,14 +111,27 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path) -> None:
     assert results == [1, dead, 2, dead, 3]
 
 
+def test_a_worker_out_of_memory_in_native_code_makes_the_file_too_complex(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"rust oom", b"crash", b"bb"]), crashy, workers=1,
+                               chunk=4, limits=Limits(worker_memory_bytes=512 * MB)))
+    assert results == [1, Problem.at("file-too-complex", detail="reading it needed more than 512 MB",
+                                     expected="512 MB"),
+                       Problem.at("internal-error", detail="the reader process stopped (exit code -6)"), 2]
+
+
+def test_an_exception_in_a_worker_costs_only_its_file(tmp_path: Path) -> None:
+    results = list(parse_paths(files(tmp_path, [b"a", b"bug", b"bb"]), crashy, workers=1, chunk=3))
+    assert results == [1, Problem.at("internal-error", detail="KeyError: 'no such sheet'"), 2]
+
+
 def test_the_worker_address_space_limit_holds(tmp_path: Path) -> None:
     results = list(parse_paths(files(tmp_path, [b"a", b"hog", b"bb"]), hungry, workers=2, chunk=1,
                                limits=Limits(worker_memory_bytes=768 * MB)))
-    assert results[0] == 1 and results[2] == 2
-    assert isinstance(results[1], Problem) and results[1].rule == "internal-error"
+    assert results == [1, Problem.at("file-too-complex", detail="reading it needed more than 768 MB",
+                                     expected="768 MB"), 2]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [0, 1, 2])
 def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path, workers: int) -> None:
     paths = files(tmp_path, [b"a", b"b"])
     big = tmp_path / "big.xlsx"
@@ -124,7 +154,7 @@ def test_parse_stage_with_workers_equals_in_process(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(tmp_path / "inbox"))
     archive_stage("a")
-    one = parse_stage("one", workers=1)
+    one = parse_stage("one", workers=0)
     two = parse_stage("two", reprocess=True, workers=2)
     assert {k: v for k, v in one.items() if k != "load_id"} == {k: v for k, v in two.items() if k != "load_id"}
     a, b = (read_frames(LoadPackage(load).parsed, *PARSED) for load in ("one", "two"))

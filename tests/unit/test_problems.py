@@ -66,7 +66,8 @@ def test_catalogue_has_the_codes_the_stages_use() -> None:
     assert set(CODES) == {
         "file-not-spreadsheet", "file-damaged", "file-password-protected", "internal-error",
         "file-empty", "file-too-large", "file-bomb", "file-xml-entities", "file-too-many-sheets", "sheet-too-large",
-        "file-timeout", "formula-without-value",
+        "file-timeout", "file-too-complex", "file-too-much-text", "cell-too-long", "file-too-many-styles",
+        "formula-without-value",
         "form-not-found", "form-on-several-sheets", "period-not-found", "period-mismatch", "unit-not-found",
         "unit-unknown", "header-not-found",
         "column-not-found", "row-duplicated", "row-missing", "row-unknown", "value-not-number",
