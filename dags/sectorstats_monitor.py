@@ -50,9 +50,11 @@ def sectorstats_monitor():
     def deadline_alerts() -> dict:
         """Reminders, overdue notices and escalations, each recorded once and sent through the configured
         channels; failed deliveries are retried."""
-        from ingest.tell.alerts import dispatch
+        from ingest.tell.alerts import dispatch, raise_if_undelivered
 
-        return dispatch(run_day(), families=("deadlines",))
+        result = dispatch(run_day(), families=("deadlines",))
+        raise_if_undelivered(result)  # an outage turns the task red; the alerts stay owed and are retried
+        return result
 
     @task
     def status_page() -> str:

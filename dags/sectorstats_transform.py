@@ -61,9 +61,11 @@ def sectorstats_transform():
     def alerts() -> dict:
         """Record and send the bad-data notices that are new since the last run (and retry failed sends)."""
         from ingest.settings import as_of
-        from ingest.tell.alerts import dispatch
+        from ingest.tell.alerts import dispatch, raise_if_undelivered
 
-        return dispatch(as_of(), families=("problems",))
+        result = dispatch(as_of(), families=("problems",))
+        raise_if_undelivered(result)  # an outage turns the task red; the alerts stay owed and are retried
+        return result
 
     @task
     def summary() -> str:

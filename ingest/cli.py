@@ -40,8 +40,24 @@ def _transform(args: argparse.Namespace) -> int:
 
 def _alerts(args: argparse.Namespace) -> int:
     from ingest.marts.calendar import CalendarOutOfDate
-    from ingest.tell.alerts import dispatch
+    from ingest.tell.alerts import dispatch, owed
 
+    if args.pending:
+        from ingest import warehouse
+
+        try:
+            with warehouse.connect(read_only=True) as con:
+                frame = owed(con)
+        except Exception as exc:  # no warehouse yet, or it is busy being written
+            print(f"alerts: cannot read the warehouse: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
+        if frame.empty:
+            print("no alert delivery is owed")
+            return 0
+        columns = ["created_at", "kind", "channel", "status", "attempts", "next_attempt_at", "alert_id", "last_error"]
+        print(frame[columns].to_string(index=False, max_colwidth=60))
+        print(f"{len(frame)} deliveries owed, the oldest since {frame['created_at'].min()} (UTC)")
+        return 1
     try:
         print(dispatch(settings.as_of()))
     except CalendarOutOfDate as exc:
@@ -107,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --reprocess: only reports for periods up to this month")
     p.set_defaults(func=_ingest)
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
-    sub.add_parser("alerts", help="record and send new alerts (problems, and the deadlines of the reporting calendar "
-                   "built for SECTORSTATS_AS_OF by `monitor`)").set_defaults(func=_alerts)
+    p = sub.add_parser("alerts", help="record and send new alerts (problems, and the deadlines of the reporting "
+                       "calendar built for SECTORSTATS_AS_OF by `monitor`), and retry those owed")
+    p.add_argument("--pending", action="store_true",
+                   help="list the deliveries still owed (an outage) and send nothing; exit status 1 if any")
+    p.set_defaults(func=_alerts)
     sub.add_parser("monitor", help="build the reporting calendar as of SECTORSTATS_AS_OF (default today): "
                    "marts.fct_report_status").set_defaults(func=_monitor)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 
 import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
-from ingest.package import OBSERVATION_COLUMNS, LoadPackage
+from ingest.package import OBSERVATION_COLUMNS, LoadPackage, write_folder
+from ingest.settings import reports_dir
+from ingest.tell.feedback import OWED_FOLDER, missing_feedback
 from ingest.warehouse.ledger import number_versions
 
 log = logging.getLogger(__name__)
@@ -68,5 +71,12 @@ def load_stage(load_id: str) -> dict[str, int | str]:
                                   where load_id = :load_id""",
                           {"now": now, "submissions": len(subs), "problems": len(problems),
                            "version": catalogue.version, "load_id": load_id})
+        # earlier files whose feedback workbook is missing (a killed feedback step): the feedback step writes them
+        owed = missing_feedback(con, reports_dir() / "feedback", exclude={*files["files"], *problems["sha256"]})
+    owed_folder = package.folder / OWED_FOLDER
+    if owed.empty:
+        shutil.rmtree(owed_folder, ignore_errors=True)
+    else:
+        write_folder(owed_folder, {"problems": owed})
     log.info("load: %d submissions, %d numbers, %d problems", len(subs), n_obs, len(problems))
     return {"load_id": load_id, "submissions": len(subs), "observations": int(n_obs), "problems": len(problems)}

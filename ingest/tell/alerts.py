@@ -13,10 +13,24 @@ channels, Vietnamese and English text) and ``recipients.yaml`` (addresses). Two 
 
 Told once: every alert has a stable id built from what it is about (kind, unit, form, period, or the file),
 and is written to ``ops.alert_log`` with one ``ops.alert_delivery`` row per channel *before* anything is sent
-(an outbox). Sending then works through the deliveries still ``pending`` (or ``failed``, up to
-``MAX_ATTEMPTS``), committing each result as soon as it is known; so a second run, a retried task or a
-restarted worker sends nothing that was sent. (A crash between a message leaving and its row being committed
-would send that one message again on the next run: at least once, never silently dropped.)
+(an outbox), each delivery with its message id (the e-mail's ``Message-ID``, the webhook's
+``Idempotency-Key``). Sending then works through the deliveries owed, committing each step as soon as it is
+known: ``sending`` (with the attempt counted) before the message leaves, ``sent`` or ``failed`` after; so a
+second run, a retried task or a restarted worker sends nothing that was sent.
+
+Owed until delivered or no longer true: a failed delivery is tried again from ``next_attempt_at``, backing off
+from ``RETRY_FIRST`` to ``RETRY_MAX`` (or later, when a webhook answers 429/503 with ``Retry-After``), however
+long the outage; after ``OUTAGE_AFTER`` failures in a row a channel is left alone for the rest of the run (its
+other deliveries keep their turn). An owed alert that is no longer true when a run collects its family (the
+unit has sent the report, a corrected version replaced the rejected one) is ``withdrawn``, never sent late. A
+problem notice carries its feedback workbook: one missing (the feedback step was killed before writing it) is
+written again first, and the e-mail waits, ``pending``, while the workbook is not there. ``owed()`` lists what is
+owed (``python -m ingest alerts --pending``, the status page's banner), and :func:`raise_if_undelivered` fails
+the Airflow task of a run in which nothing could be delivered.
+
+At least once, not exactly once, in one place: a process killed after the receiver took a message and before
+its ``sent`` was committed leaves the delivery ``sending``; the next run sends it again, with the same
+``Message-ID``/``Idempotency-Key``, so a mail client or a chat receiver that honours them shows it once.
 
 Channels go through Airflow notifiers and connections, never secrets in code: e-mail through the SMTP
 connection ``SECTORSTATS_SMTP_CONN_ID`` (default ``smtp_sectorstats``), the webhook (a chat room) through the
@@ -30,6 +44,7 @@ Text from district files (file names, cell values) goes into messages as data: t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import html
 import logging
@@ -51,7 +66,10 @@ from ingest.warehouse.tables import table
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_IN_MESSAGE = 30
-MAX_ATTEMPTS = 5
+RETRY_FIRST = dt.timedelta(minutes=5)  # the wait after a first failed attempt, doubled after each further one …
+RETRY_MAX = dt.timedelta(hours=6)  # … up to this
+OUTAGE_AFTER = 3  # failures in a row on a channel after which the run leaves that channel alone
+OWED = ("pending", "sending", "failed")  # delivery statuses of an alert still to be delivered
 DEADLINE_KINDS = ("reminder", "overdue", "escalation")
 PROBLEM_KINDS = ("rejected", "warnings")
 CHANNELS = ("email", "webhook")
@@ -69,6 +87,7 @@ class Alert:
     body: str
     reason: str
     attachments: tuple[str, ...] = ()  # the feedback workbook, when there is one
+    source_sha256: str | None = None  # the file a problem notice is about (not stored: to rebuild its workbook)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -215,9 +234,10 @@ def collect_problem_alerts(con: warehouse.Connection) -> list[Alert]:
         order by unit_code, form_code, period_start""",
         {"rejected": REJECTED, "accepted_with_warnings": ACCEPTED_WITH_WARNINGS})
     problems = warehouse.frame(con, """
-        select submission_id, sha256, file_name, folder_unit_code, severity, rule, source_sheet, source_cell,
-               message_vi, message_en, unit_code
+        select submission_id, sha256, file_name, folder_unit_code, stage, severity, rule, row_code, measure,
+               source_sheet, source_cell, value_text, message_vi, message_en, unit_code
         from marts.fct_problem order by sha256, severity, source_cell""")
+    _write_missing_feedback(problems)
     # plain records, grouped once: pandas row access per alert cost 50 s for a national year's 11,000 notices
     by_sub: dict[str, list[dict]] = {}
     by_file: dict[str, list[dict]] = {}
@@ -249,14 +269,35 @@ def _problem_alert(cat: Catalogue, status: str, key: str, group: list[dict], uni
     sha = group[0]["sha256"]
     feedback = feedback_path(reports_dir() / "feedback", unit_code or (sorted(folders)[0] if folders else None),
                              file_name, sha)
-    attachments = (str(feedback),) if feedback.exists() else ()
-    note = (f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
-            if attachments else "")
+    attachments = (str(feedback),)  # every file with problems has one; the e-mail waits for it if it is missing
+    note = f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
     subject, body = _render(kind, **_report_params(cat, unit_code, form_code, period), file=file_name,
                             problems="\n".join(lines), n_problems=len(group), attachment_note=note)
     return Alert(_alert_id(kind, key), kind, unit_code, form_code, period,
                  recipients_for(*units, to=alert_kinds()[kind]["to"]), subject, body,
-                 f"{len(group)} problem(s): " + ", ".join(sorted({p["rule"] for p in group})), attachments)
+                 f"{len(group)} problem(s): " + ", ".join(sorted({p["rule"] for p in group})), attachments, sha)
+
+
+def _write_missing_feedback(problems: pd.DataFrame) -> None:
+    """Write the feedback workbooks of the files whose workbook is missing (the feedback step was killed, or its
+    files were lost), so that their notices carry them; a workbook that cannot be written is logged and its
+    e-mail waits."""
+    from ingest.archive.store import read_archived
+    from ingest.read.workers import default_workers
+    from ingest.settings import data_dir
+    from ingest.tell.feedback import write_feedback_files
+
+    if problems.empty:
+        return
+    root = reports_dir() / "feedback"
+    firsts = problems.drop_duplicates("sha256")
+    missing = [sha for sha, unit, folder, name in zip(firsts["sha256"], firsts["unit_code"],
+                                                      firsts["folder_unit_code"], firsts["file_name"], strict=True)
+               if not feedback_path(root, unit if isinstance(unit, str) else folder, name, sha).exists()]
+    if missing:
+        log.warning("alerts: %d feedback workbook(s) missing; writing them again", len(missing))
+        write_feedback_files(problems, functools.partial(read_archived, data_dir=data_dir()), root,
+                             only_sha256=missing, workers=default_workers())
 
 
 # -- sending ---------------------------------------------------------------------------------------------------
@@ -272,20 +313,28 @@ def connection_exists(conn_id: str) -> bool:
         return False
 
 
-def send_email(alert: Alert, conn_id: str) -> None:
-    """Send through Airflow's SMTP notifier. The body is escaped HTML, never a template."""
+def send_email(alert: Alert, conn_id: str, message_id: str) -> None:
+    """Send through Airflow's SMTP notifier, with the delivery's own Message-ID. The body is escaped HTML, never
+    a template."""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     content = "<pre style='font-family:sans-serif'>" + html.escape(alert.body) + "</pre>"
     SmtpNotifier(to=list(alert.recipients), subject=alert.subject, html_content=content,
-                 files=list(alert.attachments), smtp_conn_id=conn_id).notify({})
+                 files=list(alert.attachments), smtp_conn_id=conn_id,
+                 custom_headers={"Message-ID": message_id}).notify({})
 
 
-def send_webhook(alert: Alert, conn_id: str) -> None:
-    """Post the alert to the chat room behind the HTTP connection (see :mod:`ingest.tell.notifiers`)."""
+def send_webhook(alert: Alert, conn_id: str, message_id: str) -> None:
+    """Post the alert to the chat room behind the HTTP connection (see :mod:`ingest.tell.notifiers`), with the
+    delivery's message id as its ``Idempotency-Key``."""
     from ingest.tell.notifiers import WebhookNotifier
 
-    WebhookNotifier(conn_id=conn_id, payload=webhook_payload(alert)).notify({})
+    WebhookNotifier(conn_id=conn_id, payload=webhook_payload(alert), idempotency_key=message_id).notify({})
+
+
+def message_id(alert_id: str, channel: str) -> str:
+    """The id every attempt of one delivery carries (an RFC 5322 Message-ID; the webhook's Idempotency-Key)."""
+    return f"<{alert_id}.{channel}@sectorstats.invalid>"
 
 
 def webhook_payload(alert: Alert) -> dict[str, object]:
@@ -297,7 +346,7 @@ def webhook_payload(alert: Alert) -> dict[str, object]:
             "recipients": list(alert.recipients)}
 
 
-Sender = Callable[[Alert, str], None]
+Sender = Callable[[Alert, str, str], None]  # (alert, connection id, message id); raises when not delivered
 DEFAULT_SENDERS: dict[str, Sender] = {"email": send_email, "webhook": send_webhook}
 
 
@@ -317,7 +366,8 @@ def _delivery_rows(a: Alert, now: dt.datetime, configured: dict[str, bool]) -> l
         status = ("no_connection" if not configured[channel]
                   else "no_recipient" if not target else "pending")
         rows.append({"alert_id": a.alert_id, "channel": channel, "recipient": target, "status": status,
-                     "attempts": 0, "created_at": now, "last_attempt_at": None, "sent_at": None, "last_error": None})
+                     "attempts": 0, "created_at": now, "last_attempt_at": None, "sent_at": None, "last_error": None,
+                     "next_attempt_at": None, "message_id": message_id(a.alert_id, channel)})
     return rows
 
 
@@ -336,7 +386,8 @@ def record(con: warehouse.Connection, candidates: list[Alert], now: dt.datetime,
                               columns=table("ops.alert_delivery").names)
     warehouse.insert_frame(con, "ops.alert_log", logs.astype({"sent_at": "datetime64[us]"}))
     warehouse.insert_frame(con, "ops.alert_delivery", deliveries.astype(
-        {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "attempts": "int32"}))
+        {"last_attempt_at": "datetime64[us]", "sent_at": "datetime64[us]", "next_attempt_at": "datetime64[us]",
+         "attempts": "int32"}))
     _summarise(con, [a.alert_id for a in fresh])
     con.commit()
     return fresh
@@ -353,39 +404,112 @@ def _stored_alert(con: warehouse.Connection, alert_id: str) -> Alert:
     return Alert(row[0], row[1], row[2], row[3], _date(row[4]), recipients_, row[6], row[7], row[8], attachments)
 
 
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long an owed delivery waits after its ``attempts``-th failed attempt: from minutes to hours."""
+    return min(RETRY_MAX, RETRY_FIRST * 2 ** min(max(attempts - 1, 0), 16))
+
+
 def deliver(con: warehouse.Connection, now: dt.datetime,
             senders: dict[str, Sender] | None = None) -> dict[str, int]:
-    """Send every delivery still ``pending`` (or ``failed`` fewer than MAX_ATTEMPTS times), committing each
-    result at once. Returns how many were sent and how many failed."""
+    """Try every delivery owed and due (``pending``, ``sending``, or ``failed`` with ``next_attempt_at`` passed),
+    committing each step at once. Returns how many were sent, failed, and wait for their feedback workbook."""
+    from ingest.tell.notifiers import RetryLater
+
     senders = senders or DEFAULT_SENDERS
     todo = warehouse.execute(con, """
-        select d.alert_id, d.channel from ops.alert_delivery d
-        where d.status = 'pending' or (d.status = 'failed' and d.attempts < :max_attempts)
-        order by d.created_at, d.alert_id, d.channel""", {"max_attempts": MAX_ATTEMPTS}).fetchall()
-    sent = failed = 0
-    for alert_id, channel in todo:
+        select d.alert_id, d.channel, d.status, d.attempts, d.message_id from ops.alert_delivery d
+        where d.status in ('pending', 'sending', 'failed') and (d.next_attempt_at is null or d.next_attempt_at <= :now)
+        order by d.created_at, d.alert_id, d.channel""", {"now": now}).fetchall()
+    sent = failed = waiting = 0
+    in_a_row: dict[str, int] = {}
+    where = "where alert_id = :alert_id and channel = :channel"
+    for alert_id, channel, status, attempts, key in todo:
+        if in_a_row.get(channel, 0) >= OUTAGE_AFTER:
+            continue  # the channel is down: its deliveries keep their turn for the next run
+        keys = {"alert_id": alert_id, "channel": channel, "now": now}
         alert = _stored_alert(con, alert_id)
+        missing = [a for a in alert.attachments if not os.path.exists(a)] if channel == "email" else []
+        if missing:
+            warehouse.execute(con, f"update ops.alert_delivery set last_error = :why {where}",
+                              {**keys, "why": f"waiting for its feedback workbook {os.path.basename(missing[0])}"})
+            con.commit()
+            waiting += 1
+            continue
+        if status == "sending":
+            log.warning("alert %s (%s): an earlier attempt was cut off; sending again as %s", alert_id, channel, key)
+        warehouse.execute(con, f"""update ops.alert_delivery set status = 'sending', attempts = attempts + 1,
+                                   last_attempt_at = :now {where}""", keys)
+        con.commit()  # the attempt is on record before the message leaves
         try:
-            senders[channel](alert, channel_conn_id(channel))
-        except Exception as exc:  # one failed send must not stop the others; retried on the next run
-            log.warning("alert %s (%s) could not be sent: %s", alert_id, channel, exc)
-            warehouse.execute(con, """
-                update ops.alert_delivery set status = 'failed', attempts = attempts + 1, last_attempt_at = :now,
-                       last_error = :error
-                where alert_id = :alert_id and channel = :channel""",
-                              {"now": now, "error": f"{type(exc).__name__}: {exc}"[:500], "alert_id": alert_id,
-                               "channel": channel})
+            senders[channel](alert, channel_conn_id(channel), key or message_id(alert_id, channel))
+        except Exception as exc:  # one failed send must not stop the others; owed until delivered
+            wait = retry_delay(attempts + 1)
+            if isinstance(exc, RetryLater) and exc.seconds is not None:
+                wait = max(wait, dt.timedelta(seconds=exc.seconds))
+            log.warning("alert %s (%s) could not be sent (attempt %d, next in %s): %s", alert_id, channel,
+                        attempts + 1, wait, exc)
+            warehouse.execute(con, f"""
+                update ops.alert_delivery set status = 'failed', last_error = :error, next_attempt_at = :next
+                {where}""", {**keys, "error": f"{type(exc).__name__}: {exc}"[:500], "next": now + wait})
             failed += 1
+            in_a_row[channel] = in_a_row.get(channel, 0) + 1
         else:
-            warehouse.execute(con, """
-                update ops.alert_delivery set status = 'sent', attempts = attempts + 1, last_attempt_at = :now,
-                       sent_at = :now, last_error = null
-                where alert_id = :alert_id and channel = :channel""",
-                              {"now": now, "alert_id": alert_id, "channel": channel})
+            warehouse.execute(con, f"""
+                update ops.alert_delivery set status = 'sent', sent_at = :now, last_error = null,
+                       next_attempt_at = null {where}""", keys)
             sent += 1
+            in_a_row[channel] = 0
         _summarise(con, [alert_id])
         con.commit()  # each result at once: a crash later in the run never sends this one again
-    return {"sent": sent, "failed": failed}
+    return {"sent": sent, "failed": failed, "waiting": waiting}
+
+
+def withdraw(con: warehouse.Connection, kinds: Iterable[str], true_ids: set[str], now: dt.datetime) -> int:
+    """Withdraw the owed deliveries of alerts of these ``kinds`` that are not among the alerts still true
+    (``true_ids``, collected just now): a reminder to a unit that has since reported, an overdue notice turned
+    into an escalation's day, a notice about a report a corrected version has replaced."""
+    kinds = list(kinds)
+    owed_now = warehouse.execute(con, """
+        select distinct d.alert_id from ops.alert_delivery d join ops.alert_log l on l.alert_id = d.alert_id
+        where d.status in ('pending', 'sending', 'failed') and l.kind in (select unnest(cast(:kinds as varchar[])))""",
+                                 {"kinds": kinds}).fetchall()
+    gone = [a for (a,) in owed_now if a not in true_ids]
+    if gone:
+        warehouse.execute(con, """
+            update ops.alert_delivery set status = 'withdrawn', next_attempt_at = null,
+                   last_error = 'no longer true: withdrawn before it could be delivered'
+            where status in ('pending', 'sending', 'failed')
+              and alert_id in (select unnest(cast(:ids as varchar[])))""", {"ids": gone})
+        _summarise(con, gone)
+        con.commit()
+        log.info("alerts: %d owed alert(s) no longer true, withdrawn", len(gone))
+    return len(gone)
+
+
+def owed(con: warehouse.Connection) -> pd.DataFrame:
+    """Every delivery still owed, oldest first: what an outage has held back."""
+    if not warehouse.has_table(con, "ops", "alert_delivery"):
+        return pd.DataFrame(columns=["alert_id", "kind", "channel", "recipient", "status", "attempts", "created_at",
+                                     "next_attempt_at", "last_error", "message_id"])
+    return warehouse.frame(con, """
+        select d.alert_id, l.kind, d.channel, d.recipient, d.status, d.attempts, d.created_at, d.next_attempt_at,
+               d.last_error, d.message_id
+        from ops.alert_delivery d join ops.alert_log l on l.alert_id = d.alert_id
+        where d.status in ('pending', 'sending', 'failed')
+        order by d.created_at, d.alert_id, d.channel""")
+
+
+class AlertsUndelivered(RuntimeError):
+    """A run tried to deliver alerts and delivered none: a mail or chat outage (the alerts stay owed)."""
+
+
+def raise_if_undelivered(result: dict[str, object]) -> None:
+    """Fail loudly (the Airflow task turns red) when deliveries were tried and none went out."""
+    if int(result.get("failed", 0)) and not int(result.get("sent", 0)):
+        raise AlertsUndelivered(
+            f"no alert could be delivered: {result['failed']} attempt(s) failed; {result['owed']} deliveries owed, "
+            f"the oldest since {result['oldest_owed']} (UTC); they are retried on the next runs "
+            f"(python -m ingest alerts --pending lists them)")
 
 
 def _summarise(con: warehouse.Connection, alert_ids: list[str]) -> None:
@@ -432,9 +556,18 @@ def dispatch(as_of: dt.date, families: Iterable[str] = ("problems", "deadlines")
         if "deadlines" in families:
             candidates += collect_deadline_alerts(read_calendar(con, as_of), cat, as_of)
         fresh = record(con, candidates, now, configured)
+        kinds = (PROBLEM_KINDS if "problems" in families else ()) + (DEADLINE_KINDS if "deadlines" in families
+                                                                     else ())
+        withdrawn = withdraw(con, kinds, {a.alert_id for a in candidates}, now)
         result = deliver(con, now, senders)
+        still = owed(con)
     counts: dict[str, int] = {}
     for a in fresh:
         counts[a.kind] = counts.get(a.kind, 0) + 1
-    log.info("alerts: %d new (%s); deliveries %s", len(fresh), counts, result)
-    return {"new": len(fresh), **counts, **result}
+    oldest = still["created_at"].min() if not still.empty else None
+    outcome = {"new": len(fresh), **counts, **result, "withdrawn": withdrawn, "owed": len(still),
+               "oldest_owed": None if oldest is None else pd.Timestamp(oldest).isoformat(sep=" ")}
+    log.info("alerts: %d new (%s); deliveries %s", len(fresh), counts, outcome)
+    if len(still):
+        log.warning("alerts: %d deliveries owed, the oldest since %s (UTC)", len(still), outcome["oldest_owed"])
+    return outcome

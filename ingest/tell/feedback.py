@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from ingest import warehouse
 from ingest.catalogue.problems import Problem
 from ingest.read import workers as parallel
 from ingest.read.reader import Sheet, read_workbook
@@ -223,25 +224,59 @@ def _write_one(job: tuple[str, list[dict]], read_archived: Callable[[str], bytes
     unit = first.get("unit_code") if isinstance(first.get("unit_code"), str) else first["folder_unit_code"]
     # a file refused when it was read (or that crashed its reader) is not opened again: the list says why
     unreadable = any(p.get("stage") == "read" or p.get("rule") == "internal-error" for p in group)
-    sheets = None if unreadable else read_workbook(read_archived(sha))
+    sheets = None
+    if not unreadable:
+        try:
+            sheets = read_workbook(read_archived(sha))
+        except OSError as exc:  # the archived copy is gone: the list of problems still goes back
+            log.error("feedback for file %s: its archived copy cannot be read (%s); the list only", sha[:12], exc)
     path = feedback_path(root, unit, first["file_name"], sha)
     write_feedback(path, None if isinstance(sheets, Problem) else sheets, group)
     return FeedbackFile(path, sha, len(group))
 
 
+OWED_FOLDER = "feedback_owed"  # in a load package: the problems of earlier files whose workbook is missing
+
+
+def missing_feedback(con: warehouse.Connection, root: Path, exclude: Iterable[str] = ()) -> pd.DataFrame:
+    """The ``raw.problems`` rows (with the file's ``unit_code``) of every loaded file whose feedback workbook is
+    not under ``root``, but those in ``exclude``: a feedback step killed before it wrote them, files lost since.
+    The load stage records them in its package (it holds the warehouse; the feedback step does not), and the
+    feedback step writes them with the load's own."""
+    files = warehouse.frame(con, """
+        select distinct p.sha256, p.file_name, p.folder_unit_code, s.unit_code
+        from raw.problems p left join raw.submissions s on s.sha256 = p.sha256""")
+    skip = set(exclude)
+    missing = [sha for sha, name, folder, unit in files.itertuples(index=False)
+               if sha not in skip and not feedback_path(root, unit if isinstance(unit, str) else folder, name,
+                                                        sha).exists()]
+    if not missing:
+        return pd.DataFrame()
+    log.warning("feedback: %d earlier file(s) have no feedback workbook; written with this load's", len(missing))
+    return warehouse.frame(con, """
+        select p.*, s.unit_code from raw.problems p left join raw.submissions s on s.sha256 = p.sha256
+        where p.sha256 in (select unnest(cast(:files as varchar[])))""", {"files": missing})
+
+
 def feedback_stage(load_id: str) -> dict[str, int | str]:
-    """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``)."""
+    """Write a feedback workbook for every file of the load that has problems (``reports/feedback/<unit>/``), and
+    for the earlier files whose workbook the load stage found missing (``OWED_FOLDER`` in the package)."""
     from ingest.archive.store import read_archived
-    from ingest.package import LoadPackage
+    from ingest.package import LoadPackage, read_frames
     from ingest.settings import data_dir, reports_dir
 
     package = LoadPackage(load_id)
     problems = package.problems()
-    if problems.empty:
+    owed_folder = package.folder / OWED_FOLDER
+    owed = (read_frames(owed_folder, "problems")["problems"] if (owed_folder / "problems.parquet").exists()
+            else pd.DataFrame())
+    if problems.empty and owed.empty:
         return {"load_id": load_id, "feedback_files": 0}
-    submissions, _ = package.parsed_frames()
-    units = submissions.set_index("sha256")["unit_code"]
-    problems = problems.assign(unit_code=problems["sha256"].map(units))
+    if not problems.empty:
+        submissions, _ = package.parsed_frames()
+        units = submissions.set_index("sha256")["unit_code"]
+        problems = problems.assign(unit_code=problems["sha256"].map(units))
+    problems = pd.concat([f for f in (problems, owed) if not f.empty], ignore_index=True)
     written = write_feedback_files(problems, functools.partial(read_archived, data_dir=data_dir()),
                                    reports_dir() / "feedback", workers=parallel.default_workers())
     return {"load_id": load_id, "feedback_files": len(written)}

@@ -64,7 +64,9 @@ ALERT_KIND_LABELS = {
 DELIVERY_LABELS = {
     "sent": ("Đã gửi", "sent"),
     "pending": ("Chờ gửi", "pending"),
-    "failed": ("Gửi lỗi", "failed"),
+    "sending": ("Đang gửi", "sending"),
+    "failed": ("Gửi lỗi, sẽ gửi lại", "failed, to retry"),
+    "withdrawn": ("Đã rút (không còn đúng)", "withdrawn (no longer true)"),
     "no_connection": ("Chưa cấu hình kênh", "no connection"),
     "no_recipient": ("Không có người nhận", "no recipient"),
     "no_delivery": ("Không có lượt gửi", "no delivery"),
@@ -112,6 +114,7 @@ th[class^="k-"] .en { color: inherit; font-weight: normal; }
 .k-late.swatch, .k-none.swatch { color: #1a1a1a; }
 .note { background: #fff8e1; border-left: 4px solid var(--late); padding: .3em .8em; margin: .4em 0; }
 .empty { color: #666; font-style: italic; }
+.banner { background: #fde2e1; border: 2px solid #c00000; padding: .5em .8em; }
 td.msg { max-width: 60em; }
 .nowrap { white-space: nowrap; }
 footer { margin-top: 2em; color: #666; font-size: 12px; }
@@ -384,15 +387,28 @@ def _alerts(alerts: pd.DataFrame) -> str:
 
 # -- the page ---------------------------------------------------------------------------------------------------
 
+def _owed_banner(owed: pd.DataFrame | None) -> str:
+    """A warning while alert deliveries are owed (a mail or chat outage): how many, and since when."""
+    if owed is None or owed.empty:
+        return ""
+    oldest = vn_time(pd.Timestamp(owed["created_at"].min()).to_pydatetime())
+    return (f'<p id="alerts-owed" class="banner" role="alert"><strong>{len(owed)}</strong> thông báo chưa gửi được, '
+            f'cũ nhất từ {e(oldest)}; sẽ được gửi lại. <span class="en">/ {len(owed)} alert deliveries owed, the '
+            f'oldest since {e(oldest)}; they are being retried (<code>python -m ingest alerts --pending</code>).'
+            '</span></p>')
+
+
 def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalogue,
                        last_load: Mapping[str, object] | None, problems: pd.DataFrame | None,
-                       alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None) -> str:
+                       alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None,
+                       owed: pd.DataFrame | None = None) -> str:
     """The status page as one HTML document.
 
     ``grid``: the reporting calendar (:func:`ingest.marts.calendar.read_calendar`); ``last_load``: the
     ``raw.loads`` row of the last load (or ``None``); ``problems``: that load's ``raw.problems`` rows; ``alerts``:
     one row per delivery of the alerts recorded in the last days (``kind``, ``alert_id``, ``channel``,
-    ``status``); ``generated_at``: now unless given (an aware time, or naive UTC)."""
+    ``status``); ``generated_at``: now unless given (an aware time, or naive UTC); ``owed``: the deliveries still
+    owed (:func:`ingest.tell.alerts.owed`), shown as a banner when there are any."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     forms = list(catalogue.forms)
     known = {f.code for f in forms}
@@ -421,6 +437,7 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
  (giờ Việt Nam, UTC+7)
  · {len(grid)} báo cáo phải nộp <span class="en">/ reports owed</span></p>
 <nav>{nav} <a href="#load">Lần nạp cuối / last load</a> <a href="#recent-alerts">Cảnh báo / alerts</a></nav>
+{_owed_banner(owed)}
 </header>
 <main>
 <section id="states">
@@ -500,6 +517,7 @@ def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datet
     from ingest.catalogue import load_catalogue
     from ingest.marts.calendar import read_calendar
     from ingest.settings import reports_dir
+    from ingest.tell.alerts import owed
 
     now = now or dt.datetime.now(dt.UTC)
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
@@ -512,8 +530,9 @@ def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datet
         last_load = read_last_load(con)
         problems = read_problems(con, last_load["load_id"] if last_load else None)
         alerts = read_recent_alerts(con, now_utc - dt.timedelta(days=ALERT_DAYS))
+        owed_now = owed(con)
     page = render_status_page(grid, as_of=as_of, catalogue=cat, last_load=last_load, problems=problems,
-                              alerts=alerts, generated_at=now)
+                              alerts=alerts, generated_at=now, owed=owed_now)
     target = Path(path) if path else reports_dir() / PAGE_NAME
     write_atomically(target, page)
     log.info("status page as of %s: %d reports owed, last load %s with %d problems, %d alert deliveries → %s",

@@ -127,7 +127,8 @@ def test_alerts_are_recorded_once(demo) -> None:
     unaccepted = query(data, "select count(*) from marts.fct_submission where status in ('missing', 'rejected')")
     assert rows["overdue"] == rows["escalation"] == unaccepted[0][0] >= len(manifest.missing)
     assert "reminder" not in rows  # as of 2025-01-31 nothing is due within three days
-    assert dispatch(AS_OF) == {"new": 0, "sent": 0, "failed": 0}  # a second run records nothing again
+    assert dispatch(AS_OF) == {"new": 0, "sent": 0, "failed": 0, "waiting": 0, "withdrawn": 0, "owed": 0,
+                               "oldest_owed": None}  # a second run records nothing again (and owes nothing)
 
 
 def test_the_reporting_calendar_says_where_every_report_stands(demo) -> None:

@@ -89,7 +89,8 @@ def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         con.exec_driver_sql("""create table marts.fct_problem (submission_id varchar, sha256 varchar,
                        file_name varchar,
                        folder_unit_code varchar, severity varchar, rule varchar, source_sheet varchar,
-                       source_cell varchar, message_vi varchar, message_en varchar, unit_code varchar)""")
+                       source_cell varchar, message_vi varchar, message_en varchar, unit_code varchar,
+                       stage varchar, row_code varchar, measure varchar, value_text varchar)""")
     return tmp_path
 
 
@@ -177,16 +178,17 @@ class Senders:
         self.sent.append((alert.alert_id, channel, conn_id))
 
     def as_dict(self) -> dict:
-        return {"email": lambda a, c: self._send("email", a, c), "webhook": lambda a, c: self._send("webhook", a, c)}
+        return {"email": lambda a, c, _key: self._send("email", a, c),
+                "webhook": lambda a, c, _key: self._send("webhook", a, c)}
 
 
 BOTH = {"email": True, "webhook": True}
 
 
-def run(as_of: dt.date, senders: Senders, configured: dict | None = None) -> dict[str, int]:
+def run(as_of: dt.date, senders: Senders, configured: dict | None = None, now: dt.datetime = NOW) -> dict[str, int]:
     with warehouse.connect() as con:
         write_calendar(con, feb_calendar(as_of))  # what the monitoring DAG built for the day
-    return alerts.dispatch(as_of, families=("deadlines",), now=NOW, senders=senders.as_dict(),
+    return alerts.dispatch(as_of, families=("deadlines",), now=now, senders=senders.as_dict(),
                            configured=configured or BOTH)
 
 
@@ -199,7 +201,8 @@ def test_each_alert_is_sent_once_across_runs(wh: Path) -> None:
     assert first["sent"] == first["new"] + first["escalation"]
     again = run(dt.date(2024, 3, 17), senders)
     later = run(dt.date(2024, 3, 18), senders)  # the next day: nothing new (the same reports, already told)
-    assert again == {"new": 0, "sent": 0, "failed": 0} and later == {"new": 0, "sent": 0, "failed": 0}
+    assert again == later == {"new": 0, "sent": 0, "failed": 0, "waiting": 0, "withdrawn": 0, "owed": 0,
+                              "oldest_owed": None}
     assert len(senders.sent) == n_sent == len(set(senders.sent))
     with warehouse.connect(read_only=True) as con:
         assert con.exec_driver_sql("select distinct send_status from ops.alert_log").fetchall() == [("sent",)]
@@ -208,21 +211,34 @@ def test_each_alert_is_sent_once_across_runs(wh: Path) -> None:
 
 
 def test_a_failed_delivery_is_retried_and_the_others_are_not_resent(wh: Path) -> None:
+    """The chat room is down: after OUTAGE_AFTER failures in a row the run leaves the channel alone (the other
+    escalations keep their turn), the failed ones wait RETRY_FIRST; a later run delivers every one, once."""
     senders = Senders()
     senders.fail = {("escalation", "webhook")}
     first = run(dt.date(2024, 3, 17), senders)
     n_escalations = first["escalation"]
-    assert first["failed"] == n_escalations
+    assert (first["failed"], first["owed"]) == (alerts.OUTAGE_AFTER, n_escalations)
     sent_before = list(senders.sent)
     senders.fail = set()
-    retry = run(dt.date(2024, 3, 17), senders)
-    assert retry == {"new": 0, "sent": n_escalations, "failed": 0}
+    too_soon = run(dt.date(2024, 3, 17), senders, now=NOW + dt.timedelta(minutes=1))
+    assert (too_soon["sent"], too_soon["failed"], too_soon["owed"]) == (n_escalations - alerts.OUTAGE_AFTER, 0,
+                                                                        alerts.OUTAGE_AFTER)
+    retry = run(dt.date(2024, 3, 17), senders, now=NOW + alerts.RETRY_FIRST)
+    assert retry == {"new": 0, "sent": alerts.OUTAGE_AFTER, "failed": 0, "waiting": 0, "withdrawn": 0, "owed": 0,
+                     "oldest_owed": None}
     assert senders.sent[:len(sent_before)] == sent_before
     assert {c for _, c, _ in senders.sent[len(sent_before):]} == {"webhook"}
+    assert len(senders.sent) == len(set(senders.sent))
     with warehouse.connect(read_only=True) as con:
-        rows = con.exec_driver_sql("""select status, attempts, last_error is null from ops.alert_delivery
-                              where channel = 'webhook' group by all""").fetchall()
-    assert rows == [("sent", 2, True)]
+        rows = con.exec_driver_sql("""select status, attempts, count(*), bool_and(last_error is null)
+                                      from ops.alert_delivery where channel = 'webhook' group by all order by 2"""
+                                   ).fetchall()
+    assert rows == [("sent", 1, n_escalations - alerts.OUTAGE_AFTER, True), ("sent", 2, alerts.OUTAGE_AFTER, True)]
+
+
+def test_the_wait_backs_off_from_minutes_to_hours() -> None:
+    assert [alerts.retry_delay(n) for n in (1, 2, 3, 4, 7, 8, 50)] == [
+        dt.timedelta(minutes=m) for m in (5, 10, 20, 40, 320, 360, 360)]
 
 
 def test_a_killed_run_resumes_where_it_stopped(wh: Path) -> None:
@@ -245,7 +261,8 @@ def test_without_a_connection_alerts_are_recorded_not_sent(wh: Path) -> None:
         assert con.exec_driver_sql("select distinct send_status from ops.alert_log").fetchall() == [
             ("recorded: no_connection",)]
     # configuring the connection later does not send yesterday's notices
-    assert run(dt.date(2024, 3, 11), senders) == {"new": 0, "sent": 0, "failed": 0}
+    assert run(dt.date(2024, 3, 11), senders) == {"new": 0, "sent": 0, "failed": 0, "waiting": 0, "withdrawn": 0,
+                                                  "owed": 0, "oldest_owed": None}
 
 
 def test_each_alert_status_summarises_its_deliveries(wh: Path) -> None:
@@ -282,7 +299,8 @@ def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
              true, 's-bad'),
             ('440', '03/BTXH-H', date '2025-06-01', date '2025-07-10', 'accepted_with_warnings',
              timestamp '2025-07-05 03:00', true, 's-warn')""")
-        con.exec_driver_sql("""insert into marts.fct_problem values
+        con.exec_driver_sql("""insert into marts.fct_problem (submission_id, sha256, file_name,
+            folder_unit_code, severity, rule, source_sheet, source_cell, message_vi, message_en, unit_code) values
             ('s-bad', 'abc123', 'bc thang 7.xlsx', '18073', 'error', 'negative-value', 'Bieu 03', 'F14',
              'Ô F14: số âm', 'F14: negative', '18073'),
             ('s-warn', 'def456', 'bc thang 6.xlsx', '440', 'warning', 'row-unknown', 'Bieu 03', 'C30',
@@ -294,7 +312,10 @@ def test_problem_alerts_of_a_commune_without_recipients(wh: Path) -> None:
     assert rejected.subject == "[sectorstats] Báo cáo bị từ chối: 03/BTXH-H Tháng 7 năm 2025"
     assert rejected.body == (
         "Báo cáo 03/BTXH-H Tháng 7 năm 2025 (tệp «bc thang 7.xlsx») của Phường Thành Sen (mã 18073) bị từ chối, "
-        "đề nghị sửa và gửi lại:\n- Ô F14: số âm\n\nRejected: 1 problem(s) in file «bc thang 7.xlsx».")
+        "đề nghị sửa và gửi lại:\n- Ô F14: số âm\n\nTệp đính kèm «bc_thang_7_abc123.xlsx» là bảng của đơn vị, các ô "
+        "có lỗi được tô màu và ghi chú.\n\nRejected: 1 problem(s) in file «bc thang 7.xlsx».")
+    # its feedback workbook was missing (nothing had written it): written now, the list alone (no archived copy)
+    assert Path(rejected.attachments[0]).is_file()
     assert got[("warnings", "440")].recipients == (DUC_THO, PROVINCE)
 
 
@@ -303,7 +324,8 @@ def test_text_from_files_is_never_a_template(wh: Path) -> None:
         con.exec_driver_sql("""insert into marts.fct_submission values
             ('440', '03/BTXH-H', date '2024-06-01', date '2024-07-10', 'rejected', timestamp '2024-07-05 03:00',
              true, 's1')""")
-        con.exec_driver_sql("""insert into marts.fct_problem values
+        con.exec_driver_sql("""insert into marts.fct_problem (submission_id, sha256, file_name,
+            folder_unit_code, severity, rule, source_sheet, source_cell, message_vi, message_en, unit_code) values
             ('s1', 'abc', '{unit}{{x}}.xlsx', '440', 'error', 'negative-value', 'B', 'F1', 'Ô F1: {due} {0}',
              'F1', '440')""")
         (a,) = alerts.collect_problem_alerts(con)

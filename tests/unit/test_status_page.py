@@ -275,12 +275,15 @@ def test_write_status_page_reads_the_warehouse_and_replaces_the_page(tmp_path: P
     assert path == out
     assert os.listdir(out.parent) == ["status.html"]  # no temporary file left behind
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
-    page = Page(out.read_text(encoding="utf-8"))
+    html_text = out.read_text(encoding="utf-8")
+    page = Page(html_text)
     assert page.texts("last-load")[0] == ["Mã lần nạp / load id", "load-2"]
+    # the failed delivery is owed: the banner says so
+    assert '<p id="alerts-owed" class="banner" role="alert"><strong>1</strong> thông báo chưa gửi được' in html_text
     assert page.texts("problems-by-rule")[1:] == [["Lỗi / error", "file-damaged", "1", "1"],
                                                   ["Cảnh báo / warning", "row-unknown", "1", "1"]]
     assert page.texts("alerts") == [
-        ["Loại / kind", "Cảnh báo / alerts", "Đã gửi / sent", "Gửi lỗi / failed",
+        ["Loại / kind", "Cảnh báo / alerts", "Đã gửi / sent", "Gửi lỗi, sẽ gửi lại / failed, to retry",
          "Chưa cấu hình kênh / no connection"],
         ["Quá hạn / overdue", "2", "1", "1", "0"],
         ["Báo cáo Sở / escalation", "1", "1", "0", "1"]]

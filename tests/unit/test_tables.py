@@ -22,7 +22,8 @@ def test_ddl_of_a_declared_table() -> None:
     assert table("ops.alert_delivery").ddl() == (
         "create table if not exists ops.alert_delivery (alert_id varchar, channel varchar, recipient varchar not null, "
         "status varchar not null, attempts integer not null, created_at timestamp not null, last_attempt_at "
-        "timestamp, sent_at timestamp, last_error varchar, primary key (alert_id, channel))")
+        "timestamp, sent_at timestamp, last_error varchar, next_attempt_at timestamp, message_id varchar, "
+        "primary key (alert_id, channel))")
     assert table("raw.submissions").names_except("load_id")[-1] == "parser_version"
     with pytest.raises(KeyError, match=r"raw.submissions has no column\(s\) \['nope'\]"):
         table("raw.submissions").names_except("nope")
