@@ -14,6 +14,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -39,12 +40,14 @@ class _Server(socketserver.ThreadingTCPServer):
 class SmtpServer:
     """An SMTP server on a fixed loopback port. ``mode``: ``ok``; ``down`` (nothing listens: connection refused);
     ``busy`` (greets with 421, as a server that refuses service); ``hang`` (accepts, never greets); ``drop-data``
-    (closes the connection in the middle of DATA). ``received`` is its log of accepted messages."""
+    (closes the connection in the middle of DATA); ``slow-data`` (takes the message, then answers after the
+    client's timeout: delivered, though the client cannot know). ``received`` is its log of the messages it took."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Received] = []
         self.connections = 0
+        self.on_message: Callable[[int], None] | None = None  # called with the count, before the 250 reply
         self._server: _Server | None = None
         self.mode = "down"
 
@@ -98,6 +101,10 @@ class SmtpServer:
                         names = [p.get_filename() for p in msg.iter_attachments()]
                         smtp.received.append(Received(msg["Message-ID"], str(msg["Subject"]), rcpt,
                                                       [n for n in names if n]))
+                        if smtp.on_message is not None:
+                            smtp.on_message(len(smtp.received))
+                        if smtp.mode == "slow-data":
+                            time.sleep(4)  # over the client's 2 s timeout
                         self.wfile.write(b"250 OK queued\r\n")
                     elif verb == b"QUIT":
                         self.wfile.write(b"221 bye\r\n")

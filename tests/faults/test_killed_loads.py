@@ -4,11 +4,14 @@
 parse workers) gets SIGKILL — no cleanup, as the kernel's OOM killer or a lost machine does — at each stage
 boundary and inside the long stages (parsing in the workers, the load's transaction, the feedback workbooks). A
 clean run then takes up what was left, and the warehouse, the archive and the feedback workbooks are those of an
-uninterrupted run: nothing lost, nothing twice."""
+uninterrupted run: nothing lost, nothing twice. The same for ``transform`` (dbt build, killed mid-build: the marts
+and the ledger) and ``alerts`` (killed while a real SMTP server on loopback takes a message: every alert
+delivered, the one in flight again under its own Message-ID)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +29,7 @@ KILL_POINTS = {
     "after-archive": ("archive:", 0.0),
     "inside-parse": ("parse plan of", 1.0),
     "after-parse": ("parse:", 0.0),
+    "inside-validate": ("parse:", 0.5),
     "inside-load": ("validate:", 0.3),
     "after-load": ("load:", 0.0),
     "inside-feedback": ("load:", 0.5),
@@ -47,11 +51,15 @@ def environment(data: Path, inbox: Path) -> dict[str, str]:
             "SECTORSTATS_PARSE_WORKERS": "2", "SECTORSTATS_AS_OF": "2025-01-31"}
 
 
-def ingest(data: Path, inbox: Path, kill_after: tuple[str, float] | None = None) -> str:
-    """Run the CLI; with ``kill_after``, SIGKILL its process group once that log line has been written."""
-    proc = subprocess.Popen([sys.executable, "-m", "ingest", "-v", "ingest"], cwd=REPO_DIR,
-                            env=environment(data, inbox), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+def ingest(data: Path, inbox: Path, kill_after: tuple[str, float] | None = None, command: str = "ingest",
+           env: dict[str, str] | None = None, started: list | None = None) -> str:
+    """Run a CLI command (``ingest``); with ``kill_after``, SIGKILL its process group once that log line has been
+    written; ``started`` receives the process, for a killer elsewhere."""
+    proc = subprocess.Popen([sys.executable, "-m", "ingest", "-v", command], cwd=REPO_DIR,
+                            env={**environment(data, inbox), **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    if started is not None:
+        started.append(proc)
     assert proc.stdout is not None
     said = []
     for line in proc.stdout:
@@ -61,7 +69,7 @@ def ingest(data: Path, inbox: Path, kill_after: tuple[str, float] | None = None)
             os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.wait(timeout=300)
-    if kill_after:
+    if kill_after or (started is not None and proc.returncode == -signal.SIGKILL):
         assert proc.returncode == -signal.SIGKILL, "".join(said)[-3000:]
     else:
         assert proc.returncode == 0, "".join(said)[-3000:]
@@ -109,3 +117,76 @@ def test_a_killed_load_is_finished_by_the_next_run(point: str, inbox: Path, unin
         assert got[part] == uninterrupted[part], part
     ingest(tmp_path, inbox)  # and a third run changes nothing
     assert state(tmp_path) == uninterrupted
+
+
+# --- the transform and the alerts ---------------------------------------------------------------------------------
+
+MARTS = ["marts.fct_submission", "marts.fct_indicator_value", "marts.fct_problem", "marts.dim_reporting_unit",
+         "marts.mart_employment", "marts.mart_social_protection"]
+
+
+def marts(data: Path) -> dict[str, list]:
+    """The marts and the ledger (versions of each report), row for row."""
+    import duckdb
+
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        got = {m: con.sql(f"select * from {m} order by all").fetchall() for m in MARTS}
+        got["ledger"] = con.sql("""select sha256, version, is_latest_accepted from raw.submissions
+                                   order by all""").fetchall()
+    finally:
+        con.close()
+    return got
+
+
+@pytest.fixture(scope="module")
+def loaded(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("loaded")
+    ingest(data, inbox)
+    return data
+
+
+def test_a_killed_transform_is_finished_by_the_next_run(loaded: Path, inbox: Path, tmp_path: Path) -> None:
+    reference, faulted = tmp_path / "reference", tmp_path / "faulted"
+    shutil.copytree(loaded, reference)
+    shutil.copytree(loaded, faulted)
+    ingest(reference, inbox, command="transform")
+    ingest(faulted, inbox, command="transform", kill_after=(" OK created", 1.0))  # mid-build
+    ingest(faulted, inbox, command="transform")
+    want = marts(reference)
+    assert want["marts.fct_submission"] and want["marts.fct_indicator_value"]
+    assert marts(faulted) == want
+
+
+def test_alerts_killed_while_the_server_takes_a_message(loaded: Path, inbox: Path, tmp_path: Path) -> None:
+    from tests.faults.servers import SmtpServer
+
+    data = tmp_path / "data"
+    shutil.copytree(loaded, data)
+    ingest(data, inbox, command="transform")
+    ingest(data, inbox, command="monitor")
+    smtp = SmtpServer()
+    smtp.set("ok")
+    started: list = []
+    smtp.on_message = lambda n: os.killpg(started[-1].pid, signal.SIGKILL) if n == 5 else None
+    try:
+        env = smtp.connection_env()
+        ingest(data, inbox, command="alerts", env=env, started=started)  # killed before the 5th 250 reply
+        assert started[-1].returncode == -signal.SIGKILL and len(smtp.received) == 5
+        smtp.on_message = None
+        ingest(data, inbox, command="alerts", env=env)
+        ingest(data, inbox, command="alerts", env=env)  # nothing owed, nothing again
+    finally:
+        smtp.close()
+    import duckdb
+
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        recorded = con.sql("select message_id, status from ops.alert_delivery where channel = 'email'").fetchall()
+    finally:
+        con.close()
+    assert recorded and {status for _, status in recorded} == {"sent"}
+    ids = [m.message_id for m in smtp.received]
+    assert set(ids) == {key for key, _ in recorded}
+    repeated = [i for i in set(ids) if ids.count(i) > 1]
+    assert len(ids) == len(recorded) + 1 and repeated == [smtp.received[4].message_id]  # the one in flight
