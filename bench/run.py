@@ -76,7 +76,10 @@ HA_TINH_ONLY_TESTS = ("tests/assert_reporting_units_are_districts_and_communes.s
 def pipeline_env(data: Path, as_of: str, dbt_project: Path | None) -> dict[str, str]:
     """The environment of the Makefile's ``run`` target, for ``data``."""
     env = embedded_environment(data)
-    env.update({"SECTORSTATS_AS_OF": as_of, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    env.update({"SECTORSTATS_AS_OF": as_of, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                # the harness writes each file whole before a run: a real upload waits the inbox's settle time
+                # (SECTORSTATS_INBOX_SETTLE_SECONDS), which is not what is measured here
+                "SECTORSTATS_INBOX_SETTLE_SECONDS": "0"})
     if dbt_project is not None:
         env["SECTORSTATS_DBT_PROJECT_DIR"] = str(dbt_project)
     return env

@@ -2,8 +2,10 @@
 ### sectorstats — ingest district reports
 
 Scans the inbox on the reporting calendar of the form catalogue (hourly while reports are due, every six
-hours otherwise; see `ingest/orchestration/schedule.py`) and moves what the districts uploaded one way:
-**archive** (every file kept byte for byte under its sha256) → **plan** → **parse**, mapped over chunks of
+hours otherwise; see `ingest/orchestration/schedule.py`) and moves what the districts sent one way:
+**archive** (every file kept byte for byte under its sha256: the inbox folder's new files, and, when the connection
+`imap_sectorstats` exists, the spreadsheets attached to new e-mails in the department's mailbox, each e-mail
+answered once; `ingest/doors/`) → **plan** → **parse**, mapped over chunks of
 files (form, unit, period and every number with its cell, found by content) → **merge** → **validate**
 (Great Expectations suites generated from the form catalogue, one run per suite for the whole batch) →
 **load** (raw tables of the warehouse, in one transaction) → **feedback** (for each file with problems, the
@@ -58,7 +60,8 @@ from ingest.orchestration.schedule import ingest_timetable
 def sectorstats_ingest():
     @task
     def archive(run_id: str | None = None) -> str:
-        """Archive new inbox files and record their arrival; returns the load id."""
+        """Archive new inbox files and e-mailed reports, record their arrival (and answer each e-mail); returns the
+        load id."""
         from ingest.archive.stage import archive_stage
         from ingest.package import new_load_id
 

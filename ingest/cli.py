@@ -66,6 +66,27 @@ def _alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mailbox(args: argparse.Namespace) -> int:
+    """Check the mailbox connection: log in, and say what waits in each folder; nothing is taken or moved."""
+    from ingest.doors import mailbox
+
+    config = mailbox.mailbox_config()
+    if config is None:
+        print(f"mailbox: no Airflow connection {mailbox.mailbox_conn_id()!r}: the mailbox door is closed",
+              file=sys.stderr)
+        return 1
+    try:
+        with mailbox.session(config) as imap:
+            counts = imap.counts([config.taken_folder, config.quarantine_folder])
+            print(f"mailbox {config.name} (UIDVALIDITY {imap.uidvalidity}): {len(imap.uids())} message(s) waiting")
+    except Exception as exc:  # refused, unreachable, wrong password: say which
+        print(f"mailbox {config.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    for folder, n in counts.items():
+        print(f"  {folder}: {'(not created yet)' if n is None else f'{n} message(s)'}")
+    return 0
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from ingest.marts.calendar import build_calendar
 
@@ -123,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --reprocess: only reports for periods up to this month")
     p.set_defaults(func=_ingest)
     sub.add_parser("transform", help="dbt build").set_defaults(func=_transform)
+    sub.add_parser("mailbox", help="check the department's mailbox (the Airflow connection SECTORSTATS_IMAP_CONN_ID): "
+                   "log in and count what waits in each folder, taking nothing").set_defaults(func=_mailbox)
     p = sub.add_parser("alerts", help="record and send new alerts (problems, and the deadlines of the reporting "
                        "calendar built for SECTORSTATS_AS_OF by `monitor`), and retry those owed")
     p.add_argument("--pending", action="store_true",

@@ -39,7 +39,58 @@ def inbox_location() -> Any:
         return inbox_dir()
     from airflow.sdk import ObjectStoragePath
 
-    return ObjectStoragePath(url, conn_id=os.environ.get("SECTORSTATS_INBOX_CONN_ID") or None)
+    conn_id = os.environ.get("SECTORSTATS_INBOX_CONN_ID") or None
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("sftp", "ssh"):
+        _attach_verified_sftp(scheme, conn_id)
+    return ObjectStoragePath(url, conn_id=conn_id)
+
+
+def _attach_verified_sftp(scheme: str, conn_id: str | None) -> None:
+    """Register the sftp filesystem of ``conn_id`` with the server's host key checked against
+    ``SECTORSTATS_INBOX_KNOWN_HOSTS`` (an OpenSSH known_hosts file), before ``ObjectStoragePath`` makes its own.
+
+    The SFTP provider's filesystem checks the host key only if ``~/.ssh/known_hosts`` happens to exist for the
+    worker's user, and has no setting for a file: a server that is not ours would be trusted with the districts'
+    files. So an sftp inbox needs the file (``ssh-keyscan -p PORT HOST`` once, compared with the server's own key),
+    or the connection's extra ``no_host_key_check: true`` to say, knowingly, that any server will do. The host
+    and port are the connection's (those in the URL are not used)."""
+    if conn_id is None:
+        raise ValueError("SECTORSTATS_INBOX_URL is an sftp:// URL: name its Airflow connection (host, port, login, "
+                         "key_file) in SECTORSTATS_INBOX_CONN_ID")
+    from airflow.providers.sftp.fs.sftp import get_fs
+    from airflow.sdk import BaseHook
+    from airflow.sdk.io.store import _STORE_CACHE, attach
+
+    if f"{scheme}-{conn_id}" in _STORE_CACHE:  # attached earlier in this process
+        return
+    extra = BaseHook.get_connection(conn_id).extra_dejson or {}
+    known_hosts = os.environ.get("SECTORSTATS_INBOX_KNOWN_HOSTS", "").strip()
+    if str(extra.get("no_host_key_check", "")).lower() == "true":
+        fs = get_fs(conn_id)
+    elif not known_hosts:
+        raise ValueError("SECTORSTATS_INBOX_URL is an sftp:// URL: set SECTORSTATS_INBOX_KNOWN_HOSTS to a known_hosts "
+                         "file holding the server's host key (ssh-keyscan -p PORT HOST > known_hosts, then compare "
+                         "it with the server's key), so that no other server is trusted with the districts' files")
+    elif not Path(known_hosts).is_file():
+        raise ValueError(f"SECTORSTATS_INBOX_KNOWN_HOSTS={known_hosts!r} is not a file")
+    else:
+        fs = get_fs(conn_id, {"known_hosts": known_hosts})
+    attach(scheme, conn_id, fs=fs)
+
+
+def inbox_settle_seconds() -> int:
+    """How long a file must have been left unmodified before a scan takes it (``SECTORSTATS_INBOX_SETTLE_SECONDS``,
+    default 60; 0 turns the rule off): younger files are left for the next scan (:mod:`ingest.archive.store`).
+
+    Uploads (sftp, a file share) write in place and a scan cannot tell a finished file from one whose writer has
+    paused; only the modification time can. One default serves the local folder and ``SECTORSTATS_INBOX_URL``
+    alike, because the same uploads fill both (a local inbox is usually a share or an sftp server's folder). 60 s
+    is longer than the pauses of a slow link and than the clock difference of time-synchronised machines (a
+    remote file's time is the server's clock: one ahead only delays a file, one behind shortens the wait by as
+    much). It costs little: the ingest DAG scans hourly at most (while reports are due), so a file that has just
+    arrived is loaded by the next scan. An S3 object is never seen half-written; there the rule only delays."""
+    return count_setting("SECTORSTATS_INBOX_SETTLE_SECONDS", 60, minimum=0)
 
 
 def archive_dir() -> Path:

@@ -8,6 +8,7 @@ import os
 # the test process (0: unprotected, never for a deployment) unless they pass workers= themselves
 # (tests/unit/test_parallel.py, tests/unit/test_complex_files.py)
 os.environ.setdefault("SECTORSTATS_PARSE_WORKERS", "0")
+os.environ.setdefault("SECTORSTATS_INBOX_SETTLE_SECONDS", "0")  # tests write files and scan at once (default 60 s)
 
 # tests/prod needs the machine's PostgreSQL and Redis and starts a whole Airflow deployment: `make test-prod` runs it
 # (and .ci/run calls that), `make test` does not

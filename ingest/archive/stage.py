@@ -1,4 +1,9 @@
-"""The archive stage: what is new in the inbox goes into the archive, and each arrival into ``raw.arrivals``."""
+"""The archive stage: what is new at each door goes into the archive, and each arrival into ``raw.arrivals``.
+
+The doors are the inbox folder (:mod:`ingest.archive.store`) and, when its connection exists, the department's
+mailbox (:mod:`ingest.doors.mailbox`). Everything is recorded in one transaction; only after it commits are the
+taken e-mails moved out of the mailbox's folder and their replies sent.
+"""
 
 from __future__ import annotations
 
@@ -17,25 +22,65 @@ log = logging.getLogger(__name__)
 
 
 def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | str]:
-    """Archive what is new in the inbox (local, or ``SECTORSTATS_INBOX_URL``), record each arrival in
-    ``raw.arrivals`` and the load's start in ``raw.loads``."""
+    """Archive what is new in the inbox (local, or ``SECTORSTATS_INBOX_URL``) and in the mailbox, record each
+    arrival in ``raw.arrivals`` and the load's start in ``raw.loads``."""
+    from ingest.doors import mailbox
+    from ingest.tell import alerts
+
     inbox = inbox or inbox_location()
-    with warehouse.connect() as con:
+    config = mailbox.mailbox_config()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    mail = mailbox.MailIntake()
+    with warehouse.connect() as con, (mailbox.session(config) if config else _no_session()) as imap:
         warehouse.ensure_schema(con)
         known_rows = warehouse.execute(
             con, "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
         known = {(f, n, int(s), int(m)): h for f, n, s, m, h in known_rows}
         known_sha = {h for *_, h in known_rows}
         arrivals, seen = store.archive_inbox(inbox, data_dir(), known, known_sha)
+        if imap is not None:
+            mail = mailbox.pull(imap, *_mail_ledger(con, config.name), known_sha | {a.sha256 for a in arrivals},
+                                load_id, data_dir(), alerts.recipients(), now)
+            arrivals += mail.arrivals
         frame = pd.DataFrame([dataclasses.asdict(a) for a in arrivals],
                              columns=[f.name for f in dataclasses.fields(store.Arrival)])
         frame["load_id"] = load_id
         warehouse.insert_frame(con, "raw.arrivals", frame)
+        warehouse.insert_frame(con, "raw.mail_messages", mail.frame())
         warehouse.execute(con, "delete from raw.loads where load_id = :load_id", {"load_id": load_id})
         warehouse.execute(con, """insert into raw.loads (load_id, started_at, files_seen, files_new)
                                   values (:load_id, :started_at, :seen, :new)""",
-                          {"load_id": load_id, "started_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                           "seen": seen, "new": len(arrivals)})
+                          {"load_id": load_id, "started_at": now, "seen": seen + len(mail.arrivals),
+                           "new": len(arrivals)})
+        if mail.receipts:  # the replies go into the outbox in the same transaction
+            alerts.record(con, mail.receipts, now, {c: alerts.connection_exists(alerts.channel_conn_id(c))
+                                                   for c in alerts.CHANNELS})
+        con.commit()
+        if mail.messages:
+            log.info("archive: %d e-mail(s) recorded with their %d file(s); moving them out of the mailbox folder",
+                     len(mail.messages), len(mail.arrivals))
+        replies: dict[str, int] = {}
+        if imap is not None:  # only now: a kill before this commit takes the same messages again
+            for folder, uids in mail.moves.items():
+                imap.move(uids, folder)
+            replies = alerts.deliver(con, now, kinds=[alerts.RECEIPT])  # these, and any an earlier run owes
     duplicates = sum(a.is_duplicate for a in arrivals)
-    log.info("archive: %d files in the inbox, %d new arrivals (%d duplicates)", seen, len(arrivals), duplicates)
-    return {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals), "duplicates": duplicates}
+    log.info("archive: %d files in the inbox, %d e-mails in the mailbox, %d new arrivals (%d duplicates)", seen,
+             mail.seen, len(arrivals), duplicates)
+    return {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals), "duplicates": duplicates,
+            "messages": len(mail.messages), "replies_sent": replies.get("sent", 0)}
+
+
+def _mail_ledger(con: warehouse.Connection, mailbox_name: str) -> tuple[dict[str, str], set[str]]:
+    """The messages of this mailbox already recorded (key → outcome), and every raw message already taken."""
+    rows = warehouse.execute(con, "select message_key, outcome, sha256, mailbox from raw.mail_messages").fetchall()
+    return ({k: o for k, o, _, m in rows if m == mailbox_name},
+            {s for _, o, s, _ in rows if s and o != "quarantined"})
+
+
+class _no_session:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -9,6 +9,12 @@ hash alone). The inbox itself is never modified.
 
 An *arrival* is one file seen in the inbox: (folder, name, modification time, sha256). Scanning the
 same inbox again finds the same arrivals and records nothing new, so the step is idempotent.
+
+Uploads (sftp, a file share) write the file in place, and nothing in the inbox says when a file is complete: a
+writer that pauses mid-file leaves a shorter file whose size and time no longer change. So a file modified less
+than ``SECTORSTATS_INBOX_SETTLE_SECONDS`` (:func:`ingest.settings.inbox_settle_seconds`) before the scan began is
+left for the next scan, and a file taken is stat'ed again after the copy, which must still show the size and time
+the scan saw; otherwise it too is left for the next scan. Nothing is recorded for a file left.
 """
 
 from __future__ import annotations
@@ -18,16 +24,24 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.settings import inbox_settle_seconds
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 PUBLISH_BATCH = 2000  # staged copies made durable together (two syncs)
+FUTURE_MTIME_NS = 86_400 * 10**9
+"""A modification time more than this after the scan began is not a clock a little ahead (which the settle rule
+waits out): it is a date kept from a machine with a wrong clock (uploaders can preserve the sender's file time).
+Waiting for it could take years, so such a file is taken, with a warning; the copy is still checked."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Arrival:
     received_at: dt.datetime  # UTC, naive
     archive_path: str  # relative to the data directory
     is_duplicate: bool = False
+    message_key: str | None = None  # the e-mail it came in (raw.mail_messages), None for the inbox folder
 
 
 @dataclass(frozen=True)
@@ -110,10 +125,9 @@ def _scan_object_storage(inbox: Any) -> Iterator[InboxFile]:
                 yield child, f"{prefix}{child.name}"
 
     def entry(path: Any, folder: str, name: str) -> InboxFile:
-        st = path.stat()
-        mtime_ns = getattr(st, "st_mtime_ns", None) or round(float(st.st_mtime) * 1e6) * 1000
-        return InboxFile(path=path, folder=display_name(folder), name=display_name(name), size=int(st.st_size),
-                         mtime_ns=int(mtime_ns))
+        size, mtime_ns = size_and_mtime(path)
+        return InboxFile(path=path, folder=display_name(folder), name=display_name(name), size=size,
+                         mtime_ns=mtime_ns)
 
     children = sorted(inbox.iterdir(), key=lambda c: c.name)
     for folder in (c for c in children if c.is_dir()):
@@ -121,6 +135,23 @@ def _scan_object_storage(inbox: Any) -> Iterator[InboxFile]:
             yield entry(path, folder.name, name)
     for path in (c for c in children if c.is_file()):  # outside any unit folder: kept, the sender is unknown
         yield entry(path, "", path.name)
+
+
+def size_and_mtime(path: Path | Any) -> tuple[int, int]:
+    """A file's size and modification time in ns, now: ``lstat`` for a local path; for an ``ObjectStoragePath``,
+    whatever its filesystem reports as ``mtime``: seconds (local ``file://``), a ``datetime`` (``sftp://``: sshfs,
+    whole seconds, as SFTP v3 has them), or ``LastModified`` (``s3://``)."""
+    if isinstance(path, Path):
+        st = path.lstat()
+        return st.st_size, st.st_mtime_ns
+    st = path.stat()
+    if mtime_ns := getattr(st, "st_mtime_ns", None):
+        return int(st.st_size), int(mtime_ns)
+    mtime = st.st_mtime
+    if isinstance(mtime, dt.datetime):  # exact to the microsecond, unlike a float timestamp; naive means UTC
+        us = (mtime if mtime.tzinfo else mtime.replace(tzinfo=dt.UTC)) - _EPOCH
+        return int(st.st_size), us // dt.timedelta(microseconds=1) * 1000
+    return int(st.st_size), round(float(mtime) * 1e6) * 1000
 
 
 def archive_relpath(sha256: str) -> str:
@@ -139,8 +170,9 @@ class Staged:
 def stage(src: Path | Any, data_dir: Path, *, size: int | None = None, mtime_ns: int | None = None) -> Staged:
     """Copy ``src`` into ``archive/sha256/.incoming-*`` while hashing it: one read of the inbox.
 
-    ``size`` and ``mtime_ns`` are what the scan saw; a file that no longer matches them after the copy
-    changed while we read it, and is left for the next scan. The copy is not durable until :func:`publish`.
+    ``size`` and ``mtime_ns`` are what the scan saw; a file that no longer matches them after the copy (the bytes
+    copied, and a second stat, local or remote) changed while we read it, and is left for the next scan. The copy
+    is not durable until :func:`publish`.
     """
     root = data_dir / "archive" / "sha256"
     root.mkdir(parents=True, exist_ok=True)
@@ -153,9 +185,8 @@ def stage(src: Path | Any, data_dir: Path, *, size: int | None = None, mtime_ns:
                 h.update(chunk)
                 out.write(chunk)
                 copied += len(chunk)
-        now = src.lstat() if isinstance(src, Path) else None
         if (size is not None and copied != size) or (
-                now is not None and mtime_ns is not None and (now.st_size, now.st_mtime_ns) != (copied, mtime_ns)):
+                mtime_ns is not None and size_and_mtime(src) != (copied, mtime_ns)):
             raise OSError(f"{src.name}: content changed while archiving")
         digest = h.hexdigest()
         target = data_dir / archive_relpath(digest)
@@ -166,6 +197,24 @@ def stage(src: Path | Any, data_dir: Path, *, size: int | None = None, mtime_ns:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def stage_bytes(data: bytes, data_dir: Path) -> Staged:
+    """:func:`stage` for bytes already in memory (an e-mail, an attachment, an upload)."""
+    root = data_dir / "archive" / "sha256"
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()
+    target = data_dir / archive_relpath(digest)
+    if target.exists():
+        return Staged(digest, target, None)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Staged(digest, target, Path(tmp))
 
 
 def publish(staged: Iterable[Staged]) -> None:
@@ -218,27 +267,52 @@ def _arrival(f: InboxFile, digest: str) -> Arrival:
                    received_at=received, archive_path=archive_relpath(digest))
 
 
+def _still_settling(f: InboxFile, started_ns: int, settle_ns: int) -> bool:
+    """Whether ``f`` was modified too recently before the scan began (``started_ns``) to be taken: it may be an
+    upload in progress, paused. A file dated far in the future is taken (see :data:`FUTURE_MTIME_NS`)."""
+    age_ns = started_ns - f.mtime_ns
+    if age_ns >= settle_ns:
+        return False
+    if -age_ns > FUTURE_MTIME_NS:
+        log.warning("inbox file %r in folder %r is dated %s, after this scan began: a wrong clock, taken now",
+                    f.name, f.folder, dt.datetime.fromtimestamp(f.mtime_ns / 1e9, tz=dt.UTC).isoformat())
+        return False
+    log.info("inbox file %r in folder %r was modified %.1f s before the scan began, less than the %d s a file must "
+             "be left unmodified: it may still be being written, left for the next scan", f.name, f.folder,
+             age_ns / 1e9, settle_ns // 10**9)
+    return True
+
+
 def archive_inbox(
     inbox: Path | Any,
     data_dir: Path,
     known: dict[tuple[str, str, int, int], str],
     known_sha256: Iterable[str],
+    *,
+    settle_seconds: int | None = None,
 ) -> tuple[list[Arrival], int]:
     """Archive what is new in the inbox.
 
     ``known`` maps (folder, name, size, mtime_ns) of arrivals already recorded to their sha256, so an
-    unchanged file is not hashed again. Returns the new arrivals and the number of files seen.
+    unchanged file is not hashed again. A file modified less than ``settle_seconds`` (default:
+    :func:`ingest.settings.inbox_settle_seconds`) before the scan began is left for the next scan, as is one
+    that changed while it was copied. Returns the new arrivals and the number of files seen (left ones included).
     """
+    settle_ns = (inbox_settle_seconds() if settle_seconds is None else settle_seconds) * 10**9
+    started_ns = time.time_ns()  # before the listing: a file written while we list is younger than this
     sweep_incomplete(data_dir)
     prior = set(known_sha256)
     new: list[Arrival] = []
     batch: list[Staged] = []
-    count = 0
+    count = settling = 0
     try:
         for f in scan_inbox(inbox):
             count += 1
             key = (f.folder, f.name, f.size, f.mtime_ns)
             if key in known:
+                continue
+            if settle_ns and _still_settling(f, started_ns, settle_ns):
+                settling += 1
                 continue
             try:
                 staged = stage(f.path, data_dir, size=f.size, mtime_ns=f.mtime_ns)
@@ -257,6 +331,9 @@ def archive_inbox(
         for s in batch:  # interrupted: nothing half-kept (sweep_incomplete would remove them next time anyway)
             if s.temp is not None:
                 s.temp.unlink(missing_ok=True)
+    if settling:
+        log.info("%d inbox files modified less than %d s before the scan began left for the next scan", settling,
+                 settle_ns // 10**9)
     # within one scan, order duplicates by arrival time: the earliest copy is the original
     new.sort(key=lambda a: (a.received_at, a.folder_unit_code, a.file_name))
     first: dict[str, Arrival] = {}

@@ -58,6 +58,9 @@ def submission_frame(submissions: pd.DataFrame, catalogue: Catalogue) -> pd.Data
     subs = submissions[submissions["submission_id"].notna()].copy()
     units = {u.code: u for u in catalogue.units}
     subs["key"] = subs["sha256"]
+    # a file the province delivered (an e-mail forwarded from its address) may be any unit's: its sheet decides
+    by_province = subs["folder_unit_code"] == catalogue.province_code
+    subs.loc[by_province, "folder_unit_code"] = subs.loc[by_province, "unit_code"]
     subs["period_start"] = pd.to_datetime(subs["period_start"])
     subs["period_end"] = [(ps + pd.offsets.MonthEnd(PERIOD_MONTHS[pt]))
                           for ps, pt in zip(subs["period_start"], subs["period_type"], strict=True)]

@@ -12,7 +12,9 @@ Environment variables (default): ``SECTORSTATS_MAX_FILE_MB`` (20), ``SECTORSTATS
 ``SECTORSTATS_WORKER_MEMORY_MB`` (2048, address space of a worker process; 0 = no limit),
 ``SECTORSTATS_XML_PROLOG_KB`` (64, bytes of an XML part in which its root element must start),
 ``SECTORSTATS_MAX_TEXT_CHARS`` (10,000,000: the characters all cells of a workbook may hold once every shared
-string is counted at each cell that uses it, the size the reader expands the file to).
+string is counted at each cell that uses it, the size the reader expands the file to),
+``SECTORSTATS_MAX_MESSAGE_MB`` (40: an e-mail the mailbox door fetches whole; a larger one is left in the mailbox
+and answered, its size known from the server before any of it is read).
 
 Two limits are Excel's own and not settings: a cell holds at most 32,767 characters (a formula 8,192) and a
 workbook declares at most 64,000 cell formats; no honest file breaks them.
@@ -43,6 +45,7 @@ class Limits:
     worker_memory_bytes: int = 2048 * MB  # 0: no limit
     xml_prolog_bytes: int = 64 * 1024
     max_text_chars: int = 10_000_000
+    max_message_bytes: int = 40 * MB
 
 
 def _number(name: str, default: float, *, allow_zero: bool = False) -> float:
@@ -75,6 +78,7 @@ def current_limits() -> Limits:
                                         allow_zero=True) * MB),
         xml_prolog_bytes=int(_number("SECTORSTATS_XML_PROLOG_KB", d.xml_prolog_bytes / 1024) * 1024),
         max_text_chars=int(_number("SECTORSTATS_MAX_TEXT_CHARS", d.max_text_chars)),
+        max_message_bytes=int(_number("SECTORSTATS_MAX_MESSAGE_MB", d.max_message_bytes / MB) * MB),
     )
 
 

@@ -72,6 +72,7 @@ OUTAGE_AFTER = 3  # failures in a row on a channel after which the run leaves th
 OWED = ("pending", "sending", "failed")  # delivery statuses of an alert still to be delivered
 DEADLINE_KINDS = ("reminder", "overdue", "escalation")
 PROBLEM_KINDS = ("rejected", "warnings")
+RECEIPT = "receipt"  # the reply to an e-mail the mailbox door took (ingest/doors/receipts.py)
 CHANNELS = ("email", "webhook")
 
 
@@ -88,6 +89,7 @@ class Alert:
     reason: str
     attachments: tuple[str, ...] = ()  # the feedback workbook, when there is one
     source_sha256: str | None = None  # the file a problem notice is about (not stored: to rebuild its workbook)
+    in_reply_to: str | None = None  # a receipt: the Message-ID of the e-mail it answers
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -112,12 +114,14 @@ def received_notes() -> dict[str, dict[str, str]]:
 def alert_kinds() -> dict[str, dict]:
     """The kinds of ``alerts.yaml``, checked: known recipients and channels, every kind present."""
     kinds = yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8"))["kinds"]
-    missing = set(DEADLINE_KINDS + PROBLEM_KINDS) - set(kinds)
+    missing = set(DEADLINE_KINDS + PROBLEM_KINDS + (RECEIPT,)) - set(kinds)
     if missing:
         raise ValueError(f"alerts.yaml: no text for alert kind(s) {sorted(missing)}")
     for name, spec in kinds.items():
-        if not set(spec["to"]) <= {"unit", "province"} or not spec["to"]:
-            raise ValueError(f"alerts.yaml: kind {name}: `to` must list unit and/or province, not {spec['to']}")
+        allowed = {"sender"} if name == RECEIPT else {"unit", "province"}
+        if not set(spec["to"]) <= allowed or not spec["to"]:
+            raise ValueError(f"alerts.yaml: kind {name}: `to` must list {' and/or '.join(sorted(allowed))}, "
+                             f"not {spec['to']}")
         if not set(spec["channels"]) <= set(CHANNELS) or not spec["channels"]:
             raise ValueError(f"alerts.yaml: kind {name}: unknown channel in {spec['channels']}")
     return kinds
@@ -319,9 +323,11 @@ def send_email(alert: Alert, conn_id: str, message_id: str) -> None:
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     content = "<pre style='font-family:sans-serif'>" + html.escape(alert.body) + "</pre>"
+    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-replied" if alert.in_reply_to else "auto-generated"}
+    if alert.in_reply_to:  # a receipt: threaded under the district's own message
+        headers.update({"In-Reply-To": alert.in_reply_to, "References": alert.in_reply_to})
     SmtpNotifier(to=list(alert.recipients), subject=alert.subject, html_content=content,
-                 files=list(alert.attachments), smtp_conn_id=conn_id,
-                 custom_headers={"Message-ID": message_id}).notify({})
+                 files=list(alert.attachments), smtp_conn_id=conn_id, custom_headers=headers).notify({})
 
 
 def send_webhook(alert: Alert, conn_id: str, message_id: str) -> None:
@@ -356,7 +362,7 @@ def _log_row(a: Alert, now: dt.datetime) -> dict[str, object]:
     return {"alert_id": a.alert_id, "kind": a.kind, "unit_code": a.unit_code, "form_code": a.form_code,
             "period_start": a.period_start, "recipient": ", ".join(a.recipients), "channel": ",".join(a.channels),
             "subject": a.subject, "body": a.body, "reason": a.reason, "attachments": "\n".join(a.attachments),
-            "created_at": now, "sent_at": None, "send_status": "pending"}
+            "created_at": now, "sent_at": None, "send_status": "pending", "in_reply_to": a.in_reply_to}
 
 
 def _delivery_rows(a: Alert, now: dt.datetime, configured: dict[str, bool]) -> list[dict[str, object]]:
@@ -396,12 +402,14 @@ def record(con: warehouse.Connection, candidates: list[Alert], now: dt.datetime,
 def _stored_alert(con: warehouse.Connection, alert_id: str) -> Alert:
     """The alert as recorded: what is sent is what the outbox holds, whichever run sends it."""
     row = warehouse.execute(con, """
-        select alert_id, kind, unit_code, form_code, period_start, recipient, subject, body, reason, attachments
+        select alert_id, kind, unit_code, form_code, period_start, recipient, subject, body, reason, attachments,
+               in_reply_to
         from ops.alert_log where alert_id = :alert_id""", {"alert_id": alert_id}).fetchone()
     assert row is not None
     recipients_ = tuple(a for a in (row[5] or "").split(", ") if a)
     attachments = tuple(a for a in (row[9] or "").split("\n") if a)
-    return Alert(row[0], row[1], row[2], row[3], _date(row[4]), recipients_, row[6], row[7], row[8], attachments)
+    return Alert(row[0], row[1], row[2], row[3], _date(row[4]), recipients_, row[6], row[7], row[8], attachments,
+                 in_reply_to=row[10])
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -410,16 +418,20 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def deliver(con: warehouse.Connection, now: dt.datetime,
-            senders: dict[str, Sender] | None = None) -> dict[str, int]:
+            senders: dict[str, Sender] | None = None, kinds: Iterable[str] | None = None) -> dict[str, int]:
     """Try every delivery owed and due (``pending``, ``sending``, or ``failed`` with ``next_attempt_at`` passed),
-    committing each step at once. Returns how many were sent, failed, and wait for their feedback workbook."""
+    of the alerts of ``kinds`` (default: every kind), committing each step at once. Returns how many were sent,
+    failed, and wait for their feedback workbook."""
     from ingest.tell.notifiers import RetryLater
 
     senders = senders or DEFAULT_SENDERS
     todo = warehouse.execute(con, """
-        select d.alert_id, d.channel, d.status, d.attempts, d.message_id from ops.alert_delivery d
+        select d.alert_id, d.channel, d.status, d.attempts, d.message_id
+        from ops.alert_delivery d join ops.alert_log l on l.alert_id = d.alert_id
         where d.status in ('pending', 'sending', 'failed') and (d.next_attempt_at is null or d.next_attempt_at <= :now)
-        order by d.created_at, d.alert_id, d.channel""", {"now": now}).fetchall()
+          and (:all_kinds or l.kind in (select unnest(cast(:kinds as varchar[]))))
+        order by d.created_at, d.alert_id, d.channel""",
+        {"now": now, "all_kinds": kinds is None, "kinds": list(kinds or [])}).fetchall()
     sent = failed = waiting = 0
     in_a_row: dict[str, int] = {}
     where = "where alert_id = :alert_id and channel = :channel"

@@ -60,6 +60,7 @@ ALERT_KIND_LABELS = {
     "escalation": ("Báo cáo Sở", "escalation"),
     "rejected": ("Từ chối", "rejected"),
     "warnings": ("Cảnh báo", "warnings"),
+    "receipt": ("Xác nhận nhận thư", "e-mail receipt"),
 }
 DELIVERY_LABELS = {
     "sent": ("Đã gửi", "sent"),
@@ -385,6 +386,25 @@ def _alerts(alerts: pd.DataFrame) -> str:
             f'count deliveries (one per channel).</span></p>')
 
 
+def _quarantine(held: pd.DataFrame | None) -> str:
+    """The e-mails the mailbox door held back (unknown or unauthenticated sender, unreadable): never loaded, kept in
+    the mailbox's quarantine folder for the department to look at."""
+    if held is None or held.empty:
+        return ('<p class="empty">Không có thư nào bị giữ lại. <span class="en">No e-mail held back.</span></p>')
+    rows = "".join(
+        f"<tr><td>{e(vn_time(pd.Timestamp(r.received_at).to_pydatetime()))}</td><td>{e(r.sender or '?')}</td>"
+        f"<td>{e(r.subject or '')}</td><td><code>{e(r.reason or '')}</code></td></tr>"
+        for r in held.itertuples(index=False))
+    return (f'<table id="quarantine"><thead><tr><th>Nhận lúc <span class="en">/ received</span></th>'
+            f'<th>Người gửi <span class="en">/ sender</span></th><th>Tiêu đề <span class="en">/ subject</span></th>'
+            f'<th>Lý do <span class="en">/ reason</span></th></tr></thead><tbody>{rows}</tbody></table>'
+            '<p class="meta">Thư nằm trong thư mục cách ly của hộp thư, không được nạp. Nếu người gửi là cán bộ của '
+            'đơn vị: thêm địa chỉ vào <code>recipients.yaml</code> rồi chuyển thư về hộp thư đến. <span class="en">'
+            'The messages stay in the mailbox\'s quarantine folder and are never loaded. If the sender is a unit\'s '
+            'officer: add the address to <code>recipients.yaml</code>, then move the message back to the inbox.'
+            '</span></p>')
+
+
 # -- the page ---------------------------------------------------------------------------------------------------
 
 def _owed_banner(owed: pd.DataFrame | None) -> str:
@@ -401,14 +421,15 @@ def _owed_banner(owed: pd.DataFrame | None) -> str:
 def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalogue,
                        last_load: Mapping[str, object] | None, problems: pd.DataFrame | None,
                        alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None,
-                       owed: pd.DataFrame | None = None) -> str:
+                       owed: pd.DataFrame | None = None, held: pd.DataFrame | None = None) -> str:
     """The status page as one HTML document.
 
     ``grid``: the reporting calendar (:func:`ingest.marts.calendar.read_calendar`); ``last_load``: the
     ``raw.loads`` row of the last load (or ``None``); ``problems``: that load's ``raw.problems`` rows; ``alerts``:
     one row per delivery of the alerts recorded in the last days (``kind``, ``alert_id``, ``channel``,
     ``status``); ``generated_at``: now unless given (an aware time, or naive UTC); ``owed``: the deliveries still
-    owed (:func:`ingest.tell.alerts.owed`), shown as a banner when there are any."""
+    owed (:func:`ingest.tell.alerts.owed`), shown as a banner when there are any; ``held``: the e-mails in
+    quarantine (:func:`read_quarantine`)."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     forms = list(catalogue.forms)
     known = {f.code for f in forms}
@@ -436,7 +457,8 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
  · Tạo lúc <span class="en">/ generated</span> <span id="generated">{e(vn_time(generated_at))}</span>
  (giờ Việt Nam, UTC+7)
  · {len(grid)} báo cáo phải nộp <span class="en">/ reports owed</span></p>
-<nav>{nav} <a href="#load">Lần nạp cuối / last load</a> <a href="#recent-alerts">Cảnh báo / alerts</a></nav>
+<nav>{nav} <a href="#load">Lần nạp cuối / last load</a> <a href="#mail-quarantine">Thư bị giữ / held e-mails</a>
+ <a href="#recent-alerts">Cảnh báo / alerts</a></nav>
 {_owed_banner(owed)}
 </header>
 <main>
@@ -458,6 +480,10 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
 {_last_load(last_load)}
 <h3>Vấn đề của lần nạp này <span class="en">/ problems found in this load</span> ({n_problems})</h3>
 {_problems(problems)}
+</section>
+<section id="mail-quarantine">
+<h2>Thư bị giữ lại <span class="en">/ e-mails held back</span> ({0 if held is None else len(held)})</h2>
+{_quarantine(held)}
 </section>
 <section id="recent-alerts">
 <h2>Cảnh báo {ALERT_DAYS} ngày qua <span class="en">/ alerts of the last {ALERT_DAYS} days</span></h2>
@@ -511,6 +537,14 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def read_quarantine(con: warehouse.Connection) -> pd.DataFrame:
+    """The e-mails the mailbox door quarantined, newest first (empty before the table exists)."""
+    if not warehouse.has_table(con, "raw", "mail_messages"):
+        return pd.DataFrame(columns=["received_at", "sender", "subject", "reason"])
+    return warehouse.frame(con, """select received_at, sender, subject, reason from raw.mail_messages
+                                   where outcome = 'quarantined' order by received_at desc, message_key""")
+
+
 def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datetime | None = None) -> Path:
     """Build the status page from the warehouse and write it (``reports/status.html``): the reporting calendar as
     of the day it was built for (``as_of`` when there is none yet), the last load, the recent alerts."""
@@ -531,8 +565,9 @@ def write_status_page(as_of: dt.date, path: Path | None = None, *, now: dt.datet
         problems = read_problems(con, last_load["load_id"] if last_load else None)
         alerts = read_recent_alerts(con, now_utc - dt.timedelta(days=ALERT_DAYS))
         owed_now = owed(con)
+        held = read_quarantine(con)
     page = render_status_page(grid, as_of=as_of, catalogue=cat, last_load=last_load, problems=problems,
-                              alerts=alerts, generated_at=now, owed=owed_now)
+                              alerts=alerts, generated_at=now, owed=owed_now, held=held)
     target = Path(path) if path else reports_dir() / PAGE_NAME
     write_atomically(target, page)
     log.info("status page as of %s: %d reports owed, last load %s with %d problems, %d alert deliveries → %s",

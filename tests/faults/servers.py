@@ -30,6 +30,16 @@ class Received:
     subject: str
     rcpt: list[str]
     attachments: list[str] = field(default_factory=list)
+    message: email.message.EmailMessage | None = None  # the whole message as it was received
+
+    def text(self) -> str:
+        """The body a reader sees (the HTML part's text, unescaped)."""
+        import html
+        import re
+
+        assert self.message is not None
+        part = self.message.get_body(preferencelist=("html", "plain"))
+        return html.unescape(re.sub(r"<[^>]+>", "", part.get_content()))
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -100,7 +110,7 @@ class SmtpServer:
                         msg = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
                         names = [p.get_filename() for p in msg.iter_attachments()]
                         smtp.received.append(Received(msg["Message-ID"], str(msg["Subject"]), rcpt,
-                                                      [n for n in names if n]))
+                                                      [n for n in names if n], msg))
                         if smtp.on_message is not None:
                             smtp.on_message(len(smtp.received))
                         if smtp.mode == "slow-data":

@@ -88,7 +88,8 @@ def put(inbox: Path, folder: str, name: str, form_code: str, unit_code: str, per
 
 def pipeline_env(data_dir: Path) -> dict[str, str]:
     """What `make run` runs the DAGs with, for ``data_dir``, as of the tests' day."""
-    return {**embedded_environment(data_dir), "SECTORSTATS_AS_OF": AS_OF}
+    # the tests write files and run at once: no waiting for a file to settle (tests/doors/test_sftp_inbox.py does)
+    return {**embedded_environment(data_dir), "SECTORSTATS_AS_OF": AS_OF, "SECTORSTATS_INBOX_SETTLE_SECONDS": "0"}
 
 
 def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -66,8 +66,8 @@ def test_alert_kinds_are_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setattr(alerts, "CATALOGUE_DIR", tmp_path)
     alerts.alert_kinds.cache_clear()
     try:
-        with pytest.raises(ValueError, match=r"no text for alert kind\(s\) \['escalation', 'overdue', 'rejected', "
-                                             r"'warnings'\]"):
+        with pytest.raises(ValueError, match=r"no text for alert kind\(s\) \['escalation', 'overdue', 'receipt', "
+                                             r"'rejected', 'warnings'\]"):
             alerts.alert_kinds()
     finally:
         alerts.alert_kinds.cache_clear()

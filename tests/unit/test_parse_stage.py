@@ -29,7 +29,7 @@ def test_pending_files_are_the_first_arrival_of_contents_not_parsed_by_this_pars
     t = dt.datetime(2024, 11, 5, 2)
     for i, (sha, name, hours) in enumerate([("a", "first.xlsx", 0), ("a", "again.xlsx", 5), ("b", "b.xlsx", 1),
                                             ("c", "c.xlsx", 2), ("d", "d.xlsx", 3)]):
-        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L', null)",
                     (f"id{i}", sha, name, t + dt.timedelta(hours=hours)))
     for sha, version in (("b", parsing.PARSER_VERSION), ("c", parsing.PARSER_VERSION - 1)):
         con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at, status,
@@ -48,7 +48,7 @@ def test_reprocessing_a_period_range_takes_the_reports_of_those_periods(con: war
     periods = {"jan": dt.date(2024, 1, 1), "q2": dt.date(2024, 4, 1), "jun": dt.date(2024, 6, 1),
                "jul": dt.date(2024, 7, 1), "unknown": None}
     for i, (sha, period) in enumerate(periods.items()):
-        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L')",
+        con.exec_driver_sql("insert into raw.arrivals values (?, ?, '443', ?, 1, 1, ?, false, 'x', 'L', null)",
                     (f"id{i}", sha, f"{sha}.xlsx", t + dt.timedelta(hours=i)))
         con.exec_driver_sql("""insert into raw.submissions (sha256, file_name, folder_unit_code, received_at,
                        period_start, status, n_errors, n_warnings, parser_version, load_id)

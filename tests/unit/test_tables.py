@@ -13,7 +13,7 @@ from ingest.warehouse.tables import Column, Table, read_tables, table, tables
 def test_every_table_the_pipeline_writes_is_declared_with_types() -> None:
     assert set(tables()) == {"raw.arrivals", "raw.submissions", "raw.observations", "raw.problems", "raw.loads",
                              "raw.catalogue_forms", "raw.catalogue_indicators", "raw.catalogue_settings",
-                             "ops.alert_log", "ops.alert_delivery"}
+                             "ops.alert_log", "ops.alert_delivery", "raw.mail_messages"}
     for t in tables().values():
         assert t.columns and all(c.type for c in t.columns), t.qualified
 
@@ -72,7 +72,8 @@ def test_a_column_declared_since_is_added_to_an_older_warehouse(tmp_path: Path) 
     path = tmp_path / "old.duckdb"
     with warehouse.connect(path) as con:  # ops.alert_log as first released, with a row: no attachments column
         warehouse.execute(con, "create schema ops")
-        warehouse.execute(con, table("ops.alert_log").ddl().replace(", attachments varchar", ""))
+        warehouse.execute(con, table("ops.alert_log").ddl().replace(", attachments varchar", "")
+                          .replace(", in_reply_to varchar", ""))
         warehouse.execute(con, """insert into ops.alert_log (alert_id, kind, recipient, channel, subject, body,
                                   reason, created_at, send_status) values ('a', 'overdue', 'x@y', 'email', 's', 'b',
                                   'r', timestamp '2025-01-01', 'sent')""")
