@@ -7,16 +7,22 @@ taken e-mails moved out of the mailbox's folder and their replies sent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ingest import warehouse
 from ingest.archive import store
 from ingest.settings import data_dir, inbox_location
+
+if TYPE_CHECKING:
+    from ingest.doors.mailbox import MailboxConfig, Session
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,7 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
     config = mailbox.mailbox_config()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     mail = mailbox.MailIntake()
-    with warehouse.connect() as con, (mailbox.session(config) if config else _no_session()) as imap:
+    with warehouse.connect() as con, _mailbox_session(config) as (imap, unreachable):
         warehouse.ensure_schema(con)
         known_rows = warehouse.execute(
             con, "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
@@ -67,8 +73,12 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
     duplicates = sum(a.is_duplicate for a in arrivals)
     log.info("archive: %d files in the inbox, %d e-mails in the mailbox, %d new arrivals (%d duplicates)", seen,
              mail.seen, len(arrivals), duplicates)
-    return {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals), "duplicates": duplicates,
-            "messages": len(mail.messages), "replies_sent": replies.get("sent", 0)}
+    out: dict[str, int | str] = {"load_id": load_id, "files_seen": seen, "files_new": len(arrivals),
+                                 "duplicates": duplicates, "messages": len(mail.messages),
+                                 "replies_sent": replies.get("sent", 0)}
+    if unreachable:
+        out["mailbox_unreachable"] = unreachable
+    return out
 
 
 def _mail_ledger(con: warehouse.Connection, mailbox_name: str) -> tuple[dict[str, str], set[str]]:
@@ -78,9 +88,24 @@ def _mail_ledger(con: warehouse.Connection, mailbox_name: str) -> tuple[dict[str
             {s for _, o, s, _ in rows if s and o != "quarantined"})
 
 
-class _no_session:
-    def __enter__(self) -> None:
-        return None
+@contextlib.contextmanager
+def _mailbox_session(config: MailboxConfig | None) -> Iterator[tuple[Session | None, str]]:
+    """The mailbox session (None without a mailbox), and why the mailbox could not be reached. A mail server that
+    is down or unreachable delays the e-mails (they wait on the server) and must not stop the folder's files: the
+    load goes on without it, loudly. A refused login is a configuration error, and fails the run."""
+    from ingest.doors import mailbox
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    if config is None:
+        yield None, ""
+        return
+    try:
+        session = mailbox.Session(config)
+    except OSError as exc:  # refused, reset, timed out, no route: an outage
+        log.error("mailbox %s could not be reached (%s: %s): its e-mails wait on the server for the next run",
+                  config.name, type(exc).__name__, exc)
+        yield None, f"{type(exc).__name__}: {exc}"
+        return
+    try:
+        yield session, ""
+    finally:
+        session.close()

@@ -330,6 +330,7 @@ def pull(s: Session, known: dict[str, str], taken_sha256: set[str], known_file_s
              for _, _, _, sha, header in fetched]
     readings = list(map_in_workers(items, _read_in_worker, workers=workers, limits=limits))
     file_sha_seen = set(known_file_sha256)
+    files_staged: list[store.Staged] = []  # made durable together below, before the caller records them
     for (uid, size, received, sha, _), reading in zip(fetched, readings, strict=True):
         key = message_key(config.name, s.uidvalidity, uid)
         if sha is not None and sha in taken_sha256:  # this very message was taken before (the mailbox was rebuilt)
@@ -353,7 +354,7 @@ def pull(s: Session, known: dict[str, str], taken_sha256: set[str], known_file_s
         if not reason:
             for index, att in enumerate(reading.attachments):
                 st = store.stage_bytes(att.data, data_dir)
-                store.publish([st])
+                files_staged.append(st)
                 duplicate = st.sha256 in file_sha_seen
                 file_sha_seen.add(st.sha256)
                 intake.arrivals.append(_arrival(key, index, att.name, st.sha256, len(att.data), received,
@@ -374,6 +375,7 @@ def pull(s: Session, known: dict[str, str], taken_sha256: set[str], known_file_s
         intake.moves.setdefault(_destination(config, outcome), []).append(uid)
         log.info("mailbox %s: message UID %d from %s: %s%s (%d file(s))", config.name, uid,
                  reading.sender or "?", outcome, f" ({reason})" if reason else "", files)
+    store.publish(files_staged)
     return intake
 
 

@@ -311,3 +311,23 @@ def test_the_mailbox_command_checks_the_connection_and_takes_nothing(door: Door,
     door.imap.stop()
     assert main(["mailbox"]) == 2
     assert "ConnectionRefusedError" in capsys.readouterr().err
+
+
+def test_a_mail_server_that_is_down_delays_the_e_mails_and_never_stops_the_folders_files(
+        door: Door, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.catalogue import load_catalogue
+    from tests.integration.helpers import consistent_values, put
+
+    form = load_catalogue().form("01/LĐVL-H")
+    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(door.tmp / "inbox"))
+    put(door.tmp / "inbox", "437", "hl.xlsx", form.code, "437", FEB, consistent_values(form, 3, 2), MARCH_5)
+    door.send(m.message(attachments=[("bc.xlsx", m.form_bytes(door.tmp), m.XLSX)]))
+    door.imap.stop()
+    down = run_ingest()
+    assert down["archive"]["mailbox_unreachable"].startswith("ConnectionRefusedError: ")
+    assert rows("select folder_unit_code, file_name, message_key from raw.arrivals") == [("437", "hl.xlsx", None)]
+    door.imap.start()
+    back = run_ingest()
+    assert "mailbox_unreachable" not in back["archive"]
+    assert rows("select folder_unit_code, file_name from raw.arrivals where message_key is not null") == [
+        ("443", "bc.xlsx")]
