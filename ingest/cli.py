@@ -163,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
                    "SECTORSTATS_WAREHOUSE_URL, SECTORSTATS_ANALYST_ROLE, SECTORSTATS_ANALYST_PASSWORD)"
                    ).set_defaults(func=_warehouse_roles)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if args.verbose else logging.WARNING
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt)
+    # the library's own logger keeps its handler and level: importing Airflow (a connection looked up, the mailbox's
+    # or the alerts') reconfigures the root logger to AIRFLOW__LOGGING__LOGGING_LEVEL, which silenced `-v`
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt))
+    library = logging.getLogger("ingest")
+    library.handlers[:] = [handler]
+    library.setLevel(level)
+    library.propagate = False
     return args.func(args)
