@@ -70,6 +70,7 @@ run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite 
 # each user in a JSON file; it is written here on first start so that it can be printed every time (edit the file to
 # choose your own password, delete it for a new one).
 AIRFLOW_PORT ?= 8080
+UPLOAD_PORT ?= 8090
 AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
 define AIRFLOW_PASSWORD_PY
 import json, pathlib, secrets, sys
@@ -89,18 +90,23 @@ airflow: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AI
 # the DAGs run one task at a time (one DuckDB writer): no need for 32 idle worker slots
 airflow: export AIRFLOW__CORE__PARALLELISM := 4
 
-airflow: install demo airflow-db  ## Airflow UI + scheduler on http://localhost:8080 (AIRFLOW_PORT=...), login printed; Ctrl-C stops
+airflow: install demo airflow-db  ## Airflow UI + scheduler on http://localhost:8080 (AIRFLOW_PORT=...), and the districts' upload page on :8090 (UPLOAD_PORT=...); Ctrl-C stops both
 	@password=$$($(PY) -c "$$AIRFLOW_PASSWORD_PY" "$(AIRFLOW_PASSWORDS)"); \
 	echo ""; \
 	echo "  Airflow UI: http://localhost:$(AIRFLOW_PORT)   user: admin   password: $$password"; \
 	echo "              (the password is kept in $(AIRFLOW_PASSWORDS))"; \
+	echo "  Upload page for districts: http://localhost:$(UPLOAD_PORT)   (its own process, beside Airflow)"; \
+	echo "              accounts: $(PY) -m ingest accounts add --unit 443   (prints the password once)"; \
 	echo "  The DAGs start paused: switch sectorstats_ingest, sectorstats_transform and sectorstats_monitor on"; \
 	echo "  in the UI, or"; \
 	echo "    AIRFLOW_HOME=$(AIRFLOW_HOME) $(VENV)/bin/airflow dags unpause sectorstats_ingest"; \
 	echo "  Task logs: $(AIRFLOW_HOME)/logs/ (and in the UI). Ready when 'Airflow is ready' shows; Ctrl-C stops."; \
 	echo ""
-	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} \
-		exec $(VENV)/bin/airflow standalone
+	@mkdir -p $(DATA_DIR)/logs
+	@$(PY) -m ingest upload-page --port $(UPLOAD_PORT) > $(DATA_DIR)/logs/upload_page.log 2>&1 & page=$$!; \
+		trap 'kill $$page 2>/dev/null' EXIT; \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} \
+		$(VENV)/bin/airflow standalone
 
 ingest: install  ## archive, parse, validate and load without Airflow
 	$(PY) -m ingest ingest

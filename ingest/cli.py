@@ -87,6 +87,46 @@ def _mailbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounts(args: argparse.Namespace) -> int:
+    """The upload page's accounts: add (the password is printed once), list, disable, enable, a new password."""
+    from ingest.catalogue import load_catalogue
+    from ingest.doors.upload.accounts import DEFAULT_PROVINCE_NAME, PROVINCE, UNIT, AccountError, AccountStore
+
+    store = AccountStore()
+    try:
+        if args.action == "add":
+            if args.unit:
+                cat = load_catalogue()
+                if cat.unit(args.unit) is None or args.unit == cat.province_code:
+                    print(f"accounts: there is no unit {args.unit!r} in the catalogue", file=sys.stderr)
+                    return 2
+                account, password = store.add(args.name or args.unit, UNIT, args.unit)
+            else:
+                account, password = store.add(args.name or DEFAULT_PROVINCE_NAME, PROVINCE, None)
+            print(f"account {account.name} ({account.role}{' ' + account.unit_code if account.unit_code else ''}) "
+                  f"added; its password, shown this once:\n{password}")
+        elif args.action == "list":
+            for a in store.accounts():
+                print(f"{a.name:<12} {a.role:<9} {a.unit_code or '':<6} {'disabled' if a.disabled else 'active'}")
+        elif args.action in ("disable", "enable"):
+            account = store.set_disabled(args.name, args.action == "disable")
+            print(f"account {account.name} {args.action}d")
+        elif args.action == "password":
+            print(f"account {args.name}: new password, shown this once (its sessions are ended):\n"
+                  f"{store.new_password(args.name)}")
+    except AccountError as exc:
+        print(f"accounts: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _upload_page(args: argparse.Namespace) -> int:
+    from ingest.doors.upload.app import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from ingest.marts.calendar import build_calendar
 
@@ -151,6 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pending", action="store_true",
                    help="list the deliveries still owed (an outage) and send nothing; exit status 1 if any")
     p.set_defaults(func=_alerts)
+    p = sub.add_parser("accounts", help="the upload page's accounts (kept in $SECTORSTATS_DATA_DIR/doors/): add, "
+                       "list, disable, enable, password")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("add", help="add a unit's or the province's account and print its password once")
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--unit", metavar="CODE", help="the unit's code (the account is named by it)")
+    who.add_argument("--province", action="store_true", help="the province's account (sees every unit)")
+    a.add_argument("--name", help="the login name (default: the unit's code, or 'province')")
+    actions.add_parser("list", help="every account, its unit and whether it is active")
+    for action, text in (("disable", "disable an account and end its sessions"), ("enable", "enable it again"),
+                         ("password", "give an account a new password (printed once) and end its sessions")):
+        actions.add_parser(action, help=text).add_argument("name")
+    p.set_defaults(func=_accounts)
+    p = sub.add_parser("upload-page", help="serve the districts' upload page (beside Airflow, its own process)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: behind a reverse "
+                   "proxy)")
+    p.add_argument("--port", type=int, default=8090)
+    p.set_defaults(func=_upload_page)
     sub.add_parser("monitor", help="build the reporting calendar as of SECTORSTATS_AS_OF (default today): "
                    "marts.fct_report_status").set_defaults(func=_monitor)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)

@@ -15,7 +15,7 @@ import pandas as pd
 from ingest import warehouse
 from ingest.catalogue import load_catalogue
 from ingest.catalogue.constants import ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED
-from ingest.catalogue.problems import ReceivedFile
+from ingest.catalogue.problems import Problem, ReceivedFile
 from ingest.check.history import HISTORY_COLUMNS, warehouse_history
 from ingest.check.validate import Validator, validate_batch
 from ingest.package import LoadPackage
@@ -68,6 +68,18 @@ def verdicts(subs: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def judge(subs: pd.DataFrame, parsed_problems: pd.DataFrame,
+          failures: list[Problem]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each file's verdict, and the problems the rules found as rows of the package (``checked/``), from the
+    parsed files, what reading and parsing found and the rule failures: the validate stage and the upload page's
+    preview (:mod:`ingest.doors.upload.preview`) both judge with it."""
+    files = {sha: ReceivedFile(name, folder, sid) for sha, name, folder, sid in
+             subs[["sha256", "file_name", "folder_unit_code", "submission_id"]].itertuples(index=False)}
+    checked = problem_frame(failures, files).drop_duplicates(subset=["problem_id"], ignore_index=True)
+    every = pd.concat([parsed_problems, checked], ignore_index=True).drop_duplicates(subset=["problem_id"])
+    return verdicts(subs, every), checked
+
+
 def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str, int | str]:
     """Run the Great Expectations suites over the package, in chunks of whole units (each chunk one run of
     every suite), and write the problems they find and each file's verdict into the package."""
@@ -92,11 +104,7 @@ def validate_stage(load_id: str, validator: Validator | None = None) -> dict[str
                 failures += validate_batch(part, part_obs, catalogue, validator, load_history(part))
                 del part_obs
         log.info("validate: %d submissions in %d chunk(s) of whole units", len(identified), len(chunks))
-    files = {sha: ReceivedFile(name, folder, sid) for sha, name, folder, sid in
-             subs[["sha256", "file_name", "folder_unit_code", "submission_id"]].itertuples(index=False)}
-    checked = problem_frame(failures, files).drop_duplicates(subset=["problem_id"], ignore_index=True)
-    every = pd.concat([parsed_problems, checked], ignore_index=True).drop_duplicates(subset=["problem_id"])
-    verdict = verdicts(subs, every)
+    verdict, checked = judge(subs, parsed_problems, failures)
     package.write_checked(verdict, checked)
     by_rule = Counter(f.rule for f in failures)
     log.info("validate: %d submissions, %d rule failures %s", len(subs), len(failures), dict(by_rule))

@@ -211,10 +211,11 @@ def gx_results_dir() -> str:
     return str(data_dir() / "gx")
 
 
-def open_context(root: Path | None = None) -> AbstractDataContext:
-    """The project's file data context (``great_expectations/``)."""
+def open_context(root: Path | None = None, results_dir: str | None = None) -> AbstractDataContext:
+    """The project's file data context (``great_expectations/``), storing its results in ``results_dir`` (default
+    :func:`gx_results_dir`; the context fixes it when it opens)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ["SECTORSTATS_GX_DIR"] = gx_results_dir()
+    os.environ["SECTORSTATS_GX_DIR"] = results_dir or gx_results_dir()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -226,10 +227,10 @@ def open_context(root: Path | None = None) -> AbstractDataContext:
 class Validator:
     """The suites of the project's file data context, checked against the catalogue before use."""
 
-    def __init__(self, catalogue: Catalogue, root: Path | None = None) -> None:
+    def __init__(self, catalogue: Catalogue, root: Path | None = None, results_dir: str | None = None) -> None:
         self.catalogue = catalogue
-        self.results_dir = gx_results_dir()
-        self.context = open_context(root)
+        self.results_dir = results_dir or gx_results_dir()  # the upload page keeps its previews' apart
+        self.context = open_context(root, self.results_dir)
         self.definitions = {}
         for name, expectations in generated_suites(catalogue).items():
             try:

@@ -50,13 +50,17 @@ def build_calendar(as_of: dt.date) -> dict[str, int]:
     return counts
 
 
-def read_calendar(con: warehouse.Connection, as_of: dt.date | None = None) -> pd.DataFrame:
+def read_calendar(con: warehouse.Connection, as_of: dt.date | None = None, *,
+                  unit_code: str | None = None) -> pd.DataFrame:
     """Every report of the calendar (dates as ``datetime.date``), by form, period and unit; empty before the first
-    build. With ``as_of``, a calendar built for another day is refused (:class:`CalendarOutOfDate`)."""
+    build. With ``as_of``, a calendar built for another day is refused (:class:`CalendarOutOfDate`); with
+    ``unit_code``, only that unit's reports (the upload page shows a unit what it owes)."""
     if not warehouse.has_table(con, "marts", CALENDAR_MODEL):
         return pd.DataFrame(columns=COLUMNS)
-    frame = warehouse.frame(con, f"select {', '.join(COLUMNS)} from {CALENDAR_TABLE} "
-                                 "order by form_code, period_start, unit_code")
+    where = "where unit_code = :unit " if unit_code is not None else ""
+    frame = warehouse.frame(con, f"select {', '.join(COLUMNS)} from {CALENDAR_TABLE} {where}"
+                                 "order by form_code, period_start, unit_code",
+                            {"unit": unit_code} if unit_code is not None else None)
     for column in DATE_COLUMNS:
         frame[column] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]]
     if as_of is not None and not frame.empty and set(frame["as_of"]) != {as_of}:

@@ -171,35 +171,53 @@ def parse_chunk(load_id: str, chunk: int, *, progress: bool = False, workers: in
     paths = [data_dir() / store.archive_relpath(sha) for sha in pending["sha256"]]
     catalogue = load_catalogue()
     results = parse_paths(paths, _parse_with_catalogue, workers=workers)
-    files: dict[str, ReceivedFile] = {}
     for f, parsed in zip(rows, (_with_form(r, catalogue) for r in results), strict=True):
-        record = {"sha256": f.sha256, "file_name": f.file_name, "folder_unit_code": f.folder_unit_code,
-                  "received_at": f.received_at, "unit_code": None, "form_code": None, "form_version": None,
-                  "period_type": None, "period_start": None, "source_sheet": None, "submission_id": None}
-        if isinstance(parsed, Problem):
-            problems.append(parsed.of_file(f.sha256))
-        else:
-            sid = f.sha256[:16] if parsed.identified else None
-            if parsed.form is not None:
-                record.update(form_code=parsed.form.code, period_type=parsed.form.period_type,
-                              form_version=parsed.form_version or parsed.form.version)
-            record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
-                          source_sheet=parsed.sheet)
-            if sid:
-                obs.extend((sid, *o) for o in parsed.observations)
-            form = {"form": parsed.form.code if parsed.form else ""}  # every parse message may name the form
-            problems.extend(replace(p, details={**form, **p.details}, sha256=f.sha256) for p in parsed.problems)
-        if record["submission_id"] is None:
-            record.update(claims(f.file_name, f.folder_unit_code, f.received_at,
-                                 None if isinstance(parsed, Problem) else parsed, catalogue))
-        files[f.sha256] = ReceivedFile(f.file_name, f.folder_unit_code, record["submission_id"])
+        record, numbers, found = file_result(f.sha256, f.file_name, f.folder_unit_code, f.received_at, parsed,
+                                             catalogue)
         subs.append(record)
-    observations = pd.DataFrame(obs, columns=["submission_id", *Observation._fields])[OBSERVATION_COLUMNS]
-    counts = write_folder(package.part(chunk), {
-        "submissions": _submission_frame(subs), "observations": observations.astype({"value": "float64"}),
-        "problems": problem_frame(problems, files)})
+        obs.extend(numbers)
+        problems.extend(found)
+    counts = write_folder(package.part(chunk), package_frames(subs, obs, problems))
     return {"chunk": chunk, "files": counts["submissions"], "observations": counts["observations"],
             "problems": counts["problems"]}
+
+
+def file_result(sha256: str, file_name: str, folder_unit_code: str, received_at: dt.datetime,
+                parsed: ParsedSubmission | Problem, catalogue: Catalogue) -> tuple[dict, list[tuple], list[Problem]]:
+    """What one read file adds to the load package: its ``submissions`` record, its numbers (rows of
+    ``observations``: the submission id, then an :class:`Observation`) and its problems. The parse stage and the
+    upload page's preview (:mod:`ingest.doors.upload.preview`) both build a file's frames with it."""
+    record = {"sha256": sha256, "file_name": file_name, "folder_unit_code": folder_unit_code,
+              "received_at": received_at, "unit_code": None, "form_code": None, "form_version": None,
+              "period_type": None, "period_start": None, "source_sheet": None, "submission_id": None}
+    obs: list[tuple] = []
+    problems: list[Problem] = []
+    if isinstance(parsed, Problem):
+        problems.append(parsed.of_file(sha256))
+    else:
+        sid = sha256[:16] if parsed.identified else None
+        if parsed.form is not None:
+            record.update(form_code=parsed.form.code, period_type=parsed.form.period_type,
+                          form_version=parsed.form_version or parsed.form.version)
+        record.update(submission_id=sid, unit_code=parsed.unit_code, period_start=parsed.period_start,
+                      source_sheet=parsed.sheet)
+        if sid:
+            obs.extend((sid, *o) for o in parsed.observations)
+        form = {"form": parsed.form.code if parsed.form else ""}  # every parse message may name the form
+        problems.extend(replace(p, details={**form, **p.details}, sha256=sha256) for p in parsed.problems)
+    if record["submission_id"] is None:
+        record.update(claims(file_name, folder_unit_code, received_at,
+                             None if isinstance(parsed, Problem) else parsed, catalogue))
+    return record, obs, problems
+
+
+def package_frames(records: list[dict], observations: list[tuple], problems: list[Problem]) -> dict[str, pd.DataFrame]:
+    """The ``submissions``, ``observations`` and ``problems`` frames of a part of the load package, from what
+    :func:`file_result` gave for each file (one record per file content)."""
+    files = {r["sha256"]: ReceivedFile(r["file_name"], r["folder_unit_code"], r["submission_id"]) for r in records}
+    frame = pd.DataFrame(observations, columns=["submission_id", *Observation._fields])[OBSERVATION_COLUMNS]
+    return {"submissions": _submission_frame(records), "observations": frame.astype({"value": "float64"}),
+            "problems": problem_frame(problems, files)}
 
 
 def claims(file_name: str, folder_unit_code: str, received_at: dt.datetime, parsed: ParsedSubmission | None,
