@@ -44,7 +44,7 @@ from ingest.archive import store
 from ingest.doors import receipts
 from ingest.doors.attachments import MailMessage, read_message
 from ingest.doors.senders import check_sender, mail_authserv_id, sender_units
-from ingest.read.limits import Limits, current_limits, human_bytes
+from ingest.read.limits import Limits, current_limits
 from ingest.warehouse.tables import table
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,3 @@ def _row(key: str, config: MailboxConfig, uidvalidity: int, uid: int, sha: str |
             "subject": reading.subject if reading else None, "received_at": received, "size_bytes": size,
             "outcome": outcome, "reason": reason, "files_taken": files, "not_taken": not_taken or None,
             "receipt_alert_id": receipt.alert_id if receipt else None, "load_id": load_id, "recorded_at": now}
-
-
-def human_limit(limits: Limits) -> str:
-    return human_bytes(limits.max_message_bytes)

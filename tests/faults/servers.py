@@ -47,17 +47,12 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-class SmtpServer:
-    """An SMTP server on a fixed loopback port. ``mode``: ``ok``; ``down`` (nothing listens: connection refused);
-    ``busy`` (greets with 421, as a server that refuses service); ``hang`` (accepts, never greets); ``drop-data``
-    (closes the connection in the middle of DATA); ``slow-data`` (takes the message, then answers after the
-    client's timeout: delivered, though the client cannot know). ``received`` is its log of the messages it took."""
+class _LoopbackServer:
+    """A server on a fixed loopback port whose behaviour is its ``mode``: ``down`` (nothing listens: connection
+    refused) until :meth:`set` says otherwise; the same port through every mode, as a real server coming back."""
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.received: list[Received] = []
-        self.connections = 0
-        self.on_message: Callable[[int], None] | None = None  # called with the count, before the 250 reply
         self._server: _Server | None = None
         self.mode = "down"
 
@@ -67,6 +62,35 @@ class SmtpServer:
         elif self._server is None:
             self._start()
         self.mode = mode
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _serve(self, handler: type[socketserver.StreamRequestHandler]) -> None:
+        self._server = _Server(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def close(self) -> None:
+        self._stop()
+
+
+class SmtpServer(_LoopbackServer):
+    """An SMTP server on a fixed loopback port. ``mode``: ``ok``; ``down`` (nothing listens: connection refused);
+    ``busy`` (greets with 421, as a server that refuses service); ``hang`` (accepts, never greets); ``drop-data``
+    (closes the connection in the middle of DATA); ``slow-data`` (takes the message, then answers after the
+    client's timeout: delivered, though the client cannot know). ``received`` is its log of the messages it took."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[Received] = []
+        self.connections = 0
+        self.on_message: Callable[[int], None] | None = None  # called with the count, before the 250 reply
 
     def _start(self) -> None:
         smtp = self
@@ -122,17 +146,7 @@ class SmtpServer:
                     else:  # RSET, NOOP
                         self.wfile.write(b"250 OK\r\n")
 
-        self._server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def _stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def close(self) -> None:
-        self._stop()
+        self._serve(Handler)
 
     def connection_env(self) -> dict[str, str]:
         return {"AIRFLOW_CONN_SMTP_SECTORSTATS": json.dumps({
@@ -141,26 +155,17 @@ class SmtpServer:
                       "timeout": 2, "retry_limit": 1}})}
 
 
-class WebhookServer:
+class WebhookServer(_LoopbackServer):
     """A chat webhook on a fixed loopback port. ``mode``: ``ok``; ``down``; ``error`` (500); ``throttle`` (429 with
     ``Retry-After: retry_after``); ``slow`` (answers after ``delay`` seconds). ``posts`` is its log of the posts
     it accepted, with their ``Idempotency-Key``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.posts: list[tuple[str | None, dict]] = []
         self.requests = 0
         self.retry_after = "3600"
         self.delay = 5.0
-        self._server: _Server | None = None
-        self.mode = "down"
-
-    def set(self, mode: str) -> None:
-        if mode == "down":
-            self._stop()
-        elif self._server is None:
-            self._start()
-        self.mode = mode
 
     def _start(self) -> None:
         hook = self
@@ -191,17 +196,7 @@ class WebhookServer:
                 with contextlib.suppress(OSError):  # the client gave up (its timeout)
                     self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
 
-        self._server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def _stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def close(self) -> None:
-        self._stop()
+        self._serve(Handler)
 
     def connection_env(self) -> dict[str, str]:
         return {"AIRFLOW_CONN_WEBHOOK_SECTORSTATS": json.dumps({

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from ingest.catalogue.problems import Problem
-from ingest.read import reader
 from ingest.read.limits import MB, Limits
 from ingest.read.reader import read_workbook
 from ingest.read.safety import _sst_lengths
@@ -29,17 +28,6 @@ from tests.unit.office_files import biff_join, biff_records, cfb, rewrite_zip, x
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 SHEET1, STRINGS, STYLES = "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/styles.xml"
-
-
-@pytest.fixture
-def no_calamine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fails the test if calamine is asked to open the bytes: the refusal must come before it."""
-    class Forbidden:
-        @staticmethod
-        def from_filelike(*_: object) -> None:
-            raise AssertionError("calamine opened a file that should have been refused")
-
-    monkeypatch.setattr(reader, "CalamineWorkbook", Forbidden)
 
 
 def with_parts(sheet: str, shared: list[str] | None = None, styles: bytes | None = None) -> bytes:

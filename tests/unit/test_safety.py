@@ -22,7 +22,6 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from ingest.catalogue import load_catalogue
 from ingest.catalogue.problems import Location, Problem
 from ingest.parse.stage import parse_file
-from ingest.read import reader
 from ingest.read.limits import MB, Limits, current_limits, human_bytes
 from ingest.read.reader import read_workbook
 from ingest.read.safety import inspect_workbook
@@ -56,17 +55,6 @@ def small() -> bytes:
 def messages(problem: Problem, file_name: str = "bc.xlsx") -> tuple[str, str]:
     """The (vi, en) messages the load records for ``problem`` of a file called ``file_name``."""
     return problem.messages(file_name)
-
-
-@pytest.fixture
-def no_calamine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fails the test if calamine is asked to open the bytes: the refusal must come before it."""
-    class Forbidden:
-        @staticmethod
-        def from_filelike(*_: object) -> None:
-            raise AssertionError("calamine opened a file that should have been refused")
-
-    monkeypatch.setattr(reader, "CalamineWorkbook", Forbidden)
 
 
 def measured(fn: Callable[[], object]) -> tuple[object, float, float]:
