@@ -3,7 +3,8 @@
 - ``great_expectations/``: the validation suites of every form (ingest/check/validate.py defines them);
 - ``dbt_project/models/marts/domains/mart_<domain>.yml``: every column of every domain mart described
   (devtools/mart_docs.py), and ``mart_<domain>.sql`` for a domain new in forms.yaml;
-- ``docs/problems.md`` (problems.yaml) and ``docs/raw_schema.md`` (the dbt source declarations).
+- ``docs/problems.md`` (problems.yaml), ``docs/formats.md`` (formats.yaml) and ``docs/raw_schema.md`` (the dbt
+  source declarations).
 
 Each has a test that fails when it is stale (``tests/unit/test_generated.py``; a run refuses stale suites), so a
 row or a whole form added to ``forms.yaml``, a problem to ``problems.yaml`` or a column to a source declaration
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from devtools.mart_docs import DOMAINS_DIR, mart_docs
 from ingest.catalogue import Catalogue, load_catalogue
+from ingest.catalogue.formats import file_formats
 from ingest.catalogue.problems import problem_catalogue
 from ingest.check.validate import ASSET, BATCH, DATASOURCE, generated_suites, open_context, suite_signature
 from ingest.settings import REPO_DIR
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RAW_SCHEMA_DOC = REPO_DIR / "docs" / "raw_schema.md"
 PROBLEMS_DOC = REPO_DIR / "docs" / "problems.md"
+FORMATS_DOC = REPO_DIR / "docs" / "formats.md"
 
 
 def _cell(text: str) -> str:
@@ -88,7 +91,30 @@ def problems_markdown() -> str:
     ]
     for t in cat.types.values():
         vi, en = (m.replace("|", "\\|") for m in (t.vi, t.en))
-        lines.append(f"| `{t.code}` | {t.stage} | {t.severity} | {t.title} | {vi} | {en} |")
+        title = f"{t.title} (*deprecated*: {t.deprecated})" if t.deprecated else t.title
+        lines.append(f"| `{t.code}` | {t.stage} | {t.severity} | {_cell(title)} | {vi} | {en} |")
+    return "\n".join(lines) + "\n"
+
+
+def formats_markdown() -> str:
+    """``docs/formats.md``: every file format the reader tells from the bytes and what happens to it."""
+    what = {"workbook": "read by python-calamine after the safety inspection",
+            "export": "read by `ingest/read/exports/` under the same limits, then the same parser"}
+    lines = [
+        "# File formats",
+        "",
+        "Generated from `ingest/catalogue/formats.yaml` by `make generate`; do not edit by hand. The format is",
+        "told from the file's bytes (`ingest/read/formats.py` and, inside zip and OLE2 containers, the safety",
+        "inspection), never from its name: an HTML page named `.xls` is read as the HTML it is. A refused format",
+        "is recorded with its problem, whose message names the format in the district's words",
+        "(docs/problems.md).",
+        "",
+        "| format | name in the message (vi / en) | what happens | notes |",
+        "|---|---|---|---|",
+    ]
+    for f in file_formats().values():
+        happens = what.get(f.read) or f"refused: `{f.problem}`"
+        lines.append(f"| `{f.code}` | {_cell(f.vi)} / {_cell(f.en)} | {happens} | {_cell(f.note)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +130,8 @@ def domain_mart_sql(domain: str) -> str:
 def generated_files(catalogue: Catalogue | None = None) -> dict[Path, str]:
     """Every generated text file and what it must hold (a domain's model only while it does not exist)."""
     catalogue = catalogue or load_catalogue()
-    files = {RAW_SCHEMA_DOC: raw_schema_markdown(), PROBLEMS_DOC: problems_markdown(), **mart_docs(catalogue)}
+    files = {RAW_SCHEMA_DOC: raw_schema_markdown(), PROBLEMS_DOC: problems_markdown(), FORMATS_DOC: formats_markdown(),
+             **mart_docs(catalogue)}
     for domain in sorted({f.domain for f in catalogue.forms}):
         model = DOMAINS_DIR / f"mart_{domain}.sql"
         if not model.exists():

@@ -48,3 +48,15 @@ def column_letter(index: int) -> str:
 def cell_address(row: int, col: int) -> str:
     """Zero-based (row, col) → A1 address: (13, 6) → ``G14``."""
     return f"{column_letter(col)}{row + 1}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+EXCERPT_CHARS = 80  # what a message echoes of anything taken from a file: a cell's text, a sheet's name
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A short, printable fragment of text taken from a file, for a message a person reads: control and
+    direction-changing characters become spaces, runs of spaces one, and beyond ``limit`` characters it is cut
+    with "…" (the whole value stays in its own column)."""
+    clean = " ".join(_CONTROL.sub(" ", text).split())
+    return clean if len(clean) <= limit else clean[:limit - 1].rstrip() + "…"

@@ -19,9 +19,14 @@ from typing import Any
 
 import yaml
 
+from ingest.catalogue.formats import file_formats
 from ingest.settings import CATALOGUE_DIR
+from ingest.text import EXCERPT_CHARS, excerpt
 
 SEVERITIES = ("error", "warning")
+# the message fields that carry text taken from the received file (or its name), echoed only as an excerpt
+_FROM_THE_FILE = ("file", "sheet", "value", "sheet_unit", "period", "forms")
+FILE_NAME_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class ProblemType:
     vi: str
     en: str
     params: dict = field(default_factory=dict)  # thresholds of the rule (outliers), from problems.yaml
+    deprecated: str | None = None  # no longer raised: what replaced it (kept for the rows written before)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ def problem_catalogue() -> ProblemCatalogue:
         if p["severity"] not in SEVERITIES:
             raise ValueError(f"problems.yaml: {code} has severity {p['severity']!r}, not one of {SEVERITIES}")
         types[code] = ProblemType(code=code, stage=p["stage"], severity=p["severity"], title=p["title"],
-                                  vi=p["vi"], en=p["en"], params=dict(p.get("params") or {}))
+                                  vi=p["vi"], en=p["en"], params=dict(p.get("params") or {}),
+                                  deprecated=p.get("deprecated"))
     return ProblemCatalogue(types=types)
 
 
@@ -122,9 +129,14 @@ class Problem:
         from ingest.catalogue import load_catalogue
 
         measure = load_catalogue().measure(self.where.measure or "")
+        file_format = file_formats().get(self.details.get("format", "unknown")) or file_formats()["unknown"]
         fields = {"file": file_name, "sheet": self.where.sheet, "cell": self.where.cell,
                   "row_code": self.where.row_code, "measure_vi": measure.label_vi if measure else None,
-                  "measure_en": measure.label_en if measure else None, "value": self.value, **self.details}
+                  "measure_en": measure.label_en if measure else None, "value": self.value,
+                  "format_vi": file_format.vi, "format_en": file_format.en, **self.details}
+        for key in _FROM_THE_FILE:  # a person reads the message: a short, printable fragment of what the file holds
+            if isinstance(fields.get(key), str):
+                fields[key] = excerpt(fields[key], FILE_NAME_CHARS if key == "file" else EXCERPT_CHARS)
         t = self.type
         return _render(t.vi, fields), _render(t.en, fields)
 
@@ -162,5 +174,5 @@ def problem_rows(problems: Iterable[Problem], files: Mapping[str, ReceivedFile])
                      "file_name": f.file_name, "folder_unit_code": f.folder_unit_code, "stage": t.stage,
                      "severity": t.severity, "rule": p.rule, "row_code": p.where.row_code,
                      "measure": p.where.measure, "source_sheet": p.where.sheet, "source_cell": p.where.cell,
-                     "value_text": p.value, "message_vi": vi, "message_en": en})
+                     "value_text": p.value, "message_vi": vi, "message_en": en, "detail": p.details.get("detail")})
     return rows

@@ -50,6 +50,7 @@ from itertools import repeat
 from operator import itemgetter
 from xml.parsers import expat
 
+from ingest.catalogue.formats import file_formats
 from ingest.catalogue.problems import Problem
 from ingest.read.cfb import CfbError, CompoundFile
 from ingest.read.limits import (
@@ -72,6 +73,8 @@ _OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# sheets of a workbook that are not worksheets and that calamine cannot always open: never read (nor run)
+_OTHER_SHEET_TYPES = frozenset({"xlMacrosheet", "xlIntlMacrosheet", "dialogsheet"})
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
 
@@ -79,9 +82,10 @@ class Refused(Exception):
     """The file breaches a safety check: raised by the first check it fails, carrying that :class:`Problem`."""
 
     def __init__(self, rule: str, detail: str, *, sheet: str | None = None, cell: str | None = None,
-                 value: str | None = None, expected: str | None = None) -> None:
+                 value: str | None = None, expected: str | None = None, **fields: str | None) -> None:
         super().__init__(f"{rule}: {detail}")
-        self.problem = Problem.at(rule, sheet=sheet, cell=cell, value=value, detail=detail, expected=expected)
+        self.problem = Problem.at(rule, sheet=sheet, cell=cell, value=value, detail=detail, expected=expected,
+                                  **fields)
 
 
 @dataclass(frozen=True)
@@ -90,28 +94,47 @@ class Inspection:
 
     kind: str  # "xlsx" (also .xlsm), "ods" or "xls"
     uncached: dict[str, frozenset[tuple[int, int]]] = field(default_factory=dict)
+    workbook_part: str | None = None  # xlsx: the workbook part, found through the package's relationships
+    other_sheets: tuple[str, ...] = ()  # xlsx: relationship ids of macro and dialog sheets, left out when read
 
 
-def inspect_workbook(data: bytes, limits: Limits) -> Inspection:
-    """Check ``data`` before it is opened; raise :class:`Refused` on the first breach."""
+def check_size(data: bytes, limits: Limits) -> None:
+    """Every received file, whatever its format: not empty, not over the size limit."""
     if not data:
         raise Refused("file-empty", "0 bytes")
     if len(data) > limits.max_file_bytes:
         raise Refused("file-too-large", f"{len(data)} bytes", value=human_bytes(len(data)),
                       expected=human_bytes(limits.max_file_bytes))
-    if data.startswith(ZIP_SIGNATURE):
+
+
+def refused_format(code: str, detail: str) -> Refused:
+    """A format that is not read: the problem formats.yaml names for it, with the format's code."""
+    return Refused(file_formats()[code].problem or "file-not-spreadsheet", detail, format=code)
+
+
+def inspect_workbook(data: bytes, limits: Limits) -> Inspection:
+    """Check a zip or OLE2 container's ``data`` before calamine opens it; raise :class:`Refused` on the first
+    breach, or when the container holds something other than a workbook calamine reads."""
+    check_size(data, limits)
+    if data.startswith((ZIP_SIGNATURE, b"PK\x05\x06")):  # an empty zip has only its end record
         return _ZipInspector(data, limits).run()
     if data.startswith(OLE2_SIGNATURE):
         return _inspect_ole2(data, limits)
-    raise Refused("file-not-spreadsheet", "unknown file signature")
+    raise refused_format("unknown", "neither a zip nor an OLE2 container")
 
 
 # --- zip containers -----------------------------------------------------------------------------------------
 
 
-def _too_far(kind: str, sheet: str, row: int, col: int, limits: Limits) -> Refused:
-    return Refused("sheet-too-large", f"{kind} sheet has a cell at {cell_address(row, col)}", sheet=sheet,
-                   cell=cell_address(row, col), expected=f"{limits.max_rows} × {limits.max_columns}")
+def sheet_too_large(kind: str, sheet: str, row: int, col: int, limits: Limits) -> Refused:
+    """A cell at zero-based (row, col) beyond the row limit (``sheet-too-many-rows``, checked first) or the
+    column limit (``sheet-too-many-columns``): the message names the limit hit, the cell and its row or column."""
+    where = cell_address(row, col)
+    if row >= limits.max_rows:
+        return Refused("sheet-too-many-rows", f"{kind} sheet has a cell at {where}", sheet=sheet, cell=where,
+                       value=str(row + 1), expected=str(limits.max_rows))
+    return Refused("sheet-too-many-columns", f"{kind} sheet has a cell at {where}", sheet=sheet, cell=where,
+                   value=str(col + 1), expected=str(limits.max_columns))
 
 
 def _cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formula: bool = False) -> Refused:
@@ -121,7 +144,7 @@ def _cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formul
                    sheet=sheet, cell=cell_address(row, col), value=str(chars), expected=str(limit))
 
 
-def _check_text_total(kind: str, chars: int, limits: Limits) -> None:
+def check_text_total(kind: str, chars: int, limits: Limits) -> None:
     if chars > limits.max_text_chars:
         raise Refused("file-too-much-text", f"{kind} cells expand to {chars} characters", value=str(chars),
                       expected=str(limits.max_text_chars))
@@ -172,7 +195,7 @@ def _prolog_verdict(prefix: bytes, complete: bool, member: str, limits: Limits) 
     return False
 
 
-def _forbid_dtd(parser: expat.XMLParserType, member: str) -> None:
+def forbid_dtd(parser: expat.XMLParserType, member: str) -> None:
     """Second line behind the prolog check: the expat parsers used here stop at any DTD or entity."""
     def refuse(*_: object) -> None:
         raise Refused("file-xml-entities", f"{member}: DOCTYPE or ENTITY declaration", value=member)
@@ -267,6 +290,7 @@ class _SharedStringsScan:
 
     def __init__(self) -> None:
         self.lengths = array("q")
+        self.size = 0  # what the reader builds for the whole table, used or not: its characters and one per string
         self._in_si = False
         self._in_t = 0
         self._chars = 0
@@ -282,6 +306,7 @@ class _SharedStringsScan:
         tag = _local(name)
         if tag == "si" and self._in_si:
             self.lengths.append(self._chars)
+            self.size += self._chars + 1
             self._in_si, self._in_t = False, 0
         elif tag == "t" and self._in_t:
             self._in_t -= 1
@@ -352,8 +377,11 @@ class _XlsxSheetScan:
         elif tag == "c" and self._cell is not None:
             if self._has_f or self._has_v or self._has_is:
                 r, c = self._cell
-                if r >= self.limits.max_rows or c >= self.limits.max_columns or r < 0 or c < 0:
-                    raise _too_far("xlsx", self.sheet, max(r, 0), max(c, 0), self.limits)
+                if r < 0 or c < 0:
+                    raise Refused("file-damaged", f"xlsx sheet {self.sheet!r}: a cell at row {r + 1}, column {c + 1}",
+                                  sheet=self.sheet)
+                if r >= self.limits.max_rows or c >= self.limits.max_columns:
+                    raise sheet_too_large("xlsx", self.sheet, r, c, self.limits)
                 index = self._index.strip()
                 if self._type == "s" and index.isdigit() and len(index) < 10 and int(index) < len(self.strings):
                     self._text += self.strings[int(index)]
@@ -454,7 +482,7 @@ class _OdsScan:
             if content or uncached:
                 last_row, last_col = self._row + self._rows_rep - 1, col + reps - 1
                 if last_row >= self.limits.max_rows or last_col >= self.limits.max_columns:
-                    raise _too_far("ods", self._table, last_row, last_col, self.limits)
+                    raise sheet_too_large("ods", self._table, last_row, last_col, self.limits)
                 if self._formula > EXCEL_FORMULA_CHARS:
                     raise _cell_too_long("ods", self._table, self._row, col, self._formula, formula=True)
                 if self._text > EXCEL_CELL_CHARS:
@@ -490,21 +518,23 @@ class _ZipInspector:
         self._check_directory(infos)
         self.members = {i.filename: i for i in infos}
         self.done: set[str] = set()
+        self.workbook = self._workbook_part()
         kind = self._kind()
         # calamine tries xlsx, then xlsb, then ods on any zip: whatever it could read is scanned
         uncached: dict[str, frozenset[tuple[int, int]]] = {}
-        if "xl/workbook.xml" in self.members:
+        self.other_sheets: list[str] = []
+        if self.workbook is not None:
             uncached.update(self._scan_xlsx())
         if "content.xml" in self.members:
             scan = _OdsScan(limits)
             self._parse("content.xml", scan.start, scan.end, scan.text)
-            _check_text_total("ods", scan.chars, limits)
+            check_text_total("ods", scan.chars, limits)
             uncached.update({k: frozenset(v) for k, v in scan.uncached.items()})
         for name in self.members:  # every other member: inflated once, capped, its prolog checked
             if name not in self.done:
                 for _ in self._inflate(name):
                     pass
-        return Inspection(kind, uncached)
+        return Inspection(kind, uncached, self.workbook, tuple(self.other_sheets))
 
     def _check_directory(self, infos: list[zipfile.ZipInfo]) -> None:
         limits = self.limits
@@ -576,7 +606,7 @@ class _ZipInspector:
         """Stream the member through expat with these handlers (none: only well-formedness and the DTD
         refusal); ``data``: the member's bytes, already inflated."""
         parser = expat.ParserCreate(namespace_separator=" ")
-        _forbid_dtd(parser, name)
+        forbid_dtd(parser, name)
         parser.buffer_text = True
         if start is not None:
             parser.StartElementHandler = start
@@ -591,21 +621,55 @@ class _ZipInspector:
         except (expat.ExpatError, ValueError) as exc:  # ValueError: an encoding expat cannot read
             raise Refused("file-damaged", f"XmlError: {name}: {exc}") from None
 
+    def _workbook_part(self) -> str | None:
+        """The package's main part, from its relationships (``_rels/.rels``, type officeDocument), else the usual
+        ``xl/workbook.xml``; None when there is none (an ods, another zip)."""
+        found: list[str] = []
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if _local(name) == "Relationship" and attrs.get("Type", "").endswith("/officeDocument"):
+                found.append(posixpath.normpath(attrs.get("Target", "").lstrip("/")))
+
+        if "_rels/.rels" in self.members:
+            self._parse("_rels/.rels", start, None)
+        for part in [*found, "xl/workbook.xml", "xl/workbook.bin"]:
+            if part in self.members:
+                return part
+        return None
+
     def _kind(self) -> str:
-        if "xl/workbook.bin" in self.members:  # its binary sheets are not inspected, so never opened
-            raise Refused("file-not-spreadsheet", "an Excel binary workbook (.xlsb): save it as .xlsx")
-        if "mimetype" in self.members and self._read_small("mimetype").strip().startswith(_ODS_MIMETYPES):
+        names = self.members
+        mimetype = self._read_small("mimetype").strip() if "mimetype" in names else b""
+        if mimetype.startswith(_ODS_MIMETYPES):
+            manifest = self._read_small("META-INF/manifest.xml")
+            if b"encryption-data" in manifest:  # ODF encryption: content.xml and the rest are ciphertext
+                raise Refused("file-password-protected", "an encrypted OpenDocument package (manifest encryption-data)")
             return "ods"
-        if "xl/workbook.xml" in self.members:
+        if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+            raise refused_format("open-document-other", f"an OpenDocument package of type {mimetype[:80]!r}")
+        if (self.workbook or "").endswith(".bin") or "xl/workbook.bin" in names:  # binary sheets are never inspected
+            raise refused_format("xlsb", f"an Excel binary workbook ({self.workbook})")
+        if self.workbook is not None:
             return "xlsx"
-        raise Refused("file-not-spreadsheet", "a zip package that holds no workbook")
+        if any(n.startswith("Index/") and n.endswith(".iwa") for n in names) or "Index.zip" in names:
+            raise refused_format("numbers", "an Apple iWork package (Index/*.iwa)")
+        if "word/document.xml" in names:
+            raise refused_format("word", "a Word package (word/document.xml)")
+        if any(n.startswith("ppt/") for n in names):
+            raise refused_format("powerpoint", "a PowerPoint package (ppt/)")
+        raise refused_format("archive", "a zip package that holds no workbook")
 
     def _sheet_parts(self) -> list[tuple[str, str]]:
-        """(sheet name, part path) in workbook order, from xl/workbook.xml and its relationships (whose
-        targets by type are kept in ``self.rel_targets``)."""
+        """(sheet name, part path) in workbook order, from the workbook part and its relationships (whose
+        targets by type are kept in ``self.rel_targets``); the sheets that are not worksheets (Excel 4 macro
+        sheets, dialog sheets) are listed in ``self.other_sheets`` by relationship id."""
+        assert self.workbook is not None
         sheets: list[tuple[str, str]] = []
         targets: dict[str, str] = {}
+        kinds: dict[str, str] = {}
         self.rel_targets: dict[str, list[str]] = {}
+        folder, _, base = self.workbook.rpartition("/")
+        prefix = f"{folder}/" if folder else ""
 
         def wb_start(name: str, attrs: dict[str, str]) -> None:
             if _local(name) == "sheet":
@@ -614,31 +678,40 @@ class _ZipInspector:
         def rel_start(name: str, attrs: dict[str, str]) -> None:
             if _local(name) == "Relationship":
                 target = attrs.get("Target", "")
-                path = target[1:] if target.startswith("/") else target if target.startswith("xl/") else f"xl/{target}"
-                targets[attrs.get("Id", "")] = path
+                path = target[1:] if target.startswith("/") else target if prefix and target.startswith(prefix) \
+                    else f"{prefix}{target}"
                 kind = attrs.get("Type", "").rsplit("/", 1)[-1]
+                targets[attrs.get("Id", "")] = path
+                kinds[attrs.get("Id", "")] = kind
                 self.rel_targets.setdefault(kind, []).extend(dict.fromkeys((path, posixpath.normpath(path))))
 
-        self._parse("xl/workbook.xml", wb_start, lambda _: None)
+        self._parse(self.workbook, wb_start, lambda _: None)
         if len(sheets) > self.limits.max_sheets:
             raise Refused("file-too-many-sheets", f"{len(sheets)} sheets", value=str(len(sheets)),
                           expected=str(self.limits.max_sheets))
-        if "xl/_rels/workbook.xml.rels" in self.members:
-            self._parse("xl/_rels/workbook.xml.rels", rel_start, lambda _: None)
+        rels = f"{prefix}_rels/{base}.rels"
+        if rels in self.members:
+            self._parse(rels, rel_start, lambda _: None)
+        self.other_sheets = [rid for _, rid in sheets if kinds.get(rid) in _OTHER_SHEET_TYPES]
         return [(name, targets.get(rid, "")) for name, rid in sheets]
 
     def _related(self, kind: str, usual: str) -> list[str]:
         """The parts of this relationship type (and the usual part), those that exist, each once."""
         found = [p for p in self.rel_targets.get(kind, []) if p in self.members]
+        folder = self.workbook.rpartition("/")[0] if self.workbook else ""
+        usual = f"{folder}/{usual}" if folder else usual
         found += [p for p in self.members if p.lower() == usual]
         return list(dict.fromkeys(found))
 
     def _shared_string_lengths(self) -> array:
-        """Each shared string's characters, index by index; with several parts, the longest at each index."""
+        """Each shared string's characters, index by index; with several parts, the longest at each index (and in
+        ``strings_size``, what each part costs the reader, checked once the sheets are)."""
         lengths = array("q")
-        for part in self._related("sharedStrings", "xl/sharedstrings.xml"):
+        self.strings_size: dict[str, int] = {}
+        for part in self._related("sharedStrings", "sharedstrings.xml"):
             scan = _SharedStringsScan()
             self._parse(part, scan.start, scan.end, scan.text)
+            self.strings_size[part] = scan.size
             if len(scan.lengths) > len(lengths):
                 lengths.extend(repeat(0, len(scan.lengths) - len(lengths)))
             for i, n in enumerate(scan.lengths):
@@ -648,7 +721,7 @@ class _ZipInspector:
 
     def _check_styles(self) -> None:
         """At most Excel's 64,000 cell formats (``<xf>`` in ``<cellXfs>``)."""
-        for part in self._related("styles", "xl/styles.xml"):
+        for part in self._related("styles", "styles.xml"):
             if self.members[part].file_size <= EXCEL_CELL_FORMATS * len(b"<xf/>"):
                 continue  # too small to hold more
             depth, count = [0], [0]
@@ -677,8 +750,8 @@ class _ZipInspector:
         strings = self._shared_string_lengths()
         named = {p for _, p in parts}
         # any other sheet-like part is scanned too: calamine must not meet a sheet nobody checked
-        parts += [(p, p) for p in self.members if p.startswith("xl/") and p.lower().endswith(".xml")
-                  and "sheet" in p.lower() and p not in named]
+        parts += [(p, p) for p in self.members if p.lower().endswith(".xml") and "sheet" in p.lower()
+                  and not p.startswith(("docProps/", "_rels/")) and p not in named]
         uncached: dict[str, frozenset[tuple[int, int]]] = {}
         chars: dict[str, int] = {}  # per part: exact, or an upper bound for those the fast path vouched for
         vouched: list[tuple[str, str]] = []
@@ -704,7 +777,11 @@ class _ZipInspector:
         if sum(chars.values()) > self.limits.max_text_chars:
             for sheet, part in vouched:  # the bounds were too rough to decide: count those parts exactly
                 chars[part] = self._full_scan(sheet, part, strings, b"".join(self._inflate(part))).chars
-            _check_text_total("xlsx", sum(chars.values()), self.limits)
+            check_text_total("xlsx", sum(chars.values()), self.limits)
+        for part, size in self.strings_size.items():  # after the sheets, whose problems say more to the district
+            if size > self.limits.max_text_chars:
+                raise Refused("shared-strings-too-large", f"{part}: {size} characters and strings", value=str(size),
+                              expected=str(self.limits.max_text_chars), part=part)
         return uncached
 
     def _full_scan(self, sheet: str, part: str, strings: array, data: bytes | None) -> _XlsxSheetScan:
@@ -721,6 +798,10 @@ _MULRK = 0x00BD
 _SST, _CONTINUE, _LABELSST, _LABEL, _RSTRING = 0x00FC, 0x003C, 0x00FD, 0x0204, 0x00D6
 
 
+# the streams that tell other software's OLE2 files (casefolded)
+_OLE2_OTHERS = (("worddocument", "word"), ("powerpoint document", "powerpoint"), ("nativecontent_main", "quattro"))
+
+
 def _inspect_ole2(data: bytes, limits: Limits) -> Inspection:
     try:
         cf = CompoundFile(data)
@@ -732,7 +813,8 @@ def _inspect_ole2(data: bytes, limits: Limits) -> Inspection:
     entry = cf.find("Workbook") or cf.find("Book")
     if entry is None:
         found = ", ".join(sorted(cf.names())[:6])
-        raise Refused("file-not-spreadsheet", f"an OLE2 file with no workbook stream ({found})")
+        kind = next((k for stream, k in _OLE2_OTHERS if stream in names), "unknown")
+        raise refused_format(kind, f"an OLE2 file with no workbook stream ({found})")
     try:
         stream = cf.read(entry, limits.max_file_bytes)
     except (CfbError, struct.error) as exc:
@@ -791,14 +873,14 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
                 if typ == _MULRK and length >= 6:
                     (col,) = struct.unpack_from("<H", stream, pos + 4 + length - 2)
                 if row >= limits.max_rows or col >= limits.max_columns:
-                    raise _too_far("xls", sheet, row, col, limits)
+                    raise sheet_too_large("xls", sheet, row, col, limits)
                 text(pos, typ, length, sheet, row, col)
             pos += 4 + length
 
     walk(0, "?", True)
     for offset, name in list(names.items()):
         walk(offset, name, False)
-    _check_text_total("xls", chars, limits)
+    check_text_total("xls", chars, limits)
 
 
 def _sst_lengths(stream: bytes, pos: int) -> list[int]:

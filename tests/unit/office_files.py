@@ -5,13 +5,15 @@
   streams under 4096 bytes in the mini stream, the others in regular sectors;
 - ``bomb_zip``: a zip whose member inflates to ``size`` zero bytes, compressed by streaming (~1 KB per MB);
 - ``ods``: an OpenDocument spreadsheet from rows of values, with repeats and merged cells, via odfpy;
-- ``xlsx_as_xls`` / ``xlsx_as_ods``: the same cells and merged ranges written as .xls (xlwt) and .ods.
+- ``xlsx_as_xls`` / ``xlsx_as_ods``: the same cells and merged ranges written as .xls (xlwt) and .ods;
+- ``as_cp1258``: text as Vietnamese Windows saves it (a CSV or a web page in Windows-1258).
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import unicodedata
 import zipfile
 from collections.abc import Callable
 
@@ -299,3 +301,17 @@ def ods_repeated(name: str, rows: list[tuple[int, list[tuple[object, int]]]]) ->
     buf = io.BytesIO()
     doc.write(buf)
     return buf.getvalue()
+
+
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # the only combining marks Windows-1258 has
+
+
+def as_cp1258(text: str) -> bytes:
+    """Windows-1258 has â ê ô ơ ư ă đ precomposed and the five tone marks as combining characters (no code for most
+    precomposed toned letters): each letter is written as its base with the other marks, then its tone mark."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        parts = unicodedata.normalize("NFD", ch)
+        tones = "".join(c for c in parts if c in _TONE_MARKS)
+        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONE_MARKS)) + tones)
+    return "".join(out).encode("cp1258")

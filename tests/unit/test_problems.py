@@ -45,12 +45,13 @@ FULL = {
 FULL_DETAILS = {
     "expected": "120", "parts": "05, 06, 07, 08", "whole_row": "01", "folder_unit": "443", "sheet_unit": "444",
     "form": "01/LĐVL-H", "forms": "01/LĐVL-H, 02/GDNN-H", "period": "Tháng 10 năm 2024",
-    "detail": "Cannot detect file format",
+    "detail": "Cannot detect file format", "part": "xl/sharedStrings.xml", "format": "xlsb",
     "previous": "63", "period_value": "7", "change": "45%", "score": "151,8",
 }
 EXPECTED_TEXT = {
     "file": "Báo cáo T10.xlsx", "sheet": "Bieu 01", "cell": "G14", "row_code": "04", "value": "1.234,5.6",
     "measure_vi": "Thực hiện kỳ báo cáo", "measure_en": "this period", **FULL_DETAILS,
+    "format_vi": "bảng tính Excel dạng nhị phân (.xlsb)", "format_en": "an Excel binary workbook (.xlsb)",
 }
 
 
@@ -67,6 +68,8 @@ def test_catalogue_has_the_codes_the_stages_use() -> None:
         "file-not-spreadsheet", "file-damaged", "file-password-protected", "internal-error",
         "file-empty", "file-too-large", "file-bomb", "file-xml-entities", "file-too-many-sheets", "sheet-too-large",
         "file-timeout", "file-too-complex", "file-too-much-text", "cell-too-long", "file-too-many-styles",
+        "file-other-spreadsheet", "file-export-empty", "sheet-too-many-rows", "sheet-too-many-columns",
+        "shared-strings-too-large",
         "formula-without-value",
         "form-not-found", "form-on-several-sheets", "period-not-found", "period-mismatch", "unit-not-found",
         "unit-unknown", "header-not-found",
@@ -110,8 +113,19 @@ def test_templates_use_documented_fields_alike_in_both_languages(code: str) -> N
     vi, en = template_fields(t.vi), template_fields(t.en)
     assert vi <= documented_fields()
     assert en <= documented_fields()
-    assert "measure_en" not in vi and "measure_vi" not in en
-    assert {f.replace("measure_vi", "measure") for f in vi} == {f.replace("measure_en", "measure") for f in en}
+    assert "measure_en" not in vi and "measure_vi" not in en and "format_en" not in vi and "format_vi" not in en
+    assert ({f.replace("measure_vi", "measure").replace("format_vi", "format") for f in vi}
+            == {f.replace("measure_en", "measure").replace("format_en", "format") for f in en})
+
+
+def test_no_message_a_district_reads_carries_the_technical_detail() -> None:
+    assert [c for c in CODES if "detail" in template_fields(CAT.get(c).vi + CAT.get(c).en)] == []
+
+
+def test_a_deprecated_code_says_what_replaced_it() -> None:
+    assert {c: CAT.get(c).deprecated for c in CODES if CAT.get(c).deprecated} == {
+        "sheet-too-large": "2026-12: split into sheet-too-many-rows and sheet-too-many-columns, which name the "
+                           "limit hit"}
 
 
 def test_measures_cover_every_numeric_column() -> None:
@@ -237,9 +251,22 @@ def test_problem_rows_are_the_raw_table_with_the_file() -> None:
         "problem_id": p.problem_id, "sha256": SHA, "submission_id": "s1", "file_name": "Báo cáo T10.xlsx",
         "folder_unit_code": "443", "stage": "validate", "severity": "error", "rule": "negative-value",
         "row_code": "04", "measure": "period", "source_sheet": "Bieu 01", "source_cell": "G14",
-        "value_text": "1.234,5.6", "message_vi": vi, "message_en": en,
+        "value_text": "1.234,5.6", "message_vi": vi, "message_en": en, "detail": "Cannot detect file format",
     }
     assert rec["message_en"] == ("Sheet «Bieu 01», cell G14 (row 04, «this period»): the value 1.234,5.6 is "
                                  "negative.")
     with pytest.raises(ValueError, match="problem negative-value is not about a file"):
         problem_rows([Problem("negative-value")], {})
+
+
+def test_a_message_echoes_only_a_short_printable_fragment_of_the_file() -> None:
+    """The offending cell's whole text stays in value_text; the message a district reads carries an excerpt."""
+    text = "=HYPERLINK(\"http://x\")\r\n\u202e" + "ồ" * 5000
+    p = Problem.at("value-not-number", sheet="Bieu\x0001\n" + "x" * 300, cell="G14", row_code="04", measure="period",
+                   value=text, sha256=SHA)
+    vi, en = p.messages("a\x1b[31m.xlsx")
+    assert en == ("Sheet «Bieu 01 " + "x" * 71 + "…», cell G14 (row 04, «this period»): «=HYPERLINK(\"http://x\") "
+                  + "ồ" * 56 + "…» is not a number. Write a number such as 1.234 or 12,5.")
+    assert len(vi) < 300
+    [row] = problem_rows([p], {SHA: ReceivedFile("a.xlsx", "443")})
+    assert row["value_text"] == text

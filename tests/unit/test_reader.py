@@ -49,14 +49,21 @@ def sample() -> bytes:
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"hello", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "STT;Chỉ tiêu;Mã số\n1;Lao động;01\n".encode(),
-     b"<html><body><table><tr><td>1</td></tr></table></body></html>", b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
-     b"PK\x05\x06" + b"\0" * 18],  # an empty zip archive has no local file header
+    "data, kind",
+    [(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "pdf"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image"),
+     (b"\x00\x01binary", "unknown"), (b"PK\x05\x06" + b"\0" * 18, "archive")],  # an empty zip: only its end record
 )
-def test_non_spreadsheet_bytes(data: bytes) -> None:
-    assert not looks_like_spreadsheet(data)
-    assert read_workbook(data) == Problem.at("file-not-spreadsheet", detail="unknown file signature")
+def test_non_spreadsheet_bytes(data: bytes, kind: str) -> None:
+    problem = read_workbook(data)
+    assert (problem.rule, problem.details["format"]) == ("file-not-spreadsheet", kind)
+
+
+@pytest.mark.parametrize("data", [b"hello", "STT;Chỉ tiêu;Mã số\n1;Lao động;01\n".encode(),
+                                  b"<html><body><table><tr><td>1</td></tr></table></body></html>"])
+def test_text_and_html_are_read_as_exports(data: bytes) -> None:
+    assert looks_like_spreadsheet(data)
+    sheets = read_workbook(data)
+    assert isinstance(sheets, list) and len(sheets) == 1
 
 
 def test_empty_file_is_empty_not_unknown() -> None:
@@ -67,7 +74,7 @@ def test_ole2_file_that_is_not_a_workbook_is_not_a_spreadsheet() -> None:
     """An OLE2 container with no workbook stream (a Word .doc, say) is not a spreadsheet, not a damaged one."""
     got = read_workbook(cfb({"WordDocument": b"\xec\xa5" + b"\0" * 5000, "1Table": b"\0" * 100}))
     assert got == Problem.at("file-not-spreadsheet",
-                             detail="an OLE2 file with no workbook stream (1Table, WordDocument)")
+                             detail="an OLE2 file with no workbook stream (1Table, WordDocument)", format="word")
 
 
 def test_ole2_signature_followed_by_garbage_is_damaged() -> None:
@@ -80,7 +87,7 @@ def test_ole2_signature_followed_by_garbage_is_damaged() -> None:
 def test_signatures() -> None:
     assert looks_like_spreadsheet(b"PK\x03\x04rest")
     assert looks_like_spreadsheet(OLE2 + b"rest")
-    assert not looks_like_spreadsheet(b"PK")
+    assert not looks_like_spreadsheet(b"PK\x00\x01")
     assert not looks_like_spreadsheet(OLE2[:-1])
 
 

@@ -125,7 +125,7 @@ def test_a_cell_far_away_behind_a_decoy_is_refused() -> None:
     xml = f'<worksheet {NS}><sheetData><row r="1">{cell}</row></sheetData></worksheet>'
     with pytest.raises(Refused) as got:
         inspect_workbook(with_sheet(xml), LIMITS)
-    assert (got.value.problem.rule, got.value.problem.where.cell) == ("sheet-too-large", "XFD1048576")
+    assert (got.value.problem.rule, got.value.problem.where.cell) == ("sheet-too-many-rows", "XFD1048576")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
@@ -138,7 +138,7 @@ def test_a_sheet_in_utf16_is_scanned_in_full(encoding: str, monkeypatch: pytest.
     got = verdict(data, monkeypatch, fast=True)
     assert got == verdict(data, monkeypatch, fast=False)
     problem = got[1]
-    assert (problem.rule, problem.where.sheet, problem.where.cell) == ("sheet-too-large", "Sheet1", "XFD1048576") \
+    assert (problem.rule, problem.where.sheet, problem.where.cell) == ("sheet-too-many-rows", "Sheet1", "XFD1048576") \
         or problem.rule == "file-damaged"
 
 

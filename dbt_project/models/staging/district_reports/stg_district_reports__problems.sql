@@ -26,7 +26,8 @@ renamed as (
         source_cell,
         value_text,
         message_vi,
-        message_en
+        message_en,
+        detail
 
     from source
 

@@ -1,0 +1,36 @@
+"""The file formats the reader tells from the bytes (``formats.yaml``): each one's name in the districts' words and
+what happens to it (read as a workbook, read as an export, or refused with a problem naming it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from ingest.settings import CATALOGUE_DIR
+
+READS = ("workbook", "export", "refused")
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    code: str
+    read: str  # workbook, export or refused
+    vi: str
+    en: str
+    problem: str | None = None  # for a refused format: the problem code recorded
+    note: str = ""
+
+
+@cache
+def file_formats() -> dict[str, FileFormat]:
+    spec = yaml.safe_load((CATALOGUE_DIR / "formats.yaml").read_text(encoding="utf-8"))["formats"]
+    out = {}
+    for code, f in spec.items():
+        if f["read"] not in READS:
+            raise ValueError(f"formats.yaml: {code} has read {f['read']!r}")
+        if (f["read"] == "refused") != bool(f.get("problem")):
+            raise ValueError(f"formats.yaml: {code}: a refused format names its problem, and only it")
+        out[code] = FileFormat(code, f["read"], f["vi"], f["en"], f.get("problem"), f.get("note", ""))
+    return out
