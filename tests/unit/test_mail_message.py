@@ -35,6 +35,18 @@ def test_a_district_message_gives_its_sender_subject_and_spreadsheets_and_says_w
     assert [(n.name, n.reason) for n in read.not_taken] == [("Công văn số 12.pdf", "not-spreadsheet")]
 
 
+
+def test_exports_and_other_programs_spreadsheets_are_taken_so_the_verdict_can_name_them() -> None:
+    """An HTML page, SpreadsheetML and a CSV are read; an .xlsb or a .numbers file is taken so that its verdict says
+    what it is and to save it as .xlsx; a PDF or a photo is still listed as not taken."""
+    names = ["Xuat Excel.html", "Bao cao 2003.xml", "so lieu.csv", "bieu.fods", "bieu.xlsb", "bieu.numbers",
+             "bieu.slk", "scan.pdf", "anh.jpg"]
+    msg = m.message(attachments=[(n, b"x", "application/octet-stream") for n in names])
+    read = read_message(bytes(msg), LIMITS)
+    assert [a.name for a in read.attachments] == names[:7]
+    assert [(n.name, n.reason) for n in read.not_taken] == [("scan.pdf", "not-spreadsheet"),
+                                                            ("anh.jpg", "not-spreadsheet")]
+
 def test_rfc2231_names_are_decoded_and_normalised() -> None:
     raw = bytes(m.message(attachments=[("Bao cao thang 2.xlsx", b"x", m.XLSX)]))
     raw = raw.replace(b'filename="Bao cao thang 2.xlsx"',
