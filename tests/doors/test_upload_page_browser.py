@@ -133,8 +133,8 @@ def test_a_district_uses_the_upload_page_in_chromium(site: Site, tab: Tab, tmp_p
     assert tab.text("#file-name") == hostile.name
     assert tab.evaluate("document.images.length + document.scripts.length") == 0
     assert tab.rows("#problems")[1] == [
-        "Lỗi", "", "", "Tệp «_img src=x onerror=alert(1)_.xlsx» không phải là bảng tính Excel (.xlsx, .xls, .xlsm) "
-        "hoặc LibreOffice (.ods). Vui lòng gửi lại đúng biểu mẫu."]
+        "Lỗi", "", "", "Tệp «_img src=x onerror=alert(1)_.xlsx» là trang web (HTML) nhưng không chứa bảng số liệu nào. "
+        "Vui lòng xuất lại biểu báo cáo từ phần mềm (Xuất ra Excel) hoặc gửi tệp Excel (.xlsx)."]
     assert (site.data / "inbox" / "443" / "_img src=x onerror=alert(1)_.xlsx").exists()
     assert tab.errors() == []
 
