@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 
+from ingest.read.safety import EMPTY_ZIP_SIGNATURE, OLE2_SIGNATURE, ZIP_SIGNATURE
+
 ZIP = "zip"
 OLE2 = "ole2"
 
 _PREFIX = 64 * 1024  # the bytes looked at to tell a text format
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"PK\x03\x04", ZIP),
-    (b"PK\x05\x06", ZIP),  # an empty zip: the safety inspection says what it holds (nothing)
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", OLE2),
+    (ZIP_SIGNATURE, ZIP),
+    (EMPTY_ZIP_SIGNATURE, ZIP),  # the safety inspection says what it holds (nothing)
+    (OLE2_SIGNATURE, OLE2),
     (b"%PDF-", "pdf"),
     (b"{\\rtf", "rtf"),
     (b"\x89PNG\r\n\x1a\n", "image"),

@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.read.limits import EXCEL_CELL_CHARS, Limits
-from ingest.read.safety import Refused, check_text_total, sheet_too_large
-from ingest.text import cell_address
+from ingest.read.safety import Refused, cell_too_long, check_text_total, sheet_too_large
 
 Grid = list[list[object]]
 
@@ -73,9 +72,7 @@ class GridBuilder:
         if isinstance(value, str):
             n = len(value)
             if n > EXCEL_CELL_CHARS:
-                raise Refused("cell-too-long", f"{self.kind} cell {cell_address(row, col)}: {n} characters of text",
-                              sheet=self.current, cell=cell_address(row, col), value=str(n),
-                              expected=str(EXCEL_CELL_CHARS))
+                raise cell_too_long(self.kind, self.current, row, col, n)
             self.chars += n
             check_text_total(self.kind, self.chars, self.limits)
         _, cells, missing = self._sheets[-1]

@@ -27,13 +27,11 @@ from ingest.read.formats import OLE2, ZIP, sniff
 from ingest.read.grid import Grid, Sheet
 from ingest.read.legacy_fonts import to_unicode
 from ingest.read.limits import Limits, current_limits
-from ingest.read.safety import Refused, check_size, inspect_workbook, refused_format
+from ingest.read.safety import OLE2_SIGNATURE, Refused, check_size, inspect_workbook, refused_format
 
 __all__ = ["Grid", "Sheet", "looks_like_spreadsheet", "read_workbook"]
 
 log = logging.getLogger(__name__)
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 EXPORT_READERS: dict[str, Callable[[bytes, Limits], list[Sheet]]] = {
     "html": read_html_table,
@@ -63,9 +61,9 @@ def _worksheets_only(data: bytes, workbook_part: str, other_sheets: tuple[str, .
     return out.getvalue()
 
 
-def _decoded(sheets: list[Sheet]) -> list[Sheet]:
-    return [Sheet(s.name, [[to_unicode(c) if isinstance(c, str) and c else c for c in row] for row in s.rows],
-                  s.uncached) for s in sheets]
+def _decoded(rows: Grid) -> Grid:
+    """Text typed in a legacy Vietnamese font, decoded cell by cell (every other cell as it is)."""
+    return [[to_unicode(c) if isinstance(c, str) and c else c for c in row] for row in rows]
 
 
 def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Problem:
@@ -81,7 +79,7 @@ def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Pr
             sheets = EXPORT_READERS[kind](data, limits)
             if not sheets:
                 raise Refused("file-export-empty", f"{kind}: no table", format=kind)
-            return _decoded(sheets)
+            return [Sheet(s.name, _decoded(s.rows), s.uncached) for s in sheets]
         if kind not in (ZIP, OLE2):
             raise refused_format(kind, f"{kind} file signature")
         inspection = inspect_workbook(data, limits)
@@ -96,7 +94,7 @@ def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Pr
         return Problem.at("file-password-protected", detail=str(exc))
     except CalamineError as exc:
         # An OLE2 file that calamine cannot read is usually an encrypted (password) OOXML package
-        if data.startswith(_OLE2) and "password" in str(exc).lower():
+        if data.startswith(OLE2_SIGNATURE) and "password" in str(exc).lower():
             return Problem.at("file-password-protected", detail=str(exc))
         return Problem.at("file-damaged", detail=str(exc))
     except Exception as exc:  # calamine raises plain errors for broken XML/zip members
@@ -107,8 +105,7 @@ def read_workbook(data: bytes, limits: Limits | None = None) -> list[Sheet] | Pr
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
-            rows = [[to_unicode(c) if isinstance(c, str) and c else c for c in row]
-                    for row in sheet.to_python(skip_empty_area=False)]
+            rows = _decoded(sheet.to_python(skip_empty_area=False))
             sheets.append(Sheet(name=meta.name, rows=rows, uncached=inspection.uncached.get(meta.name, frozenset())))
     except Exception as exc:
         return Problem.at("file-damaged", detail=f"{type(exc).__name__}: {exc}")

@@ -65,6 +65,7 @@ from ingest.text import cell_address
 log = logging.getLogger(__name__)
 
 ZIP_SIGNATURE = b"PK\x03\x04"
+EMPTY_ZIP_SIGNATURE = b"PK\x05\x06"  # an empty zip has only its end record
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CHUNK = 64 * 1024
 _ODS_MIMETYPES = (b"application/vnd.oasis.opendocument.spreadsheet",)
@@ -116,7 +117,7 @@ def inspect_workbook(data: bytes, limits: Limits) -> Inspection:
     """Check a zip or OLE2 container's ``data`` before calamine opens it; raise :class:`Refused` on the first
     breach, or when the container holds something other than a workbook calamine reads."""
     check_size(data, limits)
-    if data.startswith((ZIP_SIGNATURE, b"PK\x05\x06")):  # an empty zip has only its end record
+    if data.startswith((ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE)):
         return _ZipInspector(data, limits).run()
     if data.startswith(OLE2_SIGNATURE):
         return _inspect_ole2(data, limits)
@@ -137,7 +138,7 @@ def sheet_too_large(kind: str, sheet: str, row: int, col: int, limits: Limits) -
                    value=str(col + 1), expected=str(limits.max_columns))
 
 
-def _cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formula: bool = False) -> Refused:
+def cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formula: bool = False) -> Refused:
     limit = EXCEL_FORMULA_CHARS if formula else EXCEL_CELL_CHARS
     what = "formula" if formula else "text"
     return Refused("cell-too-long", f"{kind} cell {cell_address(row, col)}: {chars} characters of {what}",
@@ -386,9 +387,9 @@ class _XlsxSheetScan:
                 if self._type == "s" and index.isdigit() and len(index) < 10 and int(index) < len(self.strings):
                     self._text += self.strings[int(index)]
                 if self._formula > EXCEL_FORMULA_CHARS:
-                    raise _cell_too_long("xlsx", self.sheet, r, c, self._formula, formula=True)
+                    raise cell_too_long("xlsx", self.sheet, r, c, self._formula, formula=True)
                 if self._text > EXCEL_CELL_CHARS:
-                    raise _cell_too_long("xlsx", self.sheet, r, c, self._text)
+                    raise cell_too_long("xlsx", self.sheet, r, c, self._text)
                 self.chars += self._text
                 cached = self._has_is or (self._has_v and (self._v_text or self._type in ("str", "inlineStr")))
                 if self._has_f and not cached:
@@ -484,9 +485,9 @@ class _OdsScan:
                 if last_row >= self.limits.max_rows or last_col >= self.limits.max_columns:
                     raise sheet_too_large("ods", self._table, last_row, last_col, self.limits)
                 if self._formula > EXCEL_FORMULA_CHARS:
-                    raise _cell_too_long("ods", self._table, self._row, col, self._formula, formula=True)
+                    raise cell_too_long("ods", self._table, self._row, col, self._formula, formula=True)
                 if self._text > EXCEL_CELL_CHARS:
-                    raise _cell_too_long("ods", self._table, self._row, col, self._text)
+                    raise cell_too_long("ods", self._table, self._row, col, self._text)
                 self.chars += self._text * reps * self._rows_rep
                 if uncached:
                     self.uncached.setdefault(self._table, set()).update(
@@ -846,7 +847,7 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
         else:
             return
         if cch > EXCEL_CELL_CHARS:
-            raise _cell_too_long("xls", sheet, row, col, cch)
+            raise cell_too_long("xls", sheet, row, col, cch)
         chars += cch
 
     def walk(pos: int, sheet: str, globals_: bool) -> None:
