@@ -63,7 +63,8 @@ STAGES: list[tuple[str, list[tuple[str, str]]]] = [
                     ("sectorstats_ingest", "parse"), ("sectorstats_ingest", "merge")]),
     ("validate", [("sectorstats_ingest", "validate")]),
     ("load", [("sectorstats_ingest", "load")]),
-    ("dbt build", [("sectorstats_transform", "dbt_build"), ("sectorstats_transform", "publish")]),
+    ("dbt build", [("sectorstats_transform", "dbt_models"), ("sectorstats_transform", "dbt_tests"),
+                   ("sectorstats_transform", "publish")]),
     ("alerts/monitor", [("sectorstats_ingest", "feedback"), ("sectorstats_ingest", "announce"),
                         ("sectorstats_transform", "alerts"), ("sectorstats_transform", "summary"),
                         ("sectorstats_transform", "status_page"), ("sectorstats_monitor", "*")]),
@@ -323,12 +324,17 @@ def incremental(inbox: Inbox, data: Path, env: dict[str, str], logs: Path, url: 
     start = time.time()
     runs = run_dags(env, logs / "incremental", ("sectorstats_ingest", "sectorstats_transform"))
     tis = task_instances(data / "airflow", start)
-    built = [t["end"] for t in tis if t["dag_id"] == "sectorstats_transform" and t["task_id"] == "dbt_build"]
+    def ended(task_id: str) -> float | None:
+        ends = [t["end"] for t in tis if t["dag_id"] == "sectorstats_transform" and t["task_id"] == task_id]
+        return (ends[0] - start) if ends else None
+
     values = warehouse_query(url, "select count(*) from marts.fct_indicator_value where submission_id = :sid",
                              {"sid": added["submission_id"]})
     return {
         "added": added, "values_in_mart": values,
-        "until_marts_s": (built[0] - start) if built else None,  # the dbt build that put it in the marts ended
+        "until_marts_s": ended("dbt_models"),  # the dbt run that put it in the marts ended
+        "until_tested_s": ended("dbt_tests"),
+        "until_published_s": ended("publish"),  # the analysts' snapshot holds it
         "both_dags_s": sum(r["wall_s"] for r in runs),
         "cpu_s": sum(r["cpu_s"] for r in runs),
         "stages": {k: v for k, v in stage_figures(tis, runs, 1).items()},

@@ -2,13 +2,13 @@
 ### sectorstats — build the marts and tell the districts
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
-**dbt build** (staging → intermediate → marts, with every dbt test) → **publish** (the dbt docs site, and on
-DuckDB a read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically) → **alerts** (a notice
-for every rejected report and every report accepted with warnings, with its problems and the feedback workbook,
-each recorded once in `ops.alert_log` and sent through the configured channels) → **summary** (per form:
-expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) → **status_page**
-(`reports/status.html`). Deadlines (reminders, overdue,
-escalation) are `sectorstats_monitor`'s.
+**dbt_models** (seeds, staging → intermediate → marts: the new numbers are in the marts) → **dbt_tests** (every
+dbt data and unit test; a failure stops the run before anything is published or sent) → **publish** (on DuckDB a
+read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically; the dbt docs site) →
+**alerts** (a notice for every rejected report and every report accepted with warnings, with its problems and
+the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
+**summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
+**status_page** (`reports/status.html`). Deadlines (reminders, overdue, escalation) are `sectorstats_monitor`'s.
 
 Every task opens the warehouse, so they run in the pool `sectorstats_warehouse` (one slot: DuckDB has one
 writer; on Postgres the slot keeps the marts from being rebuilt while the alerts read them).
@@ -26,7 +26,7 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
 @dag(
     dag_id="sectorstats_transform",
     dag_display_name="sectorstats: marts and alerts",
-    description="dbt build → publish → bad-data notices → summary",
+    description="dbt models → dbt tests → publish → bad-data notices → summary",
     schedule=[RAW_TABLES],
     start_date=START_DATE,
     catchup=False,
@@ -37,24 +37,31 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def sectorstats_transform():
-    @task(outlets=[MARTS])
-    def dbt_build() -> dict:
-        """`dbt build`: seeds, models and tests, in-process."""
-        from ingest.marts.dbt import run_dbt
+    @task
+    def dbt_models() -> dict:
+        """The seeds and every model (staging, intermediate, marts), without their tests."""
+        from ingest.marts.dbt import build_models
         from ingest.settings import as_of
 
-        return run_dbt("build", as_of=as_of())
+        return build_models(as_of())
+
+    @task(outlets=[MARTS])
+    def dbt_tests() -> dict:
+        """Every dbt data test and unit test, over what dbt_models built."""
+        from ingest.marts.dbt import run_data_tests
+        from ingest.settings import as_of
+
+        return run_data_tests(as_of())
 
     @task
     def publish() -> str:
-        """The dbt documentation site, and on DuckDB the analysts' read-only snapshot of the warehouse."""
-        from ingest.marts.dbt import run_dbt, target_dir
+        """On DuckDB the analysts' read-only snapshot of the warehouse, then the dbt documentation site."""
+        from ingest.marts.dbt import generate_docs
         from ingest.marts.publish import publish_dbt_docs, publish_snapshot
         from ingest.settings import as_of
 
-        run_dbt("docs generate", as_of=as_of())
-        publish_dbt_docs(target_dir())
         snapshot = publish_snapshot()
+        publish_dbt_docs(generate_docs(as_of()))
         return str(snapshot) if snapshot else "marts read in place (Postgres)"
 
     @task
@@ -85,7 +92,7 @@ def sectorstats_transform():
 
         return str(write_status_page(as_of()))
 
-    dbt_build() >> publish() >> alerts() >> summary() >> status_page()
+    dbt_models() >> dbt_tests() >> publish() >> alerts() >> summary() >> status_page()
 
 
 sectorstats_transform()

@@ -42,7 +42,7 @@ def build_calendar(as_of: dt.date) -> dict[str, int]:
     from ingest.marts.publish import publish_snapshot
 
     run_dbt("build", as_of=as_of, extra=["--select", f"+{CALENDAR_MODEL}", "--exclude", "resource_type:unit_test",
-                                        "--indirect-selection", "cautious"])
+                                        "--indirect-selection", "cautious"], target="calendar")
     publish_snapshot()
     with warehouse.connect(read_only=True) as con:
         counts = state_counts(read_calendar(con, as_of))

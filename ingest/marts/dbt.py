@@ -5,6 +5,14 @@
 dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
 process, and DuckDB refuses a second connection to the same file with another configuration, so an
 in-process run would lock the alert and summary tasks that follow it in the same worker.
+
+The marts are built in two steps (:func:`build_models`, then :func:`run_data_tests`) rather than one ``dbt build``:
+with the province's year loaded, the seeds and models take a few seconds and the ~390 data and unit tests three
+times as long, all of it dbt's per-node overhead. Building first puts a new file in the marts as soon as it can be;
+the tests still run before anything is published or any district is told (the transform DAG's order). Each kind of
+run keeps its own dbt target directory (:data:`TARGETS`): dbt rewrites ``manifest.json`` on every command with the
+compiled code of only the nodes it ran, and the documentation site is generated (``--no-compile``) from the
+models' run; the parse state is shared between them, so only the first run after a change of the project parses it.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +36,17 @@ class TransformError(RuntimeError):
     pass
 
 
-def target_dir() -> Path:
-    return data_dir() / "dbt" / "target"
+# What each dbt target directory is for: "marts", the seeds and models of the marts (and the docs made from their
+# manifest); "tests", the data and unit tests; "calendar", the monitoring DAG's build of the day's calendar.
+TARGETS = ("marts", "tests", "calendar")
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def target_dir(target: str = "marts") -> Path:
+    """The dbt target directory of one kind of run (one of :data:`TARGETS`)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown dbt target directory {target!r}: one of {', '.join(TARGETS)}")
+    return data_dir() / "dbt" / ("target" if target == "marts" else f"target-{target}")
 
 
 def dbt_target() -> str:
@@ -47,30 +65,51 @@ def dbt_environment() -> dict[str, str]:
             "SECTORSTATS_PG_DBNAME": url.database or ""}
 
 
-def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None) -> list[str]:
+def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None, target: str = "marts") -> list[str]:
     """The dbt command line: project and profiles from the repository, target and logs in the data dir."""
     return [
-        *command.split(),  # "build", or "docs generate"
+        *command.split(),  # "build", "test" or "docs generate"
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target", dbt_target(),
-        "--target-path", str(target_dir()),
+        "--target-path", str(target_dir(target)),
         "--log-path", str(data_dir() / "dbt" / "logs"),
         "--vars", json.dumps({"as_of": as_of.isoformat()}),
         *(extra or []),
     ]
 
 
-def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None = None) -> dict[str, int]:
-    """Run one dbt command; raise :class:`TransformError` naming the failed nodes."""
+def build_models(as_of: dt.date) -> dict[str, int]:
+    """The seeds and models of the marts, without their tests (:func:`run_data_tests`)."""
+    return run_dbt("build", as_of=as_of,
+                   extra=["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"])
+
+
+def run_data_tests(as_of: dt.date) -> dict[str, int]:
+    """Every data test and unit test of the project, over what :func:`build_models` built."""
+    return run_dbt("test", as_of=as_of, target="tests")
+
+
+def generate_docs(as_of: dt.date) -> Path:
+    """The documentation site, from the manifest of the last :func:`build_models` (no second compilation)."""
+    run_dbt("docs generate", as_of=as_of, extra=["--no-compile"])
+    return target_dir()
+
+
+def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None = None,
+            target: str = "marts") -> dict[str, int]:
+    """Run one dbt command in the target directory ``target``; raise :class:`TransformError` naming the failed
+    nodes."""
     env = {**os.environ, **dbt_environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     dbt = Path(sys.executable).with_name("dbt")
-    proc = subprocess.run([str(dbt), *dbt_args(command, as_of, extra)], env=env, capture_output=True, text=True)
+    _share_parse_state(target)
+    proc = subprocess.run([str(dbt), *dbt_args(command, as_of, extra, target)], env=env, capture_output=True,
+                          text=True)
     for line in proc.stdout.splitlines():
         log.info("dbt: %s", line)
     counts: dict[str, int] = {}
     failed: list[str] = []
-    results = target_dir() / "run_results.json"
+    results = target_dir(target) / "run_results.json"
     if results.exists():
         for r in json.loads(results.read_text(encoding="utf-8")).get("results", []):
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -81,3 +120,17 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
         raise TransformError(f"dbt {command} failed: {detail}")
     log.info("dbt %s: %s", command, counts)
     return counts
+
+
+def _share_parse_state(target: str) -> None:
+    """Give ``target`` the newest parse state of any target directory. dbt re-parses the whole project (seconds)
+    when its directory has none; it checks a copied state against the project's files itself, and parses again
+    what changed."""
+    own = target_dir(target) / PARSE_STATE
+    states = [p for p in (target_dir(t) / PARSE_STATE for t in TARGETS) if p.exists()]
+    if not states:
+        return
+    newest = max(states, key=lambda p: p.stat().st_mtime_ns)
+    if newest != own and (not own.exists() or own.stat().st_mtime_ns < newest.stat().st_mtime_ns):
+        own.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(newest, own)
