@@ -31,10 +31,9 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from ingest.catalogue import ROMAN_QUARTERS, Form, Unit, load_catalogue
 from ingest.tell.official_forms import MEASURES, Quirks, Values, default_sheet_name, form_bytes
+from ingest.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def _gen(spec: dict) -> _Gen:
 
 @cache
 def _magnitudes() -> dict:
-    return yaml.safe_load(MAGNITUDES.read_text(encoding="utf-8"))
+    return read_yaml(MAGNITUDES)
 
 
 def generators(form: Form) -> dict[str, _Gen]:

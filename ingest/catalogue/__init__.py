@@ -22,10 +22,9 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from ingest.settings import CATALOGUE_DIR, REFERENCE_DIR
 from ingest.text import fold
+from ingest.yaml_files import read_yaml
 
 ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 PERIOD_TYPES = {"monthly": "month", "quarterly": "quarter"}
@@ -387,7 +386,7 @@ def read_units(path: Path, commune_mapping: Path | None = None) -> tuple[Unit, .
 
 
 def read_catalogue(forms_path: Path, units_path: Path, commune_mapping_path: Path | None = None) -> Catalogue:
-    spec = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
+    spec = read_yaml(forms_path)
     measures = _measures(spec["measures"])
     columns = {freq: _columns(cols) for freq, cols in spec["numeric_columns"].items()}
     forms = tuple(_form(f, columns, spec["deadlines"]) for f in spec["forms"])

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from ingest.settings import CATALOGUE_DIR
+from ingest.yaml_files import read_yaml
 
 READS = ("workbook", "export", "refused")
 
@@ -25,7 +24,7 @@ class FileFormat:
 
 @cache
 def file_formats() -> dict[str, FileFormat]:
-    spec = yaml.safe_load((CATALOGUE_DIR / "formats.yaml").read_text(encoding="utf-8"))["formats"]
+    spec = read_yaml(CATALOGUE_DIR / "formats.yaml")["formats"]
     out = {}
     for code, f in spec.items():
         if f["read"] not in READS:

@@ -17,11 +17,10 @@ from functools import cache
 from string import Formatter
 from typing import Any
 
-import yaml
-
 from ingest.catalogue.formats import file_formats
 from ingest.settings import CATALOGUE_DIR
 from ingest.text import EXCERPT_CHARS, excerpt
+from ingest.yaml_files import read_yaml
 
 SEVERITIES = ("error", "warning")
 # the message fields that carry text taken from the received file (or its name), echoed only as an excerpt
@@ -54,7 +53,7 @@ class ProblemCatalogue:
 
 @cache
 def problem_catalogue() -> ProblemCatalogue:
-    spec = yaml.safe_load((CATALOGUE_DIR / "problems.yaml").read_text(encoding="utf-8"))
+    spec = read_yaml(CATALOGUE_DIR / "problems.yaml")
     types = {}
     for code, p in spec["problems"].items():
         if p["severity"] not in SEVERITIES:

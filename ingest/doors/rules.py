@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from ingest.settings import CATALOGUE_DIR
+from ingest.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class DoorRules:
 
 @cache
 def door_rules() -> DoorRules:
-    spec = yaml.safe_load((CATALOGUE_DIR / "doors.yaml").read_text(encoding="utf-8"))
+    spec = read_yaml(CATALOGUE_DIR / "doors.yaml")
     for table in ("not_taken", "taken"):
         for code, text in spec[table].items():
             if set(text) != {"vi", "en"}:

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import pandas as pd
-import yaml
 
 from ingest import warehouse
 from ingest.catalogue import Catalogue, load_catalogue
@@ -62,6 +61,7 @@ from ingest.catalogue.constants import ACCEPTED_WITH_WARNINGS, REJECTED
 from ingest.settings import CATALOGUE_DIR, reports_dir
 from ingest.tell.feedback import feedback_path
 from ingest.warehouse.tables import table
+from ingest.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -100,20 +100,20 @@ class Alert:
 
 @cache
 def recipients() -> dict:
-    return yaml.safe_load((CATALOGUE_DIR / "recipients.yaml").read_text(encoding="utf-8"))
+    return read_yaml(CATALOGUE_DIR / "recipients.yaml")
 
 
 @cache
 def received_notes() -> dict[str, dict[str, str]]:
     """What an overdue notice or an escalation says of what was received, by state (``alerts.yaml``,
     ``received``)."""
-    return yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8")).get("received") or {}
+    return read_yaml(CATALOGUE_DIR / "alerts.yaml").get("received") or {}
 
 
 @cache
 def alert_kinds() -> dict[str, dict]:
     """The kinds of ``alerts.yaml``, checked: known recipients and channels, every kind present."""
-    kinds = yaml.safe_load((CATALOGUE_DIR / "alerts.yaml").read_text(encoding="utf-8"))["kinds"]
+    kinds = read_yaml(CATALOGUE_DIR / "alerts.yaml")["kinds"]
     missing = set(DEADLINE_KINDS + PROBLEM_KINDS + (RECEIPT,)) - set(kinds)
     if missing:
         raise ValueError(f"alerts.yaml: no text for alert kind(s) {sorted(missing)}")

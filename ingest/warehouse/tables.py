@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from ingest.settings import DBT_PROJECT_DIR
+from ingest.yaml_files import read_yaml
 
 SOURCES_GLOB = "models/staging/*/_*__sources.yml"
 
@@ -75,7 +74,7 @@ def read_tables(project_dir: Path) -> dict[str, Table]:
     """Every table of the project's source files that declares its columns' types, by ``schema.name``."""
     out: dict[str, Table] = {}
     for path in sorted(project_dir.glob(SOURCES_GLOB)):
-        for source in yaml.safe_load(path.read_text(encoding="utf-8")).get("sources") or []:
+        for source in read_yaml(path).get("sources") or []:
             for t in source.get("tables") or []:
                 qualified = f"{source['schema']}.{t['name']}"
                 columns = tuple(_column(c, qualified) for c in t.get("columns") or [])

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from string import Formatter
 
-import yaml
-
 from ingest.settings import CATALOGUE_DIR
+from ingest.yaml_files import read_yaml
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -56,4 +55,4 @@ def _flatten(spec: dict, prefix: str = "") -> dict[str, dict[str, str]]:
 
 @cache
 def page_texts() -> PageTexts:
-    return PageTexts(_flatten(yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))))
+    return PageTexts(_flatten(read_yaml(TEXTS_FILE)))
