@@ -122,7 +122,7 @@ reprocess: install airflow-db  ## parse and validate archived reports again (FRO
 		> $(DATA_DIR)/logs/sectorstats_transform.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_transform.log; exit 1; }
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
 
-transform: install  ## dbt without Airflow: the seeds and models, then every test
+transform: install  ## dbt build without Airflow: seeds, models and data tests
 	SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest transform
 
 summary: install  ## print the per-form summary

@@ -296,9 +296,9 @@ def render(results: dict) -> str:
                 f"With the scale loaded, one new file ({a['form_code']}, unit {a['unit_code']}, period "
                 f"{a['period_start']}: a report the inbox lacked) was dropped into the inbox and the ingest and "
                 f"transform DAGs run again. Its {inc['values_in_mart']} values were in `marts.fct_indicator_value` "
-                f"**{_f(inc['until_marts_s'])} s** after the drop (the end of the transform's `dbt_models` task)"
-                + (f", tested {_f(inc['until_tested_s'])} s after it (`dbt_tests`) and in the analysts' snapshot "
-                   f"{_f(inc['until_published_s'])} s after it (`publish`)" if inc.get("until_published_s") else "")
+                f"**{_f(inc['until_marts_s'])} s** after the drop (the end of the transform's `dbt_build` task)"
+                + (f" and in the analysts' snapshot after {_f(inc['until_published_s'])} s (`publish`)"
+                   if inc.get("until_published_s") else "")
                 + f"; both DAG runs took {_f(inc['both_dags_s'])} s ({_f(inc['cpu_s'])} s CPU).", "",
                 "| stage | wall s | CPU s |", "|---|---:|---:|"]
         for name, s in inc["stages"].items():

@@ -2,9 +2,9 @@
 ### sectorstats — build the marts and tell the districts
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
-**dbt_models** (seeds, staging → intermediate → marts: the new numbers are in the marts) → **dbt_tests** (every
-dbt data and unit test; a failure stops the run before anything is published or sent) → **publish** (on DuckDB a
-read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically; the dbt docs site) →
+**dbt_build** (seeds, staging → intermediate → marts, with every data test; dbt's unit tests run in CI) →
+**publish** (on DuckDB a read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically; the
+dbt docs site) →
 **alerts** (a notice for every rejected report and every report accepted with warnings, with its problems and
 the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
@@ -26,7 +26,7 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
 @dag(
     dag_id="sectorstats_transform",
     dag_display_name="sectorstats: marts and alerts",
-    description="dbt models → dbt tests → publish → bad-data notices → summary",
+    description="dbt build → publish → bad-data notices → summary",
     schedule=[RAW_TABLES],
     start_date=START_DATE,
     catchup=False,
@@ -37,21 +37,13 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def sectorstats_transform():
-    @task
-    def dbt_models() -> dict:
-        """The seeds and every model (staging, intermediate, marts), without their tests."""
-        from ingest.marts.dbt import build_models
-        from ingest.settings import as_of
-
-        return build_models(as_of())
-
     @task(outlets=[MARTS])
-    def dbt_tests() -> dict:
-        """Every dbt data test and unit test, over what dbt_models built."""
-        from ingest.marts.dbt import run_data_tests
+    def dbt_build() -> dict:
+        """`dbt build`: seeds, models and data tests."""
+        from ingest.marts.dbt import build_marts
         from ingest.settings import as_of
 
-        return run_data_tests(as_of())
+        return build_marts(as_of())
 
     @task
     def publish() -> str:
@@ -92,7 +84,7 @@ def sectorstats_transform():
 
         return str(write_status_page(as_of()))
 
-    dbt_models() >> dbt_tests() >> publish() >> alerts() >> summary() >> status_page()
+    dbt_build() >> publish() >> alerts() >> summary() >> status_page()
 
 
 sectorstats_transform()

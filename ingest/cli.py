@@ -32,10 +32,10 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from ingest.marts.dbt import build_models, run_data_tests
+    from ingest.marts.dbt import build_marts, run_unit_tests
 
-    build_models(settings.as_of())
-    run_data_tests(settings.as_of())
+    counts = (run_unit_tests if args.unit_tests else build_marts)(settings.as_of())
+    print(counts)
     return 0
 
 
@@ -184,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", dest="to_period", metavar="YYYY-MM",
                    help="with --reprocess: only reports for periods up to this month")
     p.set_defaults(func=_ingest)
-    sub.add_parser("transform", help="dbt: the seeds and models, then every test").set_defaults(func=_transform)
+    transform = sub.add_parser("transform", help="dbt build: the seeds, models and data tests")
+    transform.add_argument("--unit-tests", action="store_true",
+                           help="run dbt's unit tests of the SQL instead (fixed inputs; development and CI)")
+    transform.set_defaults(func=_transform)
     sub.add_parser("mailbox", help="check the department's mailbox (the Airflow connection SECTORSTATS_IMAP_CONN_ID): "
                    "log in and count what waits in each folder, taking nothing").set_defaults(func=_mailbox)
     p = sub.add_parser("alerts", help="record and send new alerts (problems, and the deadlines of the reporting "

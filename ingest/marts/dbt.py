@@ -6,13 +6,16 @@ dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the
 process, and DuckDB refuses a second connection to the same file with another configuration, so an
 in-process run would lock the alert and summary tasks that follow it in the same worker.
 
-The marts are built in two steps (:func:`build_models`, then :func:`run_data_tests`) rather than one ``dbt build``:
-with the province's year loaded, the seeds and models take a few seconds and the ~390 data and unit tests three
-times as long, all of it dbt's per-node overhead. Building first puts a new file in the marts as soon as it can be;
-the tests still run before anything is published or any district is told (the transform DAG's order). Each kind of
-run keeps its own dbt target directory (:data:`TARGETS`): dbt rewrites ``manifest.json`` on every command with the
-compiled code of only the nodes it ran, and the documentation site is generated (``--no-compile``) from the
-models' run; the parse state is shared between them, so only the first run after a change of the project parses it.
+What runs with each load is ``dbt build`` without dbt's unit tests (:func:`build_marts`): the seeds, the models and
+every data test, in dependency order, so a failed test of a staging model keeps the marts built from it as they
+were. The unit tests check the SQL on fixed inputs, not the data, so they run where the SQL changes, in
+``make test`` (:func:`run_unit_tests`), as dbt advises; in each load they would be a fifth of the build's time.
+
+Each kind of run keeps its own dbt target directory (:data:`TARGETS`), because dbt rewrites ``manifest.json`` on
+every command with the compiled code of only the nodes it ran: the documentation site is generated
+(``--no-compile``, no second compilation of ~400 nodes) from the manifest of the marts' build, which the
+monitoring DAG's build of the calendar does not overwrite. The parse state is shared between them, so only the
+first run after a change of the project parses it.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ class TransformError(RuntimeError):
     pass
 
 
-# What each dbt target directory is for: "marts", the seeds and models of the marts (and the docs made from their
-# manifest); "tests", the data and unit tests; "calendar", the monitoring DAG's build of the day's calendar.
-TARGETS = ("marts", "tests", "calendar")
+# What each dbt target directory is for: "marts", the build of the marts (and the docs made from its manifest);
+# "calendar", the monitoring DAG's build of the day's calendar; "unit-tests", dbt's unit tests (make test).
+TARGETS = ("marts", "calendar", "unit-tests")
 PARSE_STATE = "partial_parse.msgpack"
 
 
@@ -79,19 +82,18 @@ def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None, targe
     ]
 
 
-def build_models(as_of: dt.date) -> dict[str, int]:
-    """The seeds and models of the marts, without their tests (:func:`run_data_tests`)."""
-    return run_dbt("build", as_of=as_of,
-                   extra=["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"])
+def build_marts(as_of: dt.date) -> dict[str, int]:
+    """The seeds, models and data tests of the project, in dependency order (not its unit tests)."""
+    return run_dbt("build", as_of=as_of, extra=["--exclude-resource-type", "unit_test"])
 
 
-def run_data_tests(as_of: dt.date) -> dict[str, int]:
-    """Every data test and unit test of the project, over what :func:`build_models` built."""
-    return run_dbt("test", as_of=as_of, target="tests")
+def run_unit_tests(as_of: dt.date) -> dict[str, int]:
+    """dbt's unit tests: the SQL of the models on the fixed inputs of their YAML, no warehouse data read."""
+    return run_dbt("test", as_of=as_of, extra=["--select", "test_type:unit"], target="unit-tests")
 
 
 def generate_docs(as_of: dt.date) -> Path:
-    """The documentation site, from the manifest of the last :func:`build_models` (no second compilation)."""
+    """The documentation site, from the manifest of the last :func:`build_marts` (no second compilation)."""
     run_dbt("docs generate", as_of=as_of, extra=["--no-compile"])
     return target_dir()
 

@@ -1,5 +1,6 @@
-"""ingest/marts/dbt.py: the marts are built first (seeds and models, no tests), tested next, and the documentation
-is generated from the models' run; each step in its own dbt target directory, sharing one parse of the project.
+"""ingest/marts/dbt.py: each load builds the marts with their data tests (not dbt's unit tests), the documentation
+is generated from that build's manifest without compiling again, and the unit tests run on their own (here, in
+`make test`); each kind of run in its own dbt target directory, sharing one parse of the project.
 
 Run on the small development warehouse (dbt_project/scripts/make_dev_warehouse.py), with real dbt."""
 
@@ -14,7 +15,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.marts.dbt import PARSE_STATE, TransformError, build_models, generate_docs, run_data_tests, target_dir
+from ingest.marts.dbt import (
+    PARSE_STATE,
+    TransformError,
+    build_marts,
+    generate_docs,
+    run_dbt,
+    run_unit_tests,
+    target_dir,
+)
 from tests.integration.helpers import REPO
 
 pytestmark = pytest.mark.integration
@@ -37,55 +46,70 @@ def _results(target: str) -> list[dict]:
     return json.loads((target_dir(target) / "run_results.json").read_text(encoding="utf-8"))["results"]
 
 
-def _kinds(results: list[dict]) -> set[str]:
-    return {r["unique_id"].split(".")[0] for r in results}
+def _kinds(results: list[dict]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for r in results:
+        kind = r["unique_id"].split(".")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
-def test_models_then_tests_then_docs(dev_warehouse: Path) -> None:
-    built = build_models(AS_OF)
-    assert _kinds(_results("marts")) == {"seed", "model"}  # no test on the way to the marts
-    assert set(built) == {"success"}
+def _manifest_kinds() -> dict[str, int]:
+    manifest = json.loads((target_dir() / "manifest.json").read_text(encoding="utf-8"))
+    return _kinds([{"unique_id": k} for k in [*manifest["nodes"], *manifest["unit_tests"]]])
+
+
+def test_the_build_runs_the_data_tests_and_the_docs_reuse_its_manifest(dev_warehouse: Path) -> None:
+    built = build_marts(AS_OF)
+    declared = _manifest_kinds()
+    # every seed, model and data test of the project, no unit test
+    assert _kinds(_results("marts")) == {k: declared[k] for k in ("seed", "model", "test")}
+    assert "unit_test" not in _kinds(_results("marts")) and declared["unit_test"] >= 17
+    assert set(built) == {"success", "pass"}
     con = duckdb.connect(str(dev_warehouse), read_only=True)
     try:
-        submissions = con.execute("select count(*) from marts.fct_submission").fetchone()[0]
+        assert con.execute("select count(*) from marts.fct_submission").fetchone()[0] > 0
     finally:
         con.close()
-    assert submissions > 0
-
-    tested = run_data_tests(AS_OF)
-    assert _kinds(_results("tests")) == {"test", "unit_test"}
-    assert set(tested) == {"pass"} and tested["pass"] > 300
-    # the tests ran from the models' parse of the project, copied: no second full parse
-    log = (dev_warehouse.parent / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
-    assert log.count("Partial parsing enabled, no changes found") >= 1
-    assert (target_dir("tests") / PARSE_STATE).read_bytes() == (target_dir("marts") / PARSE_STATE).read_bytes()
 
     docs = generate_docs(AS_OF)
     manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
     models = [n for k, n in manifest["nodes"].items() if k.startswith("model.")]
-    # the site shows every model's compiled SQL: the manifest is the models' run's, not the tests'
+    # the site shows every model's compiled SQL, compiled once, by the build
     assert models and all(n.get("compiled_code") for n in models)
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
     assert "model.sectorstats.fct_indicator_value" in catalog["nodes"]
 
 
+def test_the_unit_tests_run_on_their_own_from_the_shared_parse(dev_warehouse: Path) -> None:
+    build_marts(AS_OF)
+    counts = run_unit_tests(AS_OF)
+    declared = _manifest_kinds()["unit_test"]
+    assert counts == {"pass": declared}
+    assert _kinds(_results("unit-tests")) == {"unit_test": declared}
+    # the unit tests started from the build's parse of the project, copied: no second full parse
+    assert (target_dir("unit-tests") / PARSE_STATE).read_bytes() == (target_dir() / PARSE_STATE).read_bytes()
+    log = (dev_warehouse.parent / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert log.count("Unable to do partial parsing") == 1  # the build's, the first run of the project
+
+
 def test_a_failed_data_test_names_itself(dev_warehouse: Path) -> None:
-    build_models(AS_OF)
+    build_marts(AS_OF)
     con = duckdb.connect(str(dev_warehouse))
     try:  # a second row for a form: dim_form's key is no longer unique
         con.execute("insert into marts.dim_form select * from marts.dim_form limit 1")
     finally:
         con.close()
     with pytest.raises(TransformError) as failed:
-        run_data_tests(AS_OF)
+        run_dbt("test", as_of=AS_OF, extra=["--select", "dim_form"])
     assert str(failed.value).startswith("dbt test failed: test.sectorstats.unique_dim_form_")
-    failures = sorted(r["unique_id"].split(".")[2] for r in _results("tests") if r["status"] == "fail")
+    failures = sorted(r["unique_id"].split(".")[2] for r in _results("marts") if r["status"] == "fail")
     assert failures == ["unique_dim_form_form_code", "unique_dim_form_form_id"]
 
 
 def test_each_run_keeps_its_own_target_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))
-    assert [target_dir(t).relative_to(tmp_path).as_posix() for t in ("marts", "tests", "calendar")] == [
-        "dbt/target", "dbt/target-tests", "dbt/target-calendar"]
+    assert [target_dir(t).relative_to(tmp_path).as_posix() for t in ("marts", "calendar", "unit-tests")] == [
+        "dbt/target", "dbt/target-calendar", "dbt/target-unit-tests"]
     with pytest.raises(ValueError, match="unknown dbt target directory 'docs'"):
         target_dir("docs")
