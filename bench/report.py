@@ -128,6 +128,14 @@ def other_runs(results: dict) -> list[dict]:
     return found
 
 
+def _priority(results: dict) -> str:
+    """How the run was scheduled, as it recorded it (older results did not: ``make bench`` runs under nice 19)."""
+    niceness = results.get("niceness")
+    if niceness is None:
+        return "priority not recorded"
+    return f"under `nice -n {niceness}`" if niceness > 0 else "at normal priority"
+
+
 def _diagnosis(results: dict) -> list[str]:
     """One line per target: met or not and, when not, what holds it back, from the figures."""
     stages, files = results["stages"], results["inbox"]["files"]
@@ -219,8 +227,8 @@ def render(results: dict) -> str:
                                  "memory below are the pipeline's processes: the Postgres server's own (most of "
                                  "dbt's work) are not in them" if results.get("warehouse_backend") == "postgres"
                                  else "the DuckDB file (the embedded default)") + ".",
-        "", f"**Command**: `{results['command']}` (from the repository root, under `nice -n 19`; `make bench "
-        f"SCALE={results['scale']}`)",
+        "", f"**Command**: `{results['command']}` (from the repository root, {_priority(results)}; `make bench "
+        f"SCALE={results['scale']}` runs it under `nice -n 19`)",
         "", f"**Machine**: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB memory ({m['available_gb']} GB "
         f"available at the end), {m['platform']}; load average at the end {m['load_avg_at_end']} (a shared machine: "
         "other test suites were running).",

@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> Path:
     results = {
         "scale": args.scale, "label": label, "warehouse_backend": args.warehouse,
         "description": SCALES[args.scale].description, "sample": inbox.sample,
-        "command": command, "date": dt.date.today().isoformat(), "as_of": inbox.as_of,
+        "command": command, "niceness": os.nice(0), "date": dt.date.today().isoformat(), "as_of": inbox.as_of,
         "inbox": {"files": files, "bytes": inbox.bytes, "units": len(inbox.units), "missing": len(inbox.missing),
                   "cache": str(inbox.root), "generation": inbox.generation},
         "setup_s": setup,
