@@ -38,10 +38,10 @@ class CalendarOutOfDate(RuntimeError):
 def build_calendar(as_of: dt.date) -> dict[str, int]:
     """Build the calendar for ``as_of`` (the model, and the seeds and views it is made from, with their dbt
     tests), publish the analysts' copy, and return how many reports are in each state."""
-    from ingest.marts.dbt import run_dbt
+    from ingest.marts.dbt import WITHOUT_UNIT_TESTS, run_dbt
     from ingest.marts.publish import publish_snapshot
 
-    run_dbt("build", as_of=as_of, extra=["--select", f"+{CALENDAR_MODEL}", "--exclude", "resource_type:unit_test",
+    run_dbt("build", as_of=as_of, extra=["--select", f"+{CALENDAR_MODEL}", *WITHOUT_UNIT_TESTS,
                                         "--indirect-selection", "cautious"], target="calendar")
     publish_snapshot()
     with warehouse.connect(read_only=True) as con:

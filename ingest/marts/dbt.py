@@ -43,6 +43,8 @@ class TransformError(RuntimeError):
 # "calendar", the monitoring DAG's build of the day's calendar; "unit-tests", dbt's unit tests (make test).
 TARGETS = ("marts", "calendar", "unit-tests")
 PARSE_STATE = "partial_parse.msgpack"
+# dbt's unit tests test the SQL, not the data: every run of the pipeline leaves them out (run_unit_tests runs them)
+WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
 def target_dir(target: str = "marts") -> Path:
@@ -84,7 +86,7 @@ def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None, targe
 
 def build_marts(as_of: dt.date) -> dict[str, int]:
     """The seeds, models and data tests of the project, in dependency order (not its unit tests)."""
-    return run_dbt("build", as_of=as_of, extra=["--exclude-resource-type", "unit_test"])
+    return run_dbt("build", as_of=as_of, extra=WITHOUT_UNIT_TESTS)
 
 
 def run_unit_tests(as_of: dt.date) -> dict[str, int]:

@@ -86,6 +86,13 @@ def put(inbox: Path, folder: str, name: str, form_code: str, unit_code: str, per
     return Written(folder, name, form_code, unit_code, period_start, values, cells)
 
 
+def make_dev_warehouse(path: Path) -> Path:
+    """The small development warehouse of dbt_project/scripts/make_dev_warehouse.py, written to ``path``."""
+    subprocess.run([sys.executable, str(REPO / "dbt_project" / "scripts" / "make_dev_warehouse.py"), str(path)],
+                   check=True, capture_output=True, text=True)
+    return path
+
+
 def pipeline_env(data_dir: Path) -> dict[str, str]:
     """What `make run` runs the DAGs with, for ``data_dir``, as of the tests' day."""
     # the tests write files and run at once: no waiting for a file to settle (tests/doors/test_sftp_inbox.py does)

@@ -12,15 +12,13 @@ import duckdb
 import pytest
 
 from ingest.marts.dbt import dbt_args
-from tests.integration.helpers import REPO
+from tests.integration.helpers import make_dev_warehouse
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_dev_warehouse_builds_the_marts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "dev.duckdb"
-    subprocess.run([sys.executable, str(REPO / "dbt_project" / "scripts" / "make_dev_warehouse.py"), str(path)],
-                   check=True, capture_output=True, text=True)
+    path = make_dev_warehouse(tmp_path / "dev.duckdb")
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("SECTORSTATS_WAREHOUSE_URL", raising=False)
     dbt = Path(sys.executable).with_name("dbt")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -24,7 +23,7 @@ from ingest.marts.dbt import (
     run_unit_tests,
     target_dir,
 )
-from tests.integration.helpers import REPO
+from tests.integration.helpers import make_dev_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +32,7 @@ AS_OF = dt.date(2025, 1, 31)
 
 @pytest.fixture
 def dev_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "warehouse.duckdb"
-    subprocess.run([sys.executable, str(REPO / "dbt_project" / "scripts" / "make_dev_warehouse.py"), str(path)],
-                   check=True, capture_output=True, text=True)
+    path = make_dev_warehouse(tmp_path / "warehouse.duckdb")
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("SECTORSTATS_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
@@ -46,12 +43,8 @@ def _results(target: str) -> list[dict]:
     return json.loads((target_dir(target) / "run_results.json").read_text(encoding="utf-8"))["results"]
 
 
-def _kinds(results: list[dict]) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for r in results:
-        kind = r["unique_id"].split(".")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
-    return kinds
+def _kinds(results: list[dict]) -> Counter[str]:
+    return Counter(r["unique_id"].split(".")[0] for r in results)
 
 
 def _manifest_kinds() -> dict[str, int]:
