@@ -68,7 +68,8 @@ run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite 
 
 # `make airflow`: the UI and the scheduler, on this machine only. Airflow's simple auth manager keeps the password of
 # each user in a JSON file; it is written here on first start so that it can be printed every time (edit the file to
-# choose your own password, delete it for a new one).
+# choose your own password, delete it for a new one). Two users: admin, and upload_page (role op, the least that may
+# post asset events), whose account the upload page uses to announce each delivered file (ingest/doors/announcements.py).
 AIRFLOW_PORT ?= 8080
 UPLOAD_PORT ?= 8090
 AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
@@ -76,14 +77,15 @@ define AIRFLOW_PASSWORD_PY
 import json, pathlib, secrets, sys
 f = pathlib.Path(sys.argv[1])
 pw = json.loads(f.read_text() or "{}") if f.exists() else {}
-if "admin" not in pw:
-    pw["admin"] = secrets.token_urlsafe(12)
+user = sys.argv[2]
+if user not in pw:
+    pw[user] = secrets.token_urlsafe(12)
     f.write_text(json.dumps(pw) + "\n")
     f.chmod(0o600)
-print(pw["admin"])
+print(pw[user])
 endef
 airflow: export AIRFLOW_PASSWORD_PY := $(AIRFLOW_PASSWORD_PY)
-airflow: export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
+airflow: export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin,upload_page:op
 airflow: export AIRFLOW__API__HOST := 127.0.0.1
 airflow: export AIRFLOW__API__PORT := $(AIRFLOW_PORT)
 airflow: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AIRFLOW_PORT)/execution/
@@ -91,7 +93,7 @@ airflow: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AI
 airflow: export AIRFLOW__CORE__PARALLELISM := 4
 
 airflow: install demo airflow-db  ## Airflow UI + scheduler on http://localhost:8080 (AIRFLOW_PORT=...), and the districts' upload page on :8090 (UPLOAD_PORT=...); Ctrl-C stops both
-	@password=$$($(PY) -c "$$AIRFLOW_PASSWORD_PY" "$(AIRFLOW_PASSWORDS)"); \
+	@password=$$($(PY) -c "$$AIRFLOW_PASSWORD_PY" "$(AIRFLOW_PASSWORDS)" admin); \
 	echo ""; \
 	echo "  Airflow UI: http://localhost:$(AIRFLOW_PORT)   user: admin   password: $$password"; \
 	echo "              (the password is kept in $(AIRFLOW_PASSWORDS))"; \
@@ -103,7 +105,10 @@ airflow: install demo airflow-db  ## Airflow UI + scheduler on http://localhost:
 	echo "  Task logs: $(AIRFLOW_HOME)/logs/ (and in the UI). Ready when 'Airflow is ready' shows; Ctrl-C stops."; \
 	echo ""
 	@mkdir -p $(DATA_DIR)/logs
-	@$(PY) -m ingest upload-page --port $(UPLOAD_PORT) > $(DATA_DIR)/logs/upload_page.log 2>&1 & page=$$!; \
+	@# the page announces each delivered file to Airflow's API, so the ingest DAG starts at once
+	@password=$$($(PY) -c "$$AIRFLOW_PASSWORD_PY" "$(AIRFLOW_PASSWORDS)" upload_page); \
+		AIRFLOW_CONN_SECTORSTATS_AIRFLOW_API="http://upload_page:$$password@127.0.0.1:$(AIRFLOW_PORT)" \
+		$(PY) -m ingest upload-page --port $(UPLOAD_PORT) > $(DATA_DIR)/logs/upload_page.log 2>&1 & page=$$!; \
 		trap 'kill $$page 2>/dev/null' EXIT; \
 		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} \
 		$(VENV)/bin/airflow standalone

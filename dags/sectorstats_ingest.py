@@ -2,7 +2,9 @@
 ### sectorstats — ingest district reports
 
 Scans the inbox on the reporting calendar of the form catalogue (hourly while reports are due, every six
-hours otherwise; see `ingest/orchestration/schedule.py`) and moves what the districts sent one way:
+hours otherwise; see `ingest/orchestration/schedule.py`), and at once when the upload page announces a file it
+delivered (the `sectorstats_inbox` asset, updated through Airflow's REST API: `ingest/doors/announcements.py`), and
+moves what the districts sent one way:
 **archive** (every file kept byte for byte under its sha256: the inbox folder's new files, and, when the connection
 `imap_sectorstats` exists, the spreadsheets attached to new e-mails in the department's mailbox, each e-mail
 answered once; `ingest/doors/`) → **plan** → **parse**, mapped over chunks of
@@ -34,14 +36,14 @@ from airflow.sdk.exceptions import AirflowSkipException
 from ingest.catalogue import load_catalogue
 from ingest.orchestration.assets import RAW_TABLES
 from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
-from ingest.orchestration.schedule import ingest_timetable
+from ingest.orchestration.schedule import ingest_schedule
 
 
 @dag(
     dag_id="sectorstats_ingest",
     dag_display_name="sectorstats: ingest district reports",
     description="inbox → archive → parse → validate → raw tables",
-    schedule=ingest_timetable(load_catalogue()),
+    schedule=ingest_schedule(load_catalogue()),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -59,13 +61,16 @@ from ingest.orchestration.schedule import ingest_timetable
 )
 def sectorstats_ingest():
     @task
-    def archive(run_id: str | None = None) -> str:
+    def archive(run_id: str | None = None, triggering_asset_events=None) -> str:
         """Archive new inbox files and e-mailed reports, record their arrival (and answer each e-mail); returns the
-        load id."""
+        load id. The files the upload page announced are taken without waiting for them to settle."""
         from ingest.archive.stage import archive_stage
+        from ingest.doors.announcements import announced_files
+        from ingest.orchestration.assets import INBOX, event_extras
         from ingest.package import new_load_id
 
-        return str(archive_stage(new_load_id(run_id))["load_id"])
+        announced = announced_files(event_extras(triggering_asset_events, INBOX))
+        return str(archive_stage(new_load_id(run_id), announced=announced)["load_id"])
 
     @task
     def plan(load_id: str, params: dict | None = None) -> list[int]:

@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,14 +22,18 @@ from ingest.archive import store
 from ingest.settings import data_dir, inbox_location
 
 if TYPE_CHECKING:
+    from ingest.doors.announcements import Delivered
     from ingest.doors.mailbox import MailboxConfig, Session
 
 log = logging.getLogger(__name__)
 
 
-def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | str]:
+def archive_stage(load_id: str, inbox: Path | None = None,
+                  announced: Mapping[tuple[str, str], Delivered] | None = None) -> dict[str, int | str]:
     """Archive what is new in the inbox (local, or ``SECTORSTATS_INBOX_URL``) and in the mailbox, record each
-    arrival in ``raw.arrivals`` and the load's start in ``raw.loads``."""
+    arrival in ``raw.arrivals`` and the load's start in ``raw.loads``. ``announced``: the files the upload page
+    announced it delivered whole (:func:`ingest.doors.announcements.announced_files`), taken without the settle
+    wait."""
     from ingest.doors import mailbox
     from ingest.tell import alerts
 
@@ -43,7 +47,7 @@ def archive_stage(load_id: str, inbox: Path | None = None) -> dict[str, int | st
             con, "select folder_unit_code, file_name, size_bytes, mtime_ns, sha256 from raw.arrivals").fetchall()
         known = {(f, n, int(s), int(m)): h for f, n, s, m, h in known_rows}
         known_sha = {h for *_, h in known_rows}
-        arrivals, seen = store.archive_inbox(inbox, data_dir(), known, known_sha)
+        arrivals, seen = store.archive_inbox(inbox, data_dir(), known, known_sha, announced=announced)
         if imap is not None:
             mail = mailbox.pull(imap, *_mail_ledger(con, config.name), known_sha | {a.sha256 for a in arrivals},
                                 load_id, data_dir(), alerts.recipients(), now)

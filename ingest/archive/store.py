@@ -14,7 +14,9 @@ Uploads (sftp, a file share) write the file in place, and nothing in the inbox s
 writer that pauses mid-file leaves a shorter file whose size and time no longer change. So a file modified less
 than ``SECTORSTATS_INBOX_SETTLE_SECONDS`` (:func:`ingest.settings.inbox_settle_seconds`) before the scan began is
 left for the next scan, and a file taken is stat'ed again after the copy, which must still show the size and time
-the scan saw; otherwise it too is left for the next scan. Nothing is recorded for a file left.
+the scan saw; otherwise it too is left for the next scan. Nothing is recorded for a file left. The upload page's
+files are the exception: it announces each file it has delivered whole, with its size and SHA-256
+(:mod:`ingest.doors.announcements`), and a young file whose copy has exactly those is taken at once.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import os
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.doors.announcements import Delivered
 from ingest.settings import inbox_settle_seconds
 
 log = logging.getLogger(__name__)
@@ -277,10 +280,13 @@ def _still_settling(f: InboxFile, started_ns: int, settle_ns: int) -> bool:
         log.warning("inbox file %r in folder %r is dated %s, after this scan began: a wrong clock, taken now",
                     f.name, f.folder, dt.datetime.fromtimestamp(f.mtime_ns / 1e9, tz=dt.UTC).isoformat())
         return False
-    log.info("inbox file %r in folder %r was modified %.1f s before the scan began, less than the %d s a file must "
-             "be left unmodified: it may still be being written, left for the next scan", f.name, f.folder,
-             age_ns / 1e9, settle_ns // 10**9)
     return True
+
+
+def _left_settling(f: InboxFile, started_ns: int, settle_ns: int, why: str = "") -> None:
+    log.info("inbox file %r in folder %r was modified %.1f s before the scan began, less than the %d s a file must "
+             "be left unmodified%s: it may still be being written, left for the next scan", f.name, f.folder,
+             (started_ns - f.mtime_ns) / 1e9, settle_ns // 10**9, why)
 
 
 def archive_inbox(
@@ -290,14 +296,17 @@ def archive_inbox(
     known_sha256: Iterable[str],
     *,
     settle_seconds: int | None = None,
+    announced: Mapping[tuple[str, str], Delivered] | None = None,
 ) -> tuple[list[Arrival], int]:
     """Archive what is new in the inbox.
 
     ``known`` maps (folder, name, size, mtime_ns) of arrivals already recorded to their sha256, so an
     unchanged file is not hashed again. A file modified less than ``settle_seconds`` (default:
     :func:`ingest.settings.inbox_settle_seconds`) before the scan began is left for the next scan, as is one
-    that changed while it was copied. Returns the new arrivals and the number of files seen (left ones included).
+    that changed while it was copied, unless it is one of the ``announced`` files (by folder and name) and its copy
+    has the announced size and SHA-256. Returns the new arrivals and the number of files seen (left ones included).
     """
+    announced = announced or {}
     settle_ns = (inbox_settle_seconds() if settle_seconds is None else settle_seconds) * 10**9
     started_ns = time.time_ns()  # before the listing: a file written while we list is younger than this
     sweep_incomplete(data_dir)
@@ -311,13 +320,22 @@ def archive_inbox(
             key = (f.folder, f.name, f.size, f.mtime_ns)
             if key in known:
                 continue
-            if settle_ns and _still_settling(f, started_ns, settle_ns):
+            young = bool(settle_ns) and _still_settling(f, started_ns, settle_ns)
+            whole = announced.get((f.folder, f.name))
+            if young and (whole is None or whole.size != f.size):
+                _left_settling(f, started_ns, settle_ns, "" if whole is None else " (not the size announced)")
                 settling += 1
                 continue
             try:
                 staged = stage(f.path, data_dir, size=f.size, mtime_ns=f.mtime_ns)
             except OSError as exc:
                 log.warning("inbox file %r in folder %r could not be archived now: %s", f.name, f.folder, exc)
+                continue
+            if young and whole is not None and staged.sha256 != whole.sha256:
+                if staged.temp is not None:
+                    staged.temp.unlink(missing_ok=True)
+                _left_settling(f, started_ns, settle_ns, " (not the content announced)")
+                settling += 1
                 continue
             batch.append(staged)
             if len(batch) >= PUBLISH_BATCH:

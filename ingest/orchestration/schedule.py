@@ -5,13 +5,19 @@ period (the 10th for monthly forms, the 15th after a quarter), and late ones tri
 ``escalate_days_after`` days later. During that window the inbox is scanned every hour; outside it, every six
 hours (a correction can still arrive any day). The monitoring DAG runs once a day in the morning, Vietnam time,
 so reminders and notices arrive at the start of the working day.
+
+The ingest DAG also runs whenever the upload page announces a delivered file (the asset
+:data:`ingest.orchestration.assets.INBOX`): the timetable is the floor for the other doors (sftp, shares, the
+mailbox) and for an announcement that did not get through.
 """
 
 from __future__ import annotations
 
+from airflow.sdk import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
 from ingest.catalogue import Catalogue, load_catalogue
+from ingest.orchestration.assets import INBOX
 
 TIMEZONE = load_catalogue().timezone  # the zone of the deadlines (forms.yaml)
 MONITOR_HOUR = 8  # local time
@@ -32,6 +38,11 @@ def ingest_crons(cat: Catalogue) -> tuple[str, str]:
 
 def ingest_timetable(cat: Catalogue) -> MultipleCronTriggerTimetable:
     return MultipleCronTriggerTimetable(*ingest_crons(cat), timezone=TIMEZONE)
+
+
+def ingest_schedule(cat: Catalogue) -> AssetOrTimeSchedule:
+    """The ingest DAG's schedule: the reporting calendar's timetable, or an upload announced."""
+    return AssetOrTimeSchedule(timetable=ingest_timetable(cat), assets=[INBOX])
 
 
 def monitor_timetable() -> CronTriggerTimetable:

@@ -9,6 +9,7 @@ any task process that left the group is found by a marker in its environment), a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
@@ -41,6 +42,7 @@ DAG_ID = "sectorstats_ingest"
 TASKS = ["archive", "parse", "validate", "load", "feedback"]
 POOL = "sectorstats_warehouse"
 USER = "admin"
+PAGE_USER = "upload_page"  # the upload page's account: role op, the least that may post asset events
 JAN, Q1 = dt.date(2024, 1, 1), dt.date(2024, 1, 1)
 MARKER = "SECTORSTATS_TEST_AIRFLOW_API"  # set in the environment of every process this test starts
 
@@ -69,15 +71,11 @@ class Airflow:
             raise AssertionError(f"Airflow process(es) exited: {dead}\n{self.diagnostics()}")
 
 
-@pytest.fixture
-def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
-    """api-server + scheduler + dag-processor on SQLite, LocalExecutor, a free port and a two-file inbox."""
+@contextlib.contextmanager
+def start_airflow(tmp_path: Path, **settings: str) -> Iterator[Airflow]:
+    """api-server + scheduler + dag-processor on SQLite, LocalExecutor and a free port, for the data directory
+    ``tmp_path/data``; ``settings`` are more environment variables. Stopped, with every task process, on exit."""
     data = tmp_path / "data"
-    cat = load_catalogue()
-    for i, (form_code, period) in enumerate([("01/LĐVL-H", JAN), ("02/GDNN-H", Q1)]):
-        form = cat.form(form_code)
-        put(data / "inbox", "443", f"bao cao {i}.xlsx", form_code, "443", period, consistent_values(form, 3, 1),
-            at(str(form.due_date(period) - dt.timedelta(days=2))))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     marker = uuid.uuid4().hex
@@ -89,15 +87,14 @@ def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
            "AIRFLOW__CORE__PARALLELISM": "2",
            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin,{PAGE_USER}:op",
            "AIRFLOW__API__HOST": "127.0.0.1",
            "AIRFLOW__API__PORT": str(port),
            "AIRFLOW__API__WORKERS": "1",
            "AIRFLOW__API__BASE_URL": url,
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-           # only the run triggered here: the scheduler creates no run of its own when the DAG is unpaused
-           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-           "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1"}
+           "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+           **settings}
     home = Path(env["AIRFLOW_HOME"])
     airflow(env, "db", "migrate")  # also writes airflow.cfg (secrets shared by the three processes) before they start
     logs = tmp_path / "logs"
@@ -127,6 +124,19 @@ def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
         stop_process_groups(list(procs.values()), MARKER, marker)
 
 
+@pytest.fixture
+def running_airflow(tmp_path: Path) -> Iterator[Airflow]:
+    """Airflow with a two-file inbox, which runs only the run a test triggers (no scheduled run of its own)."""
+    data = tmp_path / "data"
+    cat = load_catalogue()
+    for i, (form_code, period) in enumerate([("01/LĐVL-H", JAN), ("02/GDNN-H", Q1)]):
+        form = cat.form(form_code)
+        put(data / "inbox", "443", f"bao cao {i}.xlsx", form_code, "443", period, consistent_values(form, 3, 1),
+            at(str(form.due_date(period) - dt.timedelta(days=2))))
+    with start_airflow(tmp_path, AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False") as server:
+        yield server
+
+
 def _token(url: str, username: str, password: str) -> str:
     req = urllib.request.Request(f"{url}/auth/token", method="POST",
                                  data=json.dumps({"username": username, "password": password}).encode(),
@@ -154,7 +164,7 @@ def test_a_run_triggered_through_the_rest_api_succeeds(running_airflow: Airflow)
     server = running_airflow
     # the password Airflow generated for the configured user, where a user finds it
     passwords = json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())
-    assert set(passwords) == {USER}
+    assert set(passwords) == {USER, PAGE_USER}
     token = _token(server.url, USER, passwords[USER])
 
     with af.ApiClient(af.Configuration(host=server.url, access_token=token)) as api:
@@ -199,3 +209,62 @@ def test_a_run_triggered_through_the_rest_api_succeeds(running_airflow: Airflow)
     assert query(server.data, """select unit_code, form_code, period_start, status from raw.submissions
                                  order by form_code""") == [("443", "01/LĐVL-H", JAN, "accepted"),
                                                             ("443", "02/GDNN-H", Q1, "accepted")]
+
+
+def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The door a district uses, end to end: the upload page delivers a file into the inbox and announces it through
+    the REST API; the scheduler starts an ingest run for the asset at once (no schedule is due: the scheduler runs
+    timetables here, and the file would otherwise wait for the next hour), and that run takes the file although
+    it is younger than the 60 s settle time, because its bytes are the ones announced."""
+    import airflow_client.client as af
+    from fastapi.testclient import TestClient
+
+    from ingest.doors.announcements import AirflowApi, Announcer, ApiConfig
+    from ingest.doors.upload.accounts import UNIT
+    from ingest.doors.upload.app import PageConfig, create_app
+    from ingest.orchestration.assets import INBOX
+    from ingest.package import new_load_id
+    from tests.doors.test_upload_page import MARCH, login, report, upload
+
+    with start_airflow(tmp_path, SECTORSTATS_INBOX_SETTLE_SECONDS="60") as server:
+        passwords = json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())
+        token = _token(server.url, USER, passwords[USER])
+        with af.ApiClient(af.Configuration(host=server.url, access_token=token)) as api:
+            dags, runs = af.DAGApi(api), af.DagRunApi(api)
+            _poll(f"the dag-processor to parse {DAG_ID}", server, 120, 1,
+                  lambda: next((d for d in dags.get_dags().dags if d.dag_id == DAG_ID), None))
+            af.PoolApi(api).post_pool(af.PoolBody(name=POOL, slots=1))
+            dags.patch_dag(DAG_ID, af.DAGPatchBody(is_paused=False))  # (this may start the hour's scheduled run)
+
+            monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(server.data))
+            announcer = Announcer(AirflowApi(ApiConfig(server.url, PAGE_USER, passwords[PAGE_USER])), INBOX.uri)
+            app = create_app(PageConfig(doors=server.data / "doors", inbox=server.data / "inbox",
+                                        secure_cookies=False), warm=False, announcer=announcer)
+            _, unit_password = app.state.page.accounts.add("443", UNIT, "443")
+            data, _ = report("443", MARCH)
+            with TestClient(app) as page:
+                assert login(page, "443", unit_password).status_code == 303
+                uploaded = upload(page, data, "=bao cao thang 3.xlsx")
+                assert uploaded.status_code == 303, uploaded.text
+                t0 = time.monotonic()
+                _poll("the announcement", server, 60, 0.2, lambda: announcer.sent or None)
+
+            def asset_run():
+                got = [r for r in runs.get_dag_runs(DAG_ID).dag_runs
+                       if r.run_type.value == "asset_triggered" and r.state.value in ("success", "failed")]
+                return got or None
+
+            done = _poll("the ingest run the announcement starts", server, 300, 0.5, asset_run)
+            elapsed = time.monotonic() - t0
+    assert [r.state.value for r in done] == ["success"], server.diagnostics()
+    stored = "=bao cao thang 3.xlsx"  # a name is data: kept as the district wrote it, never a formula or a path
+    assert sorted(p.name for p in (server.data / "inbox" / "443").iterdir()) == [stored]
+    load_id = new_load_id(done[0].dag_run_id)
+    arrivals = query(server.data, "select folder_unit_code, file_name, load_id, received_at from raw.arrivals")
+    assert [a[:3] for a in arrivals] == [("443", stored, load_id)]
+    started = query(server.data, "select started_at from raw.loads where load_id = ?", [load_id])[0][0]
+    assert (started - arrivals[0][3]).total_seconds() < 60  # taken before it had settled: the announcement did it
+    assert query(server.data, "select unit_code, form_code, period_start, status from raw.submissions") == [
+        ("443", "01/LĐVL-H", MARCH, "accepted")]
+    print(f"upload → ingest run finished: {elapsed:.1f} s")

@@ -24,6 +24,9 @@ PROBE = textwrap.dedent("""
             "outlets": {{t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}},
             "schedule": repr(dag.timetable),
             "timetable": [type(dag.timetable).__name__, getattr(dag.timetable, "serialize", dict)()],
+            "time_part": [type(tt).__name__, tt.serialize()] if (tt := getattr(dag.timetable, "timetable", None))
+                         else None,
+            "asset_condition": repr(getattr(dag.timetable, "asset_condition", None)),
             "pools": sorted({{t.pool for t in dag.tasks}}),
             "task_pools": {{t.task_id: t.pool for t in dag.tasks}},
             "mapped": sorted(t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)),
@@ -58,10 +61,13 @@ def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
     # the transform is scheduled by the asset, and only a load that brought something updates it
     assert dag["outlets"] == {"announce": ["sectorstats_raw_tables"]}
     assert (dag["catchup"], dag["max_active_runs"], dag["has_doc"]) == (False, 1, True)
-    # the reporting calendar of forms.yaml: due days 10 and 15, escalation after 7 days → hourly on days 1-22
-    kind, spec = dag["timetable"]
+    # the reporting calendar of forms.yaml (due days 10 and 15, escalation after 7 days → hourly on days 1-22), or
+    # at once when the upload page announces a file (the inbox asset)
+    assert dag["timetable"][0] == "AssetOrTimeSchedule"
+    kind, spec = dag["time_part"]
     assert kind == "MultipleCronTriggerTimetable"
     assert (spec["expressions"], spec["timezone"]) == (["0 * 1-22 * *", "0 */6 23-31 * *"], "Asia/Ho_Chi_Minh")
+    assert dag["asset_condition"].startswith("AssetAll(Asset(name='sectorstats_inbox', uri='sectorstats://inbox/'")
     # every task that opens the warehouse is in the one-slot pool; retries with backoff everywhere
     assert dag["pools"] == ["default_pool", "sectorstats_warehouse"]
     assert set(dag["retries"].values()) == {3}

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 import unicodedata
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ingest.archive.store import (
     stage,
     sweep_incomplete,
 )
+from ingest.doors.announcements import Delivered
 
 T0 = 1_727_740_800_000_000_000  # 2024-10-01 00:00:00 UTC, in ns
 DAY = 86_400 * 10**9
@@ -391,3 +393,59 @@ def test_archive_stage_reads_the_inbox_url(inbox: Path, tmp_path: Path, monkeypa
     result = archive_stage("load-url")
     assert (result["files_seen"], result["files_new"]) == (3, 3)
     assert (tmp_path / "data" / archive_relpath(sha(b"loose file"))).read_bytes() == b"loose file"
+
+
+# -- files the upload page announced: taken young when their copy has the announced size and content ----------------
+
+def _young(tmp_path: Path, data: bytes = b"report bytes") -> tuple[Path, int]:
+    """An inbox with one file modified just now: younger than the 60 s settle time."""
+    inbox = tmp_path / "inbox"
+    now = time.time_ns()
+    put(inbox, "443", "bao cao.xlsx", data, now)
+    return inbox, now
+
+
+def _announced(data: bytes, **changes: object) -> dict[tuple[str, str], Delivered]:
+    d = Delivered("443", "bao cao.xlsx", len(data), hashlib.sha256(data).hexdigest())
+    d = Delivered(**{**d.__dict__, **changes})
+    return {(d.folder, d.name): d}
+
+
+def test_a_young_file_is_left_for_the_next_scan(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    inbox, _ = _young(tmp_path)
+    caplog.set_level("INFO", logger="ingest.archive.store")
+    arrivals, seen = archive_inbox(inbox, tmp_path / "data", {}, set(), settle_seconds=60)
+    assert (arrivals, seen) == ([], 1)
+    assert not list((tmp_path / "data" / "archive" / "sha256").glob("*/*"))
+    assert re.search(r"inbox file 'bao cao.xlsx' in folder '443' was modified \d+\.\d s before the scan began, less "
+                     r"than the 60 s a file must be left unmodified: it may still be being written", caplog.text)
+
+
+def test_a_young_file_announced_whole_is_taken_at_once(tmp_path: Path) -> None:
+    data = b"report bytes"
+    inbox, now = _young(tmp_path, data)
+    arrivals, seen = archive_inbox(inbox, tmp_path / "data", {}, set(), settle_seconds=60,
+                                   announced=_announced(data))
+    assert seen == 1
+    assert [(a.folder_unit_code, a.file_name, a.size_bytes, a.mtime_ns) for a in arrivals] == [
+        ("443", "bao cao.xlsx", len(data), now)]
+    assert read_archived(arrivals[0].sha256, tmp_path / "data") == data
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"sha256": "0" * 64}, "not the content announced"),
+    ({"size": 5}, "not the size announced"),
+    ({"folder": "436"}, ""),
+    ({"name": "other.xlsx"}, ""),
+])
+def test_a_young_file_not_as_announced_waits_like_any_other(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                             changes: dict, why: str) -> None:
+    data = b"report bytes"
+    inbox, _ = _young(tmp_path, data)
+    caplog.set_level("INFO", logger="ingest.archive.store")
+    arrivals, seen = archive_inbox(inbox, tmp_path / "data", {}, set(), settle_seconds=60,
+                                   announced=_announced(data, **changes))
+    assert (arrivals, seen) == ([], 1)
+    root = tmp_path / "data" / "archive" / "sha256"
+    assert [p for p in root.rglob("*") if p.is_file()] == []  # nothing kept, not even the staged copy
+    assert f"a file must be left unmodified{' (' + why + ')' if why else ''}: it may still" in caplog.text

@@ -6,7 +6,8 @@ Pages, all server-rendered HTML (Jinja2 with autoescape; no script), Vietnamese 
 - ``GET /login``, ``POST /login``, ``POST /logout``;
 - ``GET /``: the unit's page, what it owes (the reporting calendar), the upload form and the account's recent
   uploads; the province's account picks the unit (``?unit=443``);
-- ``POST /upload`` → ``303 /uploads/<id>``: the file received, delivered to the inbox, previewed (:mod:`.preview`);
+- ``POST /upload`` → ``303 /uploads/<id>``: the file received, delivered to the inbox, previewed (:mod:`.preview`)
+  and announced to Airflow, whose ingest DAG then takes it at once (:mod:`ingest.doors.announcements`);
 - ``GET /uploads/<id>``: the preview's verdict with every problem's sheet, cell and message, and
   ``GET /uploads/<id>/feedback``: its feedback workbook. Both only for the account that uploaded it (404 for any
   other: an upload id says nothing about whether it exists);
@@ -62,6 +63,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.catalogue import ROMAN_QUARTERS, Unit, load_catalogue
+from ingest.doors.announcements import Announcer, Delivered
 from ingest.doors.upload.accounts import Account, AccountStore, Clock, doors_dir
 from ingest.doors.upload.delivery import (
     UploadLog,
@@ -183,8 +185,9 @@ class UploadPage:
     """What the routes share: the stores, the warm previewer, the texts and templates."""
 
     def __init__(self, config: PageConfig, previewer: Previewer | None = None,
-                 source: WarehouseSource | None = None) -> None:
+                 source: WarehouseSource | None = None, announcer: Announcer | None = None) -> None:
         self.config = config
+        self.announcer = announcer
         database = config.doors / "upload_page.sqlite"
         self.accounts = AccountStore(database, config.clock)
         self.sessions = SessionStore(database, config.clock)
@@ -404,6 +407,8 @@ class UploadPage:
             log.exception("upload page: %s from %s could not be delivered into %s", name, session.account.name,
                           unit_code)
             raise PageError(500, "errors.not_stored") from None
+        if self.announcer is not None:
+            self.announcer.announce(Delivered(unit_code, stored, size, sha256))
         try:
             preview = self.previewer.preview(staged, sha256=sha256, file_name=stored, folder_unit_code=unit_code,
                                              received_at=received.replace(tzinfo=None))
@@ -514,17 +519,25 @@ class UploadPage:
 
 
 def create_app(config: PageConfig | None = None, *, previewer: Previewer | None = None,
-               source: WarehouseSource | None = None, warm: bool = True) -> FastAPI:
+               source: WarehouseSource | None = None, warm: bool = True,
+               announcer: Announcer | None = None) -> FastAPI:
     """The application. ``previewer`` and ``source`` let tests share a warm validator; ``warm`` creates the
-    validator at start-up (seconds) rather than at the first upload."""
+    validator at start-up (seconds) rather than at the first upload. ``announcer``: how deliveries are announced to
+    Airflow (default: the connection of :func:`ingest.doors.announcements.api_config`, none without it)."""
     config = config or PageConfig.from_environment()
-    page = UploadPage(config, previewer, source)
+    page = UploadPage(config, previewer, source, announcer or Announcer.from_environment())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if page.announcer is not None:
+            page.announcer.start()
         if warm:
             await anyio.to_thread.run_sync(page.previewer.warm)
-        yield
+        try:
+            yield
+        finally:
+            if page.announcer is not None:
+                await anyio.to_thread.run_sync(page.announcer.close)
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.page = page

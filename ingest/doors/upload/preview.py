@@ -100,7 +100,9 @@ class Previewer:
         self.catalogue = catalogue or load_catalogue()
         self.source = source
         self.results_dir = results_dir
-        self.lock = threading.Lock()
+        # re-entrant: the first preview of a page started without warming creates the validator, and rehearses the
+        # rules, under the lock it already holds
+        self.lock = threading.RLock()
         self._validator = validator
         self.validator_seconds = 0.0
         self._pruned_at = 0.0
