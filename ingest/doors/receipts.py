@@ -14,7 +14,7 @@ from ingest.catalogue import load_catalogue
 from ingest.doors.attachments import MailMessage
 from ingest.doors.rules import door_rules
 from ingest.read.limits import human_bytes
-from ingest.tell.alerts import RECEIPT, Alert, _alert_id, _render
+from ingest.tell.alerts import RECEIPT, Alert, alert_id_for, render_alert
 
 
 def receipt_code(sha256: str) -> str:
@@ -38,9 +38,9 @@ def receipt(message_key: str, message: MailMessage, unit_code: str | None, recei
     if not reason:
         for n in message.not_taken:
             lines.append(rules.say("not_taken", n.reason, name=n.name, limit=n.limit, zip=n.within))
-    subject, body = _render(RECEIPT, subject=message.subject or "(không có tiêu đề / no subject)", received=when,
+    subject, body = render_alert(RECEIPT, subject=message.subject or "(không có tiêu đề / no subject)", received=when,
                             lines_vi="\n".join(f"- {vi}" for vi, _ in lines),
                             lines_en="\n".join(f"- {en}" for _, en in lines))
     why = reason or f"{len(taken)} file(s) taken"
-    return Alert(_alert_id(RECEIPT, message_key), RECEIPT, unit_code or None, None, None, (message.sender,),
+    return Alert(alert_id_for(RECEIPT, message_key), RECEIPT, unit_code or None, None, None, (message.sender,),
                  subject, body, f"reply to {message.sender}: {why}", in_reply_to=message.message_id or None)

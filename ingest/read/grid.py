@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.read.limits import EXCEL_CELL_CHARS, Limits
-from ingest.read.safety import Refused, cell_too_long, check_text_total, sheet_too_large
+from ingest.read.safety import cell_too_long, check_sheet_count, check_text_total, sheet_too_large
 
 Grid = list[list[object]]
 
@@ -45,9 +45,7 @@ class GridBuilder:
 
     def sheet(self, name: str) -> None:
         """Start the next sheet (cells go to the last one started)."""
-        if len(self._sheets) >= self.limits.max_sheets:
-            raise Refused("file-too-many-sheets", f"{self.kind}: more than {self.limits.max_sheets} sheets",
-                          value=f"> {self.limits.max_sheets}", expected=str(self.limits.max_sheets))
+        check_sheet_count(f"{self.kind} sheets", len(self._sheets) + 1, self.limits)
         self._sheets.append((name, {}, set()))
 
     @property

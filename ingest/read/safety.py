@@ -145,6 +145,19 @@ def cell_too_long(kind: str, sheet: str, row: int, col: int, chars: int, formula
                    sheet=sheet, cell=cell_address(row, col), value=str(chars), expected=str(limit))
 
 
+def check_sheet_count(what: str, count: int, limits: Limits, *, complete: bool = False) -> None:
+    """Refuse a file with more than ``limits.max_sheets`` sheets (``what``: "sheets", "tables", "xlsx: sheets").
+
+    ``count`` is the number seen so far while streaming, so the refusal says "more than" the limit; with
+    ``complete`` it is the workbook's whole list, and the refusal gives the number."""
+    if count <= limits.max_sheets:
+        return
+    if complete:
+        raise Refused("file-too-many-sheets", f"{count} {what}", value=str(count), expected=str(limits.max_sheets))
+    raise Refused("file-too-many-sheets", f"more than {limits.max_sheets} {what}", value=f"> {limits.max_sheets}",
+                  expected=str(limits.max_sheets))
+
+
 def check_text_total(kind: str, chars: int, limits: Limits) -> None:
     if chars > limits.max_text_chars:
         raise Refused("file-too-much-text", f"{kind} cells expand to {chars} characters", value=str(chars),
@@ -448,9 +461,7 @@ class _OdsScan:
             return
         if tag == "table":
             self.tables += 1
-            if self.tables > self.limits.max_sheets:
-                raise Refused("file-too-many-sheets", f"more than {self.limits.max_sheets} tables",
-                              value=f"> {self.limits.max_sheets}", expected=str(self.limits.max_sheets))
+            check_sheet_count("tables", self.tables, self.limits)
             self._table = attrs.get(f"{_TABLE_NS} name", f"Sheet{self.tables}")
             self._row = 0
         elif self._table is None:
@@ -687,9 +698,7 @@ class _ZipInspector:
                 self.rel_targets.setdefault(kind, []).extend(dict.fromkeys((path, posixpath.normpath(path))))
 
         self._parse(self.workbook, wb_start, lambda _: None)
-        if len(sheets) > self.limits.max_sheets:
-            raise Refused("file-too-many-sheets", f"{len(sheets)} sheets", value=str(len(sheets)),
-                          expected=str(self.limits.max_sheets))
+        check_sheet_count("sheets", len(sheets), self.limits, complete=True)
         rels = f"{prefix}_rels/{base}.rels"
         if rels in self.members:
             self._parse(rels, rel_start, lambda _: None)
@@ -866,9 +875,7 @@ def _scan_biff(stream: bytes, limits: Limits) -> None:
                 body = stream[pos + 4:pos + 4 + length]
                 (offset,) = struct.unpack_from("<I", body)
                 names[offset] = _boundsheet_name(body) or f"Sheet{len(names) + 1}"
-                if len(names) > limits.max_sheets:
-                    raise Refused("file-too-many-sheets", f"more than {limits.max_sheets} sheets",
-                                  value=f"> {limits.max_sheets}", expected=str(limits.max_sheets))
+                check_sheet_count("sheets", len(names), limits)
             elif (typ in _CELL_RECORDS or typ == _MULRK) and length >= 4:
                 row, col = struct.unpack_from("<HH", stream, pos + 4)
                 if typ == _MULRK and length >= 6:

@@ -156,7 +156,9 @@ def channel_conn_id(channel: str) -> str:
 
 # -- building alerts -------------------------------------------------------------------------------------------
 
-def _alert_id(*parts: object) -> str:
+def alert_id_for(*parts: object) -> str:
+    """The id of the alert that ``parts`` (its kind, then what it is about) call for: the same parts, the same id,
+    which is what makes an alert recorded and sent once however often a run asks for it."""
     return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:20]
 
 
@@ -171,7 +173,7 @@ def _date(value: object) -> dt.date | None:
     return pd.Timestamp(value).date()
 
 
-def _render(kind: str, **params: object) -> tuple[str, str]:
+def render_alert(kind: str, **params: object) -> tuple[str, str]:
     """Subject and body of ``kind`` with ``params`` filled in (values as plain text, never templates)."""
     spec = alert_kinds()[kind]
     values = {k: "" if v is None else str(v) for k, v in params.items()}
@@ -198,14 +200,14 @@ def _deadline_alert(cat: Catalogue, kind: str, r: pd.Series, as_of: dt.date) -> 
         assert received is not None
         values = {"received": f"{received:%d/%m/%Y}", "received_iso": received.isoformat()}
         status_vi, status_en = note["vi"].format_map(values), note["en"].format_map(values)
-    subject, body = _render(
+    subject, body = render_alert(
         kind, **_report_params(cat, r.unit_code, r.form_code, period), due=f"{due:%d/%m/%Y}", due_iso=due.isoformat(),
         days_left=(due - as_of).days, days_overdue=(as_of - due).days, status_vi=status_vi, status_en=status_en)
     reason = {"reminder": f"due on {due.isoformat()}, nothing received",
               "overdue": f"no accepted report by the due date {due.isoformat()}",
               "escalation": f"no accepted report {(as_of - due).days} days after the due date {due.isoformat()}",
               }[kind]
-    return Alert(_alert_id(kind, r.unit_code, r.form_code, period), kind, r.unit_code, r.form_code, period,
+    return Alert(alert_id_for(kind, r.unit_code, r.form_code, period), kind, r.unit_code, r.form_code, period,
                  recipients_for(r.unit_code, to=alert_kinds()[kind]["to"]), subject, body, reason)
 
 
@@ -275,9 +277,9 @@ def _problem_alert(cat: Catalogue, status: str, key: str, group: list[dict], uni
                              file_name, sha)
     attachments = (str(feedback),)  # every file with problems has one; the e-mail waits for it if it is missing
     note = f"\n\nTệp đính kèm «{feedback.name}» là bảng của đơn vị, các ô có lỗi được tô màu và ghi chú."
-    subject, body = _render(kind, **_report_params(cat, unit_code, form_code, period), file=file_name,
+    subject, body = render_alert(kind, **_report_params(cat, unit_code, form_code, period), file=file_name,
                             problems="\n".join(lines), n_problems=len(group), attachment_note=note)
-    return Alert(_alert_id(kind, key), kind, unit_code, form_code, period,
+    return Alert(alert_id_for(kind, key), kind, unit_code, form_code, period,
                  recipients_for(*units, to=alert_kinds()[kind]["to"]), subject, body,
                  f"{len(group)} problem(s): " + ", ".join(sorted({p["rule"] for p in group})), attachments, sha)
 
