@@ -65,6 +65,8 @@ run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite 
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_monitor \
 		> $(DATA_DIR)/logs/sectorstats_monitor.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_monitor.log; exit 1; }
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
+	@echo "status page:    $(DATA_DIR)/reports/status.html"
+	@echo "indicator page: $(DATA_DIR)/reports/indicators.html"
 
 # `make airflow`: the UI and the scheduler, on this machine only. Airflow's simple auth manager keeps the password of
 # each user in a JSON file; it is written here on first start so that it can be printed every time (edit the file to

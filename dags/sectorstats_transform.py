@@ -8,7 +8,10 @@ dbt docs site) →
 **alerts** (a notice for every rejected report and every report accepted with warnings, with its problems and
 the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
-**status_page** (`reports/status.html`). Deadlines (reminders, overdue, escalation) are `sectorstats_monitor`'s.
+**status_page** (`reports/status.html`) →
+**indicator_page** (`reports/indicators.html`: the key indicators by month, plan, year to date and last year, per
+unit and for the province, charts drawn from the marts). Deadlines (reminders, overdue, escalation) are
+`sectorstats_monitor`'s.
 
 Every task opens the warehouse, so they run in the pool `sectorstats_warehouse` (one slot: DuckDB has one
 writer; on Postgres the slot keeps the marts from being rebuilt while the alerts read them).
@@ -26,7 +29,7 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
 @dag(
     dag_id="sectorstats_transform",
     dag_display_name="sectorstats: marts and alerts",
-    description="dbt build → publish → bad-data notices → summary",
+    description="dbt build → publish → bad-data notices → summary → status and indicator pages",
     schedule=[RAW_TABLES],
     start_date=START_DATE,
     catchup=False,
@@ -84,7 +87,15 @@ def sectorstats_transform():
 
         return str(write_status_page(as_of()))
 
-    dbt_build() >> publish() >> alerts() >> summary() >> status_page()
+    @task
+    def indicator_page() -> str:
+        """reports/indicators.html: the key indicators of the latest year, charts drawn from the marts."""
+        from ingest.settings import as_of
+        from ingest.tell.indicator_page import write_indicator_page
+
+        return str(write_indicator_page(as_of()))
+
+    dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> indicator_page()
 
 
 sectorstats_transform()

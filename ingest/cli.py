@@ -149,6 +149,13 @@ def _status_page(args: argparse.Namespace) -> int:
     return 0
 
 
+def _indicator_page(args: argparse.Namespace) -> int:
+    from ingest.tell.indicator_page import write_indicator_page
+
+    print(write_indicator_page(settings.as_of(), year=args.year))
+    return 0
+
+
 def _data_docs(args: argparse.Namespace) -> int:
     from ingest.catalogue import load_catalogue
     from ingest.check.validate import Validator
@@ -218,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
     sub.add_parser("status-page", help="write reports/status.html: the reporting matrix as of SECTORSTATS_AS_OF, "
                    "the last load's problems, recent alerts").set_defaults(func=_status_page)
+    p = sub.add_parser("indicator-page", help="write reports/indicators.html: the key indicators of a year, by unit "
+                       "and for the province, charts drawn from the marts")
+    p.add_argument("--year", type=int, default=None,
+                   help="the year drawn (default: the latest with numbers up to SECTORSTATS_AS_OF)")
+    p.set_defaults(func=_indicator_page)
     sub.add_parser("data-docs", help="build Great Expectations Data Docs into $SECTORSTATS_DATA_DIR/gx/data_docs"
                    ).set_defaults(func=_data_docs)
     sub.add_parser("warehouse-roles", help="Postgres warehouse: create the database, the schemas owned by the "

@@ -458,7 +458,8 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
  (giờ Việt Nam, UTC+7)
  · {len(grid)} báo cáo phải nộp <span class="en">/ reports owed</span></p>
 <nav>{nav} <a href="#load">Lần nạp cuối / last load</a> <a href="#mail-quarantine">Thư bị giữ / held e-mails</a>
- <a href="#recent-alerts">Cảnh báo / alerts</a></nav>
+ <a href="#recent-alerts">Cảnh báo / alerts</a> · <a id="indicators" href="indicators.html">Chỉ tiêu / indicators</a>
+ <a href="dbt_docs/index.html">Tài liệu các bảng / the marts' documentation</a></nav>
 {_owed_banner(owed)}
 </header>
 <main>

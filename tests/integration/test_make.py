@@ -40,6 +40,10 @@ def test_make_run_writes_only_where_the_settings_say(tmp_path: Path) -> None:
     assert not (data / "warehouse.duckdb").exists() and warehouse.exists()
     assert (data / "airflow" / "airflow.db").exists() and (data / "reports" / "summary.txt").exists()
     assert f"(log: {data}/logs/sectorstats_ingest.log)" in proc.stdout
+    # the pages it prints are there
+    for line in ("status page:    {}/reports/status.html", "indicator page: {}/reports/indicators.html"):
+        assert line.format(data) in proc.stdout.splitlines()
+        assert Path(line.format(data).split()[-1]).is_file()
     total = next(line for line in proc.stdout.splitlines() if line.startswith("total"))
     assert total.split()[1:6] == ["416", "372", "19", "13", "12"]
     con = duckdb.connect(str(warehouse), read_only=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from ingest.catalogue import load_catalogue
 from ingest.read.numbers import format_vi
+from ingest.tell.indicator_page import page_spec
 from ingest.tell.official_forms import Quirks
 from tests.integration.helpers import (
     airflow,
@@ -254,6 +256,24 @@ def test_the_dags_rebuild_the_status_page(pipeline) -> None:
     for state, n in states.items():
         assert page.count(f'<td class="m-{state}"') == n, state
     assert states["missing"] > 0 and "2024-03-31" in page
+
+
+def test_the_dags_draw_the_indicator_page_and_the_docs_link_to_both_pages(pipeline) -> None:
+    data, _, _ = pipeline
+    page = (data / "reports" / "indicators.html").read_text(encoding="utf-8")
+    # one reported chart per unit and indicator of the page with a number in 2024
+    drawn = set(re.findall(r'data-series="reported" data-unit="(\w+)" data-indicator="([^"]+)"', page))
+    spec = page_spec()
+    wanted = [f"{f}|{r}" for f, rows in spec.rows.items() for r in rows]
+    numbers = query(data, f"""select distinct unit_code, indicator_id from marts.fct_indicator_period_value
+                              where period_type = base_period_type and year(period_start) = 2024
+                                and indicator_id in ({", ".join("?" * len(wanted))})""", wanted)
+    assert drawn == set(numbers) and drawn
+    assert '<span id="year">2024</span>' in page
+    manifest = json.loads((data / "reports" / "dbt_docs" / "manifest.json").read_text(encoding="utf-8"))
+    overview = manifest["docs"]["doc.sectorstats.__overview__"]["block_contents"]
+    assert "[The reporting status page](../status.html)" in overview
+    assert "[The indicator page](../indicators.html)" in overview
 
 
 def test_reminders_are_sent_once_across_runs_and_a_retried_task(pipeline, mailbox) -> None:
