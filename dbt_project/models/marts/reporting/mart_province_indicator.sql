@@ -10,6 +10,8 @@
     - rates are recomputed from the summed numerators and denominators, never averaged: % of plan =
       sum(ytd) / sum(plan), change vs the same period last year = sum(ytd) / sum(ytd last year) − 1 (stocks:
       sum(period) / sum(last year) − 1).
+    The sums are rounded to 6 decimals: districts write at most a decimal or two, and the last bits of a sum of
+    doubles (151564.69999999998) would otherwise differ from the number the province's workbook holds.
 -#}
 with
 
@@ -38,10 +40,10 @@ summed as (
         values_by_unit.time_aggregation,
         values_by_unit.period_start,
         values_by_unit.period_end,
-        sum(values_by_unit.value) as value,
-        sum(values_by_unit.value_ytd) as value_ytd,
-        sum(values_by_unit.plan_year) as plan_year,
-        sum(values_by_unit.value_prev_year_ytd) as value_prev_year_ytd,
+        {{ round_double('sum(values_by_unit.value)', 6) }} as value,
+        {{ round_double('sum(values_by_unit.value_ytd)', 6) }} as value_ytd,
+        {{ round_double('sum(values_by_unit.plan_year)', 6) }} as plan_year,
+        {{ round_double('sum(values_by_unit.value_prev_year_ytd)', 6) }} as value_prev_year_ytd,
         count(distinct values_by_unit.unit_code) as n_units,
         sum(values_by_unit.n_periods_derived) as n_values_derived
     from values_by_unit
