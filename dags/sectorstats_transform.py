@@ -8,7 +8,10 @@ dbt docs site) →
 **alerts** (a notice for every rejected report and every report accepted with warnings, with its problems and
 the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
-**status_page** (`reports/status.html`). Deadlines (reminders, overdue, escalation) are `sectorstats_monitor`'s.
+**status_page** (`reports/status.html`) →
+**province_reports** (the province's own filled-in forms, `reports/province/<period>/`, of every form and period
+whose figures this build changed: see `python -m ingest province-report`).
+Deadlines (reminders, overdue, escalation) are `sectorstats_monitor`'s.
 
 Every task opens the warehouse, so they run in the pool `sectorstats_warehouse` (one slot: DuckDB has one
 writer; on Postgres the slot keeps the marts from being rebuilt while the alerts read them).
@@ -84,7 +87,15 @@ def sectorstats_transform():
 
         return str(write_status_page(as_of()))
 
-    dbt_build() >> publish() >> alerts() >> summary() >> status_page()
+    @task
+    def province_reports() -> list[str]:
+        """The province's reports (form, annex, coverage, lineage, narrative) of each form and period whose
+        figures changed since they were last written: new reports, new versions, reports fallen due."""
+        from ingest.tell.province_report import write_changed_province_reports
+
+        return [str(path) for path in write_changed_province_reports()]
+
+    dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> province_reports()
 
 
 sectorstats_transform()

@@ -50,6 +50,8 @@ class Issuer(Protocol):
     def office_line(self) -> str: ...
     @property
     def office_name(self) -> str: ...
+    @property
+    def head_title(self) -> str: ...
 
 
 #: Called after the form's sheet is written, to add sheets to the same workbook: (workbook, form sheet, the A1
@@ -368,7 +370,8 @@ def _write_footer(
     r = after + 1
     ws.merge_range(r, MEASURE_COL["period"], r, LAST_COL, _date_line(unit, signed_on), fmt.italic_center)
     ws.merge_range(r + 1, COL_STT, r + 1, COL_LABEL, "NGƯỜI LẬP BIỂU", fmt.bold_center)
-    ws.merge_range(r + 1, MEASURE_COL["period"], r + 1, LAST_COL, "TRƯỞNG PHÒNG", fmt.bold_center)
+    head = unit.head_title if unit is not None else "TRƯỞNG PHÒNG"
+    ws.merge_range(r + 1, MEASURE_COL["period"], r + 1, LAST_COL, head, fmt.bold_center)
     ws.merge_range(r + 2, COL_STT, r + 2, COL_LABEL, "(Ký, ghi rõ họ tên)", fmt.italic_center)
     ws.merge_range(r + 2, MEASURE_COL["period"], r + 2, LAST_COL, "(Ký tên, đóng dấu)", fmt.italic_center)
     if signers is not None:

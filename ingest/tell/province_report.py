@@ -20,6 +20,8 @@ neither the form's code nor its title, nor have a ``Mã số`` header, so they a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -40,6 +42,8 @@ from ingest.yaml_files import read_yaml
 log = logging.getLogger(__name__)
 
 CONFIG_PATH = CATALOGUE_DIR / "province_report.yaml"
+#: beside the reports: the signature of the figures each was last written from (write_changed_province_reports)
+WRITTEN_STATE = ".written.json"
 _MONTH_ID = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER_ID = re.compile(r"^(\d{4})-Q([1-4])$")
 #: mart_province_indicator's column of each measure of the form (official_forms.MEASURES)
@@ -60,6 +64,7 @@ class ProvinceOffice:
     issuing_body: str
     office_line: str
     office_name: str
+    head_title: str
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def load_config(path: Path = CONFIG_PATH) -> ProvinceReportConfig:
     return ProvinceReportConfig(
         office=ProvinceOffice(code=load_catalogue().province_code, short_name=office["short_name"],
                               issuing_body=office["issuing_body"], office_line=office["office_line"],
-                              office_name=office["office_name"]),
+                              office_name=office["office_name"], head_title=office["head_title"]),
         signers=(signers[0], signers[1]),
         file_suffix=spec["file_suffix"],
         sheets=dict(spec["sheets"]),
@@ -311,3 +316,49 @@ def write_province_reports(reports: Iterable[tuple[str, str]], *, out_dir: Path 
     with warehouse.connect(read_only=True) as con:
         return [write_province_report(con, form_code, period, config=config, out_dir=out_dir)
                 for form_code, period in reports]
+
+
+def report_signatures(con: warehouse.Connection) -> dict[tuple[str, str], str]:
+    """A digest of what each (form, period) province report shows: its units' coverage and versions, and its
+    numbers. It changes when a report arrives, a new version is accepted, a report falls due, or a reprocess
+    changes a number; not when only the as-of date moves."""
+    coverage = warehouse.frame(con, """
+        select form_code, period_id, unit_code, coverage, submission_id from marts.mart_province_report_coverage
+        order by form_code, period_id, unit_code""")
+    indicators = warehouse.frame(con, """
+        select form_code, period_id, row_code, plan_year, value, value_ytd, value_prev_year_ytd
+        from marts.mart_province_indicator order by form_code, period_id, row_code""")
+    digests: dict[tuple[str, str], Any] = {}
+    for frame in (coverage, indicators):
+        for (form_code, period), rows in frame.groupby(["form_code", "period_id"], sort=True):
+            digest = digests.setdefault((form_code, period), hashlib.sha256())
+            digest.update(rows.to_csv(index=False).encode("utf-8"))
+    return {key: d.hexdigest()[:16] for key, d in digests.items()}
+
+
+def write_changed_province_reports(*, out_dir: Path | None = None) -> list[Path]:
+    """The province reports of every (form, period) whose figures changed since they were last written here (or
+    that were never written): what the transform DAG runs after each build. The signatures are kept in
+    ``<out_dir>/.written.json``."""
+    config = load_config()
+    base = out_dir if out_dir is not None else reports_dir() / "province"
+    state_path = base / WRITTEN_STATE
+    state: dict[str, str] = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
+    catalogue = load_catalogue()
+    paths: list[Path] = []
+    with warehouse.connect(read_only=True) as con:
+        signatures = report_signatures(con)
+        for (form_code, period), signature in sorted(signatures.items()):
+            key = f"{form_code}|{period}"
+            if form_code not in catalogue.form_codes:
+                continue
+            if state.get(key) == signature and report_path(catalogue.form(form_code), period, config, base).exists():
+                continue
+            paths.append(write_province_report(con, form_code, period, config=config, out_dir=base))
+            state[key] = signature
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = state_path.with_name(state_path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(state_path)
+    log.info("province reports: %d of %d (form, period) changed and written", len(paths), len(signatures))
+    return paths

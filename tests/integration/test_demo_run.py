@@ -310,3 +310,17 @@ def test_province_reports_hold_values_never_formulas_and_every_number_traces_bac
                    if isinstance(c.value, int | float) and c.column >= 5}
         assert numbers and set(numbers) == set(sums)
         assert all(sums[a] == pytest.approx(v, abs=1e-6) for a, v in numbers.items())
+
+
+def test_the_transform_writes_the_province_reports_whose_figures_changed(demo, tmp_path: Path) -> None:
+    """What the transform DAG's province_reports task does: every (form, period) the marts hold the first time,
+    none the second, and a report gone is written again."""
+    from ingest.tell.province_report import write_changed_province_reports
+
+    data = demo[0]
+    pairs = set(query(data, "select distinct form_code, period_id from marts.mart_province_report_coverage"))
+    first = write_changed_province_reports(out_dir=tmp_path)
+    assert len(first) == len(pairs) and len(pairs) >= 4 * 12 // 2
+    assert write_changed_province_reports(out_dir=tmp_path) == []
+    first[0].unlink()
+    assert write_changed_province_reports(out_dir=tmp_path) == [first[0]]

@@ -79,7 +79,12 @@ def test_the_parser_reads_a_province_form_only_when_asked() -> None:
     config = load_config()
     form = CATALOGUE.form("01/LĐVL-H")
     values = {("01", "period"): 1234.0, ("01", "ytd"): 22100.0, ("12", "period"): 55.5}
-    sheets = read_workbook(form_bytes(form, config.office, dt.date(2024, 12, 1), values).data)
+    sheets = read_workbook(form_bytes(form, config.office, dt.date(2024, 12, 1), values, signed_on=dt.date(2025, 1, 31),
+                                      signers=config.signers).data)
+    texts = {cell for row in sheets[0].rows for cell in row if isinstance(cell, str)}
+    assert {"UBND TỈNH HÀ TĨNH", "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI", "GIÁM ĐỐC",
+            "Hà Tĩnh, ngày 31 tháng 01 năm 2025",
+            "Đơn vị báo cáo: Sở Lao động - Thương binh và Xã hội tỉnh Hà Tĩnh (mã 42)"} <= texts
     province = parse_sheets(sheets, CATALOGUE, province=True)
     assert (province.form, province.unit_code, province.period_start) == (form, "42", dt.date(2024, 12, 1))
     assert not province.problems
