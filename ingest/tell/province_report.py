@@ -80,6 +80,7 @@ class ProvinceReportConfig:
     file_suffix: str
     sheets: dict[str, str]
     coverage_labels: dict[str, str]
+    status_labels: dict[str, str]
     narratives: dict[str, DomainNarrative]
 
 
@@ -100,6 +101,7 @@ def load_config(path: Path = CONFIG_PATH) -> ProvinceReportConfig:
         file_suffix=spec["file_suffix"],
         sheets=dict(spec["sheets"]),
         coverage_labels=dict(spec["coverage"]),
+        status_labels=dict(spec["statuses"]),
         narratives=narratives,
     )
 
@@ -253,7 +255,8 @@ class _Sheets:
         for i, r in enumerate(cov.itertuples(index=False)):
             row = 5 + i
             for c, value in enumerate((i + 1, r.unit_code, r.unit_name,
-                                       self.config.coverage_labels.get(r.coverage, r.coverage), r.status,
+                                       self.config.coverage_labels.get(r.coverage, r.coverage),
+                                       self.config.status_labels.get(r.status, r.status),
                                        r.source_file, _date_vi(r.received_date))):
                 write_cell(ws, row, c, None if value is None or (not isinstance(value, str) and pd.isna(value))
                            else value)
@@ -282,15 +285,21 @@ def report_path(form: Form, period: str, config: ProvinceReportConfig, out_dir: 
     return base / period / f"{Path(template_file_name(form)).stem}_{config.file_suffix}.xlsx"
 
 
-def write_province_report(con: warehouse.Connection, form_code: str, period: str, *,
-                          config: ProvinceReportConfig | None = None, out_dir: Path | None = None) -> Path:
-    """Write one form's province report for ``period`` (and its ``.txt`` narrative); return the workbook's path."""
-    config = config or load_config()
+def checked_report(form_code: str, period: str) -> tuple[Form, dt.date]:
+    """The form and the first day of the period of a report asked for; ProvinceReportError when the form is not
+    in the catalogue or the period is not one of its own."""
     catalogue = load_catalogue()
     if form_code not in catalogue.form_codes:
         raise ProvinceReportError(f"no form {form_code!r} in the catalogue (forms: {', '.join(catalogue.form_codes)})")
     form = catalogue.form(form_code)
-    start = period_start(form, period)
+    return form, period_start(form, period)
+
+
+def write_province_report(con: warehouse.Connection, form_code: str, period: str, *,
+                          config: ProvinceReportConfig | None = None, out_dir: Path | None = None) -> Path:
+    """Write one form's province report for ``period`` (and its ``.txt`` narrative); return the workbook's path."""
+    config = config or load_config()
+    form, start = checked_report(form_code, period)
     figures = read_figures(con, form_code, period)
     if figures.coverage.empty:
         raise ProvinceReportError(f"no report of {form_code} for {period} is owed or received in the warehouse "
@@ -313,6 +322,9 @@ def write_province_reports(reports: Iterable[tuple[str, str]], *, out_dir: Path 
     """The province reports of ``[(form_code, period)]`` (``period``: ``2024-12`` or ``2024-Q4``), from the
     warehouse's marts; the workbooks' paths (each has its ``.txt`` narrative beside it)."""
     config = load_config()
+    reports = list(reports)
+    for form_code, period in reports:  # a mistake in what was asked is said before the warehouse is opened
+        checked_report(form_code, period)
     with warehouse.connect(read_only=True) as con:
         return [write_province_report(con, form_code, period, config=config, out_dir=out_dir)
                 for form_code, period in reports]

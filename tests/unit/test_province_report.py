@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from ingest.catalogue import load_catalogue
+from ingest.catalogue.constants import SUBMISSION_STATUSES
+from ingest.cli import main
 from ingest.parse.parser import parse_sheets
 from ingest.read.reader import read_workbook
 from ingest.tell.official_forms import form_bytes
@@ -92,3 +94,23 @@ def test_the_parser_reads_a_province_form_only_when_asked() -> None:
     assert got == values
     district_door = parse_sheets(sheets, CATALOGUE)  # a received file never reports for the province
     assert district_door.unit_code is None and [p.rule for p in district_door.problems] == ["unit-not-found"]
+
+
+def test_every_coverage_and_status_has_its_vietnamese_label() -> None:
+    config = load_config()
+    assert set(config.coverage_labels) == {"counted", "missing", "rejected"}
+    assert set(config.status_labels) == {*SUBMISSION_STATUSES, "missing"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--form", "99/XX-H", "--period", "2024-12"], "no form '99/XX-H' in the catalogue"),
+    (["--form", "02/GDNN-H", "--period", "2024-12"], "02/GDNN-H is a quarterly form: its periods are written YYYY-Qn"),
+    (["--period", "2024-13", "--month-of-period"], "period '2024-13' is not a month (YYYY-MM)"),
+])
+def test_the_command_says_what_is_wrong_before_opening_the_warehouse(args: list[str], message: str, tmp_path,
+                                                                    monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))  # no warehouse there
+    monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+    assert main(["province-report", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
