@@ -12,6 +12,8 @@ SECTORSTATS_DATA_DIR ?= $(CURDIR)/data
 DATA_DIR := $(abspath $(SECTORSTATS_DATA_DIR))
 # The demo submissions cover 2024; as of the end of January 2025 every 2024 report is due.
 DEMO_AS_OF ?= 2025-01-31
+# `make run` ends with the province's own reports of this month (a quarterly form's: its quarter), from the marts.
+PROVINCE_REPORT_MONTH ?= 2024-12
 
 override SECTORSTATS_DATA_DIR := $(DATA_DIR)
 export SECTORSTATS_DATA_DIR
@@ -65,6 +67,9 @@ run: install demo airflow-db  ## set up, then run the DAGs on the inbox (SQLite 
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(VENV)/bin/airflow dags test sectorstats_monitor \
 		> $(DATA_DIR)/logs/sectorstats_monitor.log 2>&1 || { tail -40 $(DATA_DIR)/logs/sectorstats_monitor.log; exit 1; }
 	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest summary
+	@echo "province reports of $(PROVINCE_REPORT_MONTH) (a quarterly form: its quarter), form + narrative:"
+	@SECTORSTATS_AS_OF=$${SECTORSTATS_AS_OF:-$(DEMO_AS_OF)} $(PY) -m ingest province-report \
+		--period $(PROVINCE_REPORT_MONTH) --month-of-period
 	@echo "status page:    $(DATA_DIR)/reports/status.html"
 	@echo "indicator page: $(DATA_DIR)/reports/indicators.html"
 

@@ -66,7 +66,8 @@ STAGES: list[tuple[str, list[tuple[str, str]]]] = [
     ("dbt build", [("sectorstats_transform", "dbt_build"), ("sectorstats_transform", "publish")]),
     ("alerts/monitor", [("sectorstats_ingest", "feedback"), ("sectorstats_ingest", "announce"),
                         ("sectorstats_transform", "alerts"), ("sectorstats_transform", "summary"),
-                        ("sectorstats_transform", "status_page"), ("sectorstats_transform", "indicator_page"),
+                        ("sectorstats_transform", "status_page"), ("sectorstats_transform", "province_reports"),
+                        ("sectorstats_transform", "indicator_page"),
                         ("sectorstats_monitor", "*")]),
 ]
 # A Hà Tĩnh fact, not a pipeline rule: its 13 districts and 69 communes. Left out of the national bench's copy of

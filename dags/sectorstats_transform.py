@@ -9,6 +9,8 @@ dbt docs site) →
 the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
 **status_page** (`reports/status.html`) →
+**province_reports** (the province's own filled-in forms, `reports/province/<period>/`, of every form and period
+whose figures this build changed: see `python -m ingest province-report`) →
 **indicator_page** (`reports/indicators.html`: the key indicators by month, plan, year to date and last year, per
 unit and for the province, charts drawn from the marts). Deadlines (reminders, overdue, escalation) are
 `sectorstats_monitor`'s.
@@ -88,6 +90,14 @@ def sectorstats_transform():
         return str(write_status_page(as_of()))
 
     @task
+    def province_reports() -> list[str]:
+        """The province's reports (form, annex, coverage, lineage, narrative) of each form and period whose
+        figures changed since they were last written: new reports, new versions, reports fallen due."""
+        from ingest.tell.province_report import write_changed_province_reports
+
+        return [str(path) for path in write_changed_province_reports()]
+
+    @task
     def indicator_page() -> str:
         """reports/indicators.html: the key indicators of the latest year, charts drawn from the marts."""
         from ingest.settings import as_of
@@ -95,7 +105,7 @@ def sectorstats_transform():
 
         return str(write_indicator_page(as_of()))
 
-    dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> indicator_page()
+    dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> province_reports() >> indicator_page()
 
 
 sectorstats_transform()

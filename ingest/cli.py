@@ -142,6 +142,36 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _province_report(args: argparse.Namespace) -> int:
+    """The province's filled-in form(s) for one period, from the marts as last built; the paths written."""
+    from ingest.catalogue import load_catalogue
+    from ingest.parse.stage import period_range
+    from ingest.tell.province_report import ProvinceReportError, form_period, write_province_reports
+
+    catalogue = load_catalogue()
+    forms = args.form or list(catalogue.form_codes)
+    unknown = [f for f in forms if f not in catalogue.form_codes]
+    if unknown:
+        print(f"province-report: no form {', '.join(map(repr, unknown))} in the catalogue "
+              f"(forms: {', '.join(catalogue.form_codes)})", file=sys.stderr)
+        return 2
+    try:
+        # --month-of-period: --period 2024-12 for every form, a quarterly form's being the quarter that contains it
+        month = period_range(args.period, args.period)[0] if args.month_of_period else None
+        reports = [(code, form_period(catalogue.form(code), month) if month else args.period) for code in forms]
+        paths = write_province_reports(reports)
+    except (ProvinceReportError, ValueError) as exc:
+        print(f"province-report: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # no warehouse yet, or it is being written
+        print(f"province-report: cannot read the warehouse: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(path)
+        print(path.with_suffix(".txt"))
+    return 0
+
+
 def _status_page(args: argparse.Namespace) -> int:
     from ingest.tell.status_page import write_status_page
 
@@ -223,6 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("monitor", help="build the reporting calendar as of SECTORSTATS_AS_OF (default today): "
                    "marts.fct_report_status").set_defaults(func=_monitor)
     sub.add_parser("summary", help="print the per-form summary").set_defaults(func=_summary)
+    p = sub.add_parser("province-report", help="write the province's filled-in form(s) for a period from the marts "
+                       "(data/reports/province/<period>/<form>_toan_tinh.xlsx and .txt, the narrative)")
+    p.add_argument("--form", action="append", metavar="CODE",
+                   help="the form, e.g. 01/LĐVL-H (repeat for several; default: every form of the catalogue)")
+    p.add_argument("--period", required=True, metavar="PERIOD",
+                   help="the form's period: YYYY-MM for a monthly form, YYYY-Qn for a quarterly one (2024-Q4)")
+    p.add_argument("--month-of-period", action="store_true",
+                   help="--period is a month (YYYY-MM): each form's own period that contains it (its quarter "
+                        "for a quarterly form)")
+    p.set_defaults(func=_province_report)
     sub.add_parser("status-page", help="write reports/status.html: the reporting matrix as of SECTORSTATS_AS_OF, "
                    "the last load's problems, recent alerts").set_defaults(func=_status_page)
     p = sub.add_parser("indicator-page", help="write reports/indicators.html: the key indicators of a year, by unit "

@@ -194,6 +194,11 @@ class Unit:
         return self.office.upper()
 
     @property
+    def head_title(self) -> str:
+        """Who signs the unit's forms under the place/date line: the head of its office."""
+        return "TRƯỞNG PHÒNG"
+
+    @property
     def office_name(self) -> str:
         """``Phòng Lao động - Thương binh và Xã hội huyện Can Lộc``, ``Phòng Văn hóa - Xã hội xã Cẩm Bình``."""
         if self.is_commune:  # "Xã Cẩm Bình", "Phường Thành Sen"

@@ -36,6 +36,7 @@ _QUARTER = re.compile(r"quý\s*(iv|iii|ii|i|[1-4])\s*(?:năm|/|-)\s*(\d{4})")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _UNIT_CODE = re.compile(r"\(?\s*mã(?:\s*(?:số|đơn vị))?\s*[:.]?\s*(\d{3,5})\s*\)?")
 _ROW_CODE = re.compile(r"^0*(\d{1,3})\.?$")
+_PROVINCE_CODE = re.compile(r"\(\s*mã\s*(\d{1,3})\s*\)")
 
 
 class Observation(NamedTuple):
@@ -157,14 +158,23 @@ def find_period(sheet: Sheet, form: Form, above_row: int) -> tuple[dt.date | Non
     return None, Problem.at("period-not-found", sheet=sheet.name)
 
 
-def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int, period_start: dt.date | None = None) -> str | None:
+def find_unit(sheet: Sheet, catalogue: Catalogue, above_row: int, period_start: dt.date | None = None,
+              *, province: bool = False) -> str | None:
     """The reporting unit's code: from ``(mã 443)`` on the ``Đơn vị báo cáo`` line, else from its name.
+
+    ``province``: the sheet may be the province's own report (``(mã 42)``, the catalogue's province code), which
+    no district or commune may send; only the province report's read-back asks for it.
 
     A name is matched as whole words, and a name inside a longer one at the same place is not a hit
     (``Xã Kỳ Anh`` in ``Thị xã Kỳ Anh``). When a line names several units, the one that exists on
     ``period_start`` (when known) is preferred, then the longest name.
     """
     top = [(r, fold(cell)) for r in range(min(above_row, len(sheet.rows))) for cell in sheet.rows[r] if fold(cell)]
+    for _, text in top:
+        if province and "đơn vị báo cáo" in text:
+            m = _PROVINCE_CODE.search(text)
+            if m and m.group(1) == catalogue.province_code:
+                return m.group(1)
     for _, text in top:
         if "đơn vị báo cáo" in text:
             m = _UNIT_CODE.search(text)
@@ -250,9 +260,10 @@ def parse_or_none(cell: object) -> float | None:
         return None
 
 
-def read_sheet(sheet: Sheet, catalogue: Catalogue) -> ParsedSubmission | None:
+def read_sheet(sheet: Sheet, catalogue: Catalogue, *, province: bool = False) -> ParsedSubmission | None:
     """What one sheet says, when it names a catalogue form (else ``None``): its unit, period and numbers, and what
-    is wrong with it."""
+    is wrong with it. ``province``: the province's own report is accepted as the reporting unit (see
+    :func:`find_unit`); never for a received file."""
     hit = find_form(sheet, catalogue)
     if hit is None:
         return None
@@ -267,8 +278,10 @@ def read_sheet(sheet: Sheet, catalogue: Catalogue) -> ParsedSubmission | None:
     result.period_start, period_problem = find_period(sheet, form, header_row)
     if period_problem:
         result.problems.append(period_problem)
-    unit_code = find_unit(sheet, catalogue, header_row, result.period_start)
-    if unit_code is not None and catalogue.unit(unit_code) is None:
+    unit_code = find_unit(sheet, catalogue, header_row, result.period_start, province=province)
+    if province and unit_code == catalogue.province_code:
+        result.unit_code = unit_code
+    elif unit_code is not None and catalogue.unit(unit_code) is None:
         result.problems.append(Problem.at("unit-unknown", sheet=sheet.name, value=unit_code))
     elif unit_code is None:
         result.problems.append(Problem.at("unit-not-found", sheet=sheet.name))
@@ -296,12 +309,12 @@ def _evidence(result: ParsedSubmission) -> tuple[int, ...]:
             int(result.unit_code is not None), -len(result.problems))
 
 
-def parse_sheets(sheets: list[Sheet], catalogue: Catalogue) -> ParsedSubmission:
+def parse_sheets(sheets: list[Sheet], catalogue: Catalogue, *, province: bool = False) -> ParsedSubmission:
     """Weigh every sheet of the workbook and read the one that holds the form, whatever the order of the sheets,
     which one is active, or what the others say: instructions that quote the form's code and rows, notes, an
     earlier report. Two sheets that both hold a form are one problem, never a guess; when no sheet holds a whole
-    form, the problems are those of the sheet that holds the most of one."""
-    readings = [r for r in (read_sheet(sheet, catalogue) for sheet in sheets) if r is not None]
+    form, the problems are those of the sheet that holds the most of one. ``province``: see :func:`read_sheet`."""
+    readings = [r for r in (read_sheet(sheet, catalogue, province=province) for sheet in sheets) if r is not None]
     if not readings:
         return ParsedSubmission(problems=[Problem.at("form-not-found", forms=", ".join(catalogue.form_codes))])
     forms = [r for r in readings if reads_as_the_form(r)]

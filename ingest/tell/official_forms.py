@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import xlsxwriter
 
-from ingest.catalogue import Form, Row, Unit, load_catalogue
+from ingest.catalogue import Form, Row, load_catalogue
 from ingest.text import cell_address
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,29 @@ MEASURES: tuple[str, ...] = load_catalogue().measure_keys
 """The numeric columns, left to right (sheet columns E-H): the catalogue's measures, in order."""
 
 Values = dict[tuple[str, str], "float | int | str | None"]
+
+
+class Issuer(Protocol):
+    """Who fills in the form, as its header and date line name it: a district's or commune's :class:`Unit`, or the
+    department for the province's own report (``ingest/tell/province_report.py``)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def short_name(self) -> str: ...
+    @property
+    def issuing_body(self) -> str: ...
+    @property
+    def office_line(self) -> str: ...
+    @property
+    def office_name(self) -> str: ...
+    @property
+    def head_title(self) -> str: ...
+
+
+#: Called after the form's sheet is written, to add sheets to the same workbook: (workbook, form sheet, the A1
+#: address of each number written by ``(row_code, measure)``).
+ExtraSheets = Callable[[Any, Any, dict[tuple[str, str], str]], None]
 
 # 0-based sheet columns
 COL_STT, COL_LABEL, COL_CODE, COL_UNIT = 0, 1, 2, 3
@@ -186,14 +210,14 @@ def _period_label(form: Form, period_start: dt.date | None) -> str:
     return form.period_label_vi(period_start)
 
 
-def _date_line(unit: Unit | None, signed_on: dt.date | None) -> str:
+def _date_line(unit: Issuer | None, signed_on: dt.date | None) -> str:
     place = unit.short_name if unit is not None else "........."
     if signed_on is None:
         return f"{place}, ngày ... tháng ... năm ...."
     return f"{place}, ngày {signed_on.day:02d} tháng {signed_on.month:02d} năm {signed_on.year}"
 
 
-def _write_header(ws: Any, fmt: _Formats, form: Form, unit: Unit | None, period_start: dt.date | None) -> None:
+def _write_header(ws: Any, fmt: _Formats, form: Form, unit: Issuer | None, period_start: dt.date | None) -> None:
     issuing = unit.issuing_body if unit is not None else "UBND HUYỆN (THỊ XÃ, THÀNH PHỐ) ..............."
     ws.merge_range(0, 0, 0, 3, issuing, fmt.bold_center)
     ws.merge_range(1, 0, 1, 3, unit.office_line if unit is not None else OFFICE_LINE, fmt.bold_center)
@@ -243,15 +267,18 @@ def _is_number(v: object) -> bool:
 
 def _render(
     form: Form,
-    unit: Unit | None,
+    unit: Issuer | None,
     period_start: dt.date | None,
     values: Values,
     quirks: Quirks,
     signed_on: dt.date | None,
     signers: tuple[str, str] | None,
+    extra_sheets: ExtraSheets | None = None,
 ) -> RenderedForm:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    # strings stay strings even through write(): a district's text starting with "=" never becomes a formula
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
     # fixed document dates keep the bytes reproducible (xlsxwriter would otherwise stamp "now")
     stamp = signed_on or period_start or dt.date(2000, 1, 1)
     wb.set_properties({"created": dt.datetime(stamp.year, stamp.month, stamp.day, 8, 0, 0),
@@ -325,6 +352,8 @@ def _render(
                 ws.write_number(r, col, v, fmt.money if money else fmt.count)
 
     _write_footer(ws, fmt, first + len(lines), unit, signed_on, signers if unit is not None else None)
+    if extra_sheets is not None:
+        extra_sheets(wb, ws, addresses)
     wb.close()
     return RenderedForm(buf.getvalue(), addresses, texts, formulas)
 
@@ -335,13 +364,14 @@ def _formula_ok(row: Row, measure: str, line_values: dict[str, dict], text_rows:
 
 
 def _write_footer(
-    ws: Any, fmt: _Formats, after: int, unit: Unit | None, signed_on: dt.date | None,
+    ws: Any, fmt: _Formats, after: int, unit: Issuer | None, signed_on: dt.date | None,
     signers: tuple[str, str] | None,
 ) -> None:
     r = after + 1
     ws.merge_range(r, MEASURE_COL["period"], r, LAST_COL, _date_line(unit, signed_on), fmt.italic_center)
     ws.merge_range(r + 1, COL_STT, r + 1, COL_LABEL, "NGƯỜI LẬP BIỂU", fmt.bold_center)
-    ws.merge_range(r + 1, MEASURE_COL["period"], r + 1, LAST_COL, "TRƯỞNG PHÒNG", fmt.bold_center)
+    head = unit.head_title if unit is not None else "TRƯỞNG PHÒNG"
+    ws.merge_range(r + 1, MEASURE_COL["period"], r + 1, LAST_COL, head, fmt.bold_center)
     ws.merge_range(r + 2, COL_STT, r + 2, COL_LABEL, "(Ký, ghi rõ họ tên)", fmt.italic_center)
     ws.merge_range(r + 2, MEASURE_COL["period"], r + 2, LAST_COL, "(Ký tên, đóng dấu)", fmt.italic_center)
     if signers is not None:
@@ -351,23 +381,25 @@ def _write_footer(
 
 def form_bytes(
     form: Form,
-    unit: Unit | None = None,
+    unit: Issuer | None = None,
     period_start: dt.date | None = None,
     values: Values | None = None,
     *,
     options: Quirks | None = None,
     signed_on: dt.date | None = None,
     signers: tuple[str, str] | None = None,
+    extra_sheets: ExtraSheets | None = None,
 ) -> RenderedForm:
-    """Like ``write_form`` but renders in memory (the same input always gives the same bytes)."""
+    """Like ``write_form`` but renders in memory (the same input always gives the same bytes). ``extra_sheets``
+    adds sheets after the form's (the province report's annex, coverage and lineage)."""
     return _render(form, unit, period_start, values or {}, options or Quirks(), signed_on,
-                   signers or DEFAULT_SIGNERS)
+                   signers or DEFAULT_SIGNERS, extra_sheets)
 
 
 def write_form(
     path: Path | str,
     form: Form,
-    unit: Unit | None = None,
+    unit: Issuer | None = None,
     period_start: dt.date | None = None,
     values: Values | None = None,
     *,

@@ -77,7 +77,8 @@ def test_ingest_dag_is_a_chain_of_library_stages(bag: dict) -> None:
 def test_transform_dag_runs_on_new_raw_data(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_transform"]
     assert dag["tasks"] == {"dbt_build": ["publish"], "publish": ["alerts"], "alerts": ["summary"],
-                            "summary": ["status_page"], "status_page": ["indicator_page"], "indicator_page": []}
+                            "summary": ["status_page"], "status_page": ["province_reports"],
+                            "province_reports": ["indicator_page"], "indicator_page": []}
     assert dag["outlets"] == {"dbt_build": ["sectorstats_marts"]}
     assert dag["pools"] == ["sectorstats_warehouse"]
     assert dag["schedule"].startswith(

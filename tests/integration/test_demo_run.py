@@ -202,3 +202,125 @@ def test_the_warehouse_is_the_one_recorded_cell_for_cell(demo, request: pytest.F
         golden.write("demo", got)
         pytest.skip("golden fingerprints written")
     assert golden.differences(golden.read("demo"), got) == []
+
+
+# The province report (issue 19): the demo's December 2024 reports of the four forms, read back by the parser.
+PROVINCE_MONTH = dt.date(2024, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def province_reports(demo) -> dict[str, Path]:
+    from ingest.tell.province_report import form_period, write_province_reports
+
+    forms = load_catalogue().forms
+    paths = write_province_reports([(f.code, form_period(f, PROVINCE_MONTH)) for f in forms])
+    return {f.code: p for f, p in zip(forms, paths, strict=True)}
+
+
+def _province_rows(data: Path, form_code: str, period_id: str) -> dict[tuple[str, str], float]:
+    from ingest.tell.province_report import MEASURE_COLUMNS
+
+    columns = ", ".join(MEASURE_COLUMNS.values())
+    rows = query(data, f"select row_code, {columns} from marts.mart_province_indicator "
+                       "where form_code = ? and period_id = ?", [form_code, period_id])
+    return {(r[0], measure): v for r in rows for measure, v in zip(MEASURE_COLUMNS, r[1:], strict=True)
+            if v is not None}
+
+
+def test_province_reports_read_back_as_the_marts_province_rows(demo, province_reports) -> None:
+    """A round trip: the written workbook, read by the project's own parser, is a valid form of the province
+    for the period, whose numbers are the marts' province rows exactly (and the domain marts' province totals)."""
+    from ingest.parse.parser import parse_sheets
+    from ingest.read.reader import read_workbook
+    from ingest.tell.province_report import form_period
+
+    data = demo[0]
+    catalogue = load_catalogue()
+    for code, path in province_reports.items():
+        form = catalogue.form(code)
+        period_id = form_period(form, PROVINCE_MONTH)
+        assert path == data / "reports" / "province" / period_id / f"{code.replace('/', '_')}_toan_tinh.xlsx"
+        parsed = parse_sheets(read_workbook(path.read_bytes()), catalogue, province=True)
+        assert (parsed.form, parsed.unit_code, parsed.period_start) == (form, "42", PROVINCE_MONTH.replace(
+            month=10 if form.frequency == "quarterly" else 12))
+        assert parsed.problems == []
+        got = {(o.row_code, o.measure): o.value for o in parsed.observations if o.value is not None}
+        expected = _province_rows(data, code, period_id)
+        assert got == expected and len(expected) >= 3 * len(form.rows)
+        totals = query(data, f"""select * from marts.mart_{form.domain}
+                                where is_province_total and form_code = ? and period_id = ?""", [code, period_id])
+        columns = [c for c, in query(data, "select column_name from information_schema.columns where "
+                                           "table_schema = 'marts' and table_name = ? order by ordinal_position",
+                                     [f"mart_{form.domain}"])]
+        total = dict(zip(columns, totals[0], strict=True))
+        assert {(r.code, "period"): total[r.name] for r in form.rows if total[r.name] is not None} == \
+            pytest.approx({k: v for k, v in expected.items() if k[1] == "period"}, abs=1e-6)
+        narrative = path.with_suffix(".txt").read_text(encoding="utf-8")
+        assert narrative.startswith(f"{form.period_label_vi(parsed.period_start)}, toàn tỉnh ")
+
+
+def test_province_report_coverage_lists_the_missing_and_rejected_units(demo, province_reports) -> None:
+    import openpyxl
+
+    from ingest.tell.province_report import form_period, load_config
+
+    data, manifest = demo[0], demo[1]
+    config = load_config()
+    label_of = {v: k for k, v in config.coverage_labels.items()}
+    for code, path in province_reports.items():
+        form = load_catalogue().form(code)
+        period_id = form_period(form, PROVINCE_MONTH)
+        ws = openpyxl.load_workbook(path, read_only=True)[config.sheets["coverage"]]
+        rows = [r for r in ws.iter_rows(min_row=6, values_only=True) if r[0] is not None]
+        listed = {(r[1], label_of[r[3]]) for r in rows}
+        start = dict(query(data, "select period_id, period_start from marts.dim_period where period_id = ?",
+                           [period_id]))[period_id]
+        missing = {m.unit_code for m in manifest.missing if m.form_code == code and m.period_start == start}
+        rejected = {u for u, in query(data, "select unit_code from marts.fct_submission where form_code = ? "
+                                            "and period_start = ? and status = 'rejected'", [code, start])}
+        counted = {u for u, in query(data, "select distinct unit_code from marts.mart_province_indicator_source "
+                                           "where form_code = ? and period_id = ?", [code, period_id])}
+        assert {u for u, c in listed if c == "missing"} == missing
+        assert {u for u, c in listed if c == "rejected"} == rejected
+        assert {u for u, c in listed if c == "counted"} == counted
+        assert len(rows) == len(listed) == len(missing) + len(rejected) + len(counted)
+    # the demo plants missing and rejected reports; December's forms hold some of them
+    assert any(m.period_start.year == 2024 and m.period_start.month >= 10 for m in manifest.missing)
+
+
+def test_province_reports_hold_values_never_formulas_and_every_number_traces_back(demo, province_reports) -> None:
+    import openpyxl
+
+    from ingest.tell.province_report import load_config
+
+    config = load_config()
+    for path in province_reports.values():
+        wb = openpyxl.load_workbook(path)  # formulas as written, not their cached values
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f" and not (isinstance(cell.value, str)
+                                                          and cell.value.startswith("=")), (ws.title, cell.coordinate)
+        form_sheet, lineage = wb.worksheets[0], wb[config.sheets["lineage"]]
+        sums: dict[str, float] = {}
+        for r in lineage.iter_rows(min_row=5, values_only=True):
+            sums[r[0]] = sums.get(r[0], 0.0) + r[5]
+            assert r[6] and r[7] and r[8] and r[10]  # file, sheet, cell, submission
+        numbers = {c.coordinate: c.value for row in form_sheet.iter_rows(min_row=12) for c in row
+                   if isinstance(c.value, int | float) and c.column >= 5}
+        assert numbers and set(numbers) == set(sums)
+        assert all(sums[a] == pytest.approx(v, abs=1e-6) for a, v in numbers.items())
+
+
+def test_the_transform_writes_the_province_reports_whose_figures_changed(demo, tmp_path: Path) -> None:
+    """What the transform DAG's province_reports task does: every (form, period) the marts hold the first time,
+    none the second, and a report gone is written again."""
+    from ingest.tell.province_report import write_changed_province_reports
+
+    data = demo[0]
+    pairs = set(query(data, "select distinct form_code, period_id from marts.mart_province_report_coverage"))
+    first = write_changed_province_reports(out_dir=tmp_path)
+    assert len(first) == len(pairs) and len(pairs) >= 4 * 12 // 2
+    assert write_changed_province_reports(out_dir=tmp_path) == []
+    first[0].unlink()
+    assert write_changed_province_reports(out_dir=tmp_path) == [first[0]]

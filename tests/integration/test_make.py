@@ -46,6 +46,12 @@ def test_make_run_writes_only_where_the_settings_say(tmp_path: Path) -> None:
         assert Path(line.format(data).split()[-1]).is_file()
     total = next(line for line in proc.stdout.splitlines() if line.startswith("total"))
     assert total.split()[1:6] == ["416", "372", "19", "13", "12"]
+    province = [Path(line) for line in proc.stdout.splitlines() if "/reports/province/" in line]
+    assert [p.relative_to(data / "reports" / "province") for p in province] == [
+        Path(f"{period}/{form}_toan_tinh.{ext}") for period, form in (
+            ("2024-12", "01_LĐVL-H"), ("2024-Q4", "02_GDNN-H"), ("2024-12", "03_BTXH-H"), ("2024-Q4", "04_TTr-H"))
+        for ext in ("xlsx", "txt")]
+    assert all(p.exists() for p in province)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("select count(*) from marts.fct_submission").fetchone() == (416,)

@@ -1,0 +1,93 @@
+{#-
+    Where every number of the province report comes from: one row per (form, period, indicator row, measure,
+    unit) with the unit's number that was added into the province's (mart_province_indicator) and the cell it
+    was read from (submission, file, sheet, cell). The measures follow the province's aggregation by kind: a
+    stock has no plan, and its year-to-date is its period value (read from the period cell). A period value
+    derived from the year-to-date column (int_indicator_values_periodic) points at the year-to-date cell and
+    says so (is_derived).
+-#}
+with
+
+values_by_unit as (
+
+    select * from {{ ref('fct_indicator_period_value') }}
+    where not is_rollup
+
+),
+
+cells as (
+
+    select submission_id, row_code, measure, source_cell from {{ ref('fct_indicator_value') }}
+
+),
+
+measures as (
+
+    select
+        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
+        source_file, source_sheet, 'period' as measure, value,
+        case when obs_status = 'derived' then source_cell_ytd else source_cell end as source_cell,
+        obs_status = 'derived' as is_derived
+    from values_by_unit
+    union all
+    select
+        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
+        source_file, source_sheet, 'ytd' as measure,
+        case when kind = 'stock' then value else value_ytd end as value,
+        case when kind = 'stock' then source_cell else source_cell_ytd end as source_cell,
+        false as is_derived
+    from values_by_unit
+    union all
+    select
+        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
+        source_file, source_sheet, 'plan_year' as measure, plan_year as value,
+        cast(null as {{ dbt.type_string() }}) as source_cell,
+        false as is_derived
+    from values_by_unit
+    where kind <> 'stock'
+    union all
+    select
+        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
+        source_file, source_sheet, 'ytd_prev_year' as measure, value_prev_year_ytd as value,
+        cast(null as {{ dbt.type_string() }}) as source_cell,
+        false as is_derived
+    from values_by_unit
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ dbt.concat(['measures.form_code', "'|'", 'measures.period_id', "'|'", 'measures.row_code', "'|'",
+                       'measures.measure', "'|'", 'measures.unit_code']) }} as province_indicator_source_id,
+        {{ dbt.concat(['measures.form_code', "'|'", 'measures.period_id', "'|'", 'measures.row_code']) }}
+            as province_indicator_id,
+        measures.indicator_id,
+        measures.period_id,
+        measures.reporting_unit_id,
+        measures.submission_id,
+        -- strings
+        measures.form_code,
+        measures.row_code,
+        measures.measure,
+        measures.unit_code,
+        measures.kind,
+        measures.source_file,
+        measures.source_sheet,
+        coalesce(measures.source_cell, cells.source_cell) as source_cell,
+        -- numerics
+        measures.value,
+        -- booleans
+        measures.is_derived
+
+    from measures
+    left join cells
+        on cells.submission_id = measures.submission_id
+        and cells.row_code = measures.row_code
+        and cells.measure = measures.measure
+    where measures.value is not null
+
+)
+
+select * from final
