@@ -136,7 +136,7 @@ def read_series(con: warehouse.Connection, spec: PageSpec, year: int) -> pd.Data
                v.value, v.value_ytd, v.value_prev_year_ytd, v.plan_year
         from marts.fct_indicator_period_value v
         join page using (form_code, row_code)
-        where v.period_type = v.base_period_type and v.period_start between :first and :last""", params)
+        where not v.is_rollup and v.period_start between :first and :last""", params)
     restated = warehouse.frame(con, f"""
         with page(form_code, row_code) as (values {pairs}),
         changed as (
@@ -164,8 +164,15 @@ def read_series(con: warehouse.Connection, spec: PageSpec, year: int) -> pd.Data
 
 
 def read_province_series(con: warehouse.Connection, pairs: str, params: dict) -> pd.DataFrame:
-    """The province's numbers, as the province's report has them (``marts.mart_province_indicator``)."""
-    return pd.DataFrame(columns=SERIES_COLUMNS)
+    """The province's numbers, as the province's report has them (``marts.mart_province_indicator``: flows summed
+    over units, stocks at the period's end, never recomputed here)."""
+    return warehouse.frame(con, f"""
+        with page(form_code, row_code) as (values {pairs})
+        select 'province' as series, cast(null as varchar) as unit_code, p.form_code, p.row_code, p.period_start,
+               p.value, p.value_ytd, p.value_prev_year_ytd, p.plan_year
+        from marts.mart_province_indicator p
+        join page using (form_code, row_code)
+        where p.period_start between :first and :last""", params)
 
 
 def latest_year(con: warehouse.Connection, as_of: dt.date) -> int:

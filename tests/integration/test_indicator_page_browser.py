@@ -3,8 +3,8 @@
 Demo submissions of four units for 2024 (Lộc Hà, 448, among them: its numbers are restated on Thạch Hà and the city
 of Hà Tĩnh) go through ingest and ``dbt build``; ``write_indicator_page`` draws ``reports/indicators.html``; Chromium
 loads it from disk with no console error, draws every chart, and the number of every mark, read back from the DOM
-Chromium built, equals the marts' number for its series, unit, indicator, period and measure — queried here from the
-marts directly, not through the page's own reader.
+Chromium built, equals the marts' number for its series (province, reported, restated), unit, indicator, period and
+measure — queried here from the marts directly, not through the page's own reader.
 """
 
 from __future__ import annotations
@@ -68,7 +68,10 @@ def expected_marks(data: Path) -> set[tuple]:
         reported = con.sql("""select unit_code, form_code, row_code, period_start, value, value_ytd,
                                      value_prev_year_ytd, plan_year
                               from marts.fct_indicator_period_value
-                              where period_type = base_period_type and year(period_start) = 2024""").fetchall()
+                              where not is_rollup and year(period_start) = 2024""").fetchall()
+        province = con.sql("""select form_code, row_code, period_start, value, value_ytd, value_prev_year_ytd,
+                                     plan_year
+                              from marts.mart_province_indicator where year(period_start) = 2024""").fetchall()
         restated = con.sql("""
             select restated_unit_code, form_code, row_code, period_start, measure, sum(restated_value)
             from marts.fct_indicator_value_restated
@@ -83,6 +86,9 @@ def expected_marks(data: Path) -> set[tuple]:
             marks.append(("reported", unit, form, row, start, measure, value))
     marks += [("restated", unit, form, row, start, measure, value)
               for unit, form, row, start, measure, value in restated]
+    for form, row, start, *values in province:
+        for measure, value in zip(MEASURES, values, strict=True):
+            marks.append(("province", None, form, row, start, measure, value))
     plans: dict[tuple, tuple] = {}  # one plan line per chart: the plan of its latest period that has one
     for series, unit, form, row, start, measure, value in marks:
         if (form, row) not in wanted or value is None:
@@ -113,11 +119,16 @@ def test_chromium_draws_the_marts_numbers(drawn, tmp_path: Path) -> None:
     assert errors == []
     assert title == "sectorstats — chỉ tiêu năm 2024 / indicators 2024"
     # every chart was laid out at its size, with a tooltip per mark
-    assert sizes and all(w == 250 and h == 120 and n > 0 for w, h, n in sizes if (w, h) != (520, 200))
-    got = [tuple(m) for m in marks if m[0] != "province"]
+    assert sorted({(w, h) for w, h, _ in sizes}) == [(250, 120), (520, 200)] and all(n > 0 for *_, n in sizes)
+    got = [tuple(m) for m in marks]
     assert len(got) == len(set(got))  # no mark drawn twice
     assert set(got) == expected_marks(data)
     # Lộc Hà (448) reported, its numbers restated on Thạch Hà (445) and the city (436); the others unchanged
     charts = {(s, u) for s, u, *_ in got}
     assert {u for s, u in charts if s == "restated"} == {"436", "445"}
     assert {u for s, u in charts if s == "reported"} == set(UNITS)
+    assert ("province", None) in charts
+    # the province's chart is the sum of the units' as reported (flows here: the first row of the first form)
+    jobs = {m[3]: m[5] for m in got if m[1:3] == (None, "01/LĐVL-H|01") and m[4] == "period"}
+    units = [m for m in got if m[0] == "reported" and m[2] == "01/LĐVL-H|01" and m[4] == "period"]
+    assert jobs == {p: sum(m[5] for m in units if m[3] == p) for p in jobs} and len(jobs) == 12
