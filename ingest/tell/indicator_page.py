@@ -38,6 +38,7 @@ from ingest.tell.status_page import CSS as STATUS_CSS
 from ingest.tell.status_page import (
     bilingual,
     e,
+    page_head,
     period_short_label,
     unit_sort_key,
     vn_time,
@@ -367,18 +368,7 @@ def render_indicator_page(data: pd.DataFrame, *, year: int, catalogue: Catalogue
         sections.append(f'<section id="f-{i}"><h2>{e(form.code)} · {bilingual(form.title_vi, form.title_en)}</h2>'
                         f'{body}</section>')
     title = f"sectorstats — chỉ tiêu năm {year} / indicators {year}"
-    return f"""<!DOCTYPE html>
-<html lang="vi">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="sectorstats ingest/tell/indicator_page.py">
-<title>{e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header>
+    return page_head(title, CSS, "ingest/tell/indicator_page.py") + f"""<header>
 <h1>{e(catalogue.province_name)}: chỉ tiêu năm <span id="year">{year}</span>
  <span class="en">/ indicators of {year}</span></h1>
 <p class="meta">Tạo lúc <span class="en">/ generated</span> <span id="generated">{e(vn_time(generated_at))}</span>

@@ -418,6 +418,23 @@ def _owed_banner(owed: pd.DataFrame | None) -> str:
             '</span></p>')
 
 
+def page_head(title: str, css: str, generator: str) -> str:
+    """The start of a self-contained report page, up to ``<body>``: UTF-8, and a Content-Security-Policy that lets
+    nothing load and no script run, only the inline style (the pages are opened from disk or a file share)."""
+    return f"""<!DOCTYPE html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="sectorstats {e(generator)}">
+<title>{e(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+"""
+
+
 def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalogue,
                        last_load: Mapping[str, object] | None, problems: pd.DataFrame | None,
                        alerts: pd.DataFrame | None, generated_at: dt.datetime | None = None,
@@ -440,18 +457,7 @@ def render_status_page(grid: pd.DataFrame, *, as_of: dt.date, catalogue: Catalog
     matrices = "".join(_matrix(f, by_form.get(f.code, grid.iloc[0:0]), i) for i, f in enumerate(forms, 1))
     n_problems = 0 if problems is None else len(problems)
     title = f"sectorstats — tình hình nộp báo cáo đến {as_of:%d/%m/%Y} / reporting status as of {as_of:%Y-%m-%d}"
-    return f"""<!DOCTYPE html>
-<html lang="vi">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="sectorstats ingest/tell/status_page.py">
-<title>{e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header>
+    return page_head(title, CSS, "ingest/tell/status_page.py") + f"""<header>
 <h1>{e(catalogue.province_name)}: tình hình nộp báo cáo <span class="en">/ reporting status</span></h1>
 <p class="meta">Tính đến ngày <span class="en">/ as of</span> <strong id="as-of">{as_of:%d/%m/%Y}</strong>
  · Tạo lúc <span class="en">/ generated</span> <span id="generated">{e(vn_time(generated_at))}</span>
