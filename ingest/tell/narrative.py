@@ -99,11 +99,13 @@ def _rate(rate: Rate, rows: Mapping[str, ProvinceNumbers]) -> str | None:
 
 
 def field_text(field: str, period_label: str, rows: Mapping[str, ProvinceNumbers],
-               rates: Mapping[str, Rate]) -> str | None:
-    """The text of one ``{field}`` of a sentence; None when its number is not known. An unknown field name is a
-    mistake in the YAML: ValueError."""
+               rates: Mapping[str, Rate], texts: Mapping[str, str] | None = None) -> str | None:
+    """The text of one ``{field}`` of a sentence; None when its number is not known. ``texts``: fields given as
+    they are (the coverage counts). An unknown field name is a mistake in the YAML: ValueError."""
     if field == "period_label":
         return period_label
+    if texts and field in texts:
+        return texts[field]
     m = _ROW_FIELD.match(field)
     if m:
         numbers = rows.get(m.group(1))
@@ -115,14 +117,15 @@ def field_text(field: str, period_label: str, rows: Mapping[str, ProvinceNumbers
 
 
 def paragraph(sentences: list[str], period_label: str, rows: Mapping[str, ProvinceNumbers],
-              rates: Mapping[str, Rate] | None = None) -> str:
-    """The sentences with their fields filled in, joined; a sentence with a number not known is left out."""
+              rates: Mapping[str, Rate] | None = None, texts: Mapping[str, str] | None = None) -> str:
+    """The sentences with their fields filled in, joined; a sentence with a number not known is left out.
+    ``texts``: more fields, given as they are written (e.g. ``units_counted``)."""
     out = []
     for sentence in sentences:
-        texts = {f: field_text(f, period_label, rows, rates or {}) for f in _FIELD.findall(sentence)}
-        unknown = sorted(f for f, t in texts.items() if t is None)
+        filled = {f: field_text(f, period_label, rows, rates or {}, texts) for f in _FIELD.findall(sentence)}
+        unknown = sorted(f for f, t in filled.items() if t is None)
         if unknown:
             log.info("narrative: sentence left out, no number for %s: %s", ", ".join(unknown), sentence[:60])
             continue
-        out.append(_FIELD.sub(lambda m, filled=texts: filled[m.group(1)], sentence))
+        out.append(_FIELD.sub(lambda m, done=filled: done[m.group(1)], sentence))
     return " ".join(out)

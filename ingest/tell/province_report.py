@@ -82,6 +82,7 @@ class ProvinceReportConfig:
     coverage_labels: dict[str, str]
     status_labels: dict[str, str]
     narratives: dict[str, DomainNarrative]
+    closing_sentences: tuple[str, ...] = ()
 
 
 def load_config(path: Path = CONFIG_PATH) -> ProvinceReportConfig:
@@ -103,6 +104,7 @@ def load_config(path: Path = CONFIG_PATH) -> ProvinceReportConfig:
         coverage_labels=dict(spec["coverage"]),
         status_labels=dict(spec["statuses"]),
         narratives=narratives,
+        closing_sentences=tuple(spec.get("closing_sentences") or ()),
     )
 
 
@@ -190,8 +192,10 @@ def narrative(form: Form, start: dt.date, figures: ProvinceFigures, config: Prov
     if domain is None:
         log.warning("province_report.yaml has no narrative for domain %s (%s)", form.domain, form.code)
         return ""
-    return paragraph(list(domain.sentences), form.period_label_vi(start), province_numbers(figures.indicators),
-                     domain.rates)
+    coverage = figures.coverage["coverage"]
+    texts = {"units_counted": str(int((coverage == "counted").sum())), "units_owed": str(len(coverage))}
+    return paragraph([*domain.sentences, *config.closing_sentences], form.period_label_vi(start),
+                     province_numbers(figures.indicators), domain.rates, texts)
 
 
 def _date_vi(day: Any) -> str:

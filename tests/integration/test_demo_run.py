@@ -257,6 +257,11 @@ def test_province_reports_read_back_as_the_marts_province_rows(demo, province_re
             pytest.approx({k: v for k, v in expected.items() if k[1] == "period"}, abs=1e-6)
         narrative = path.with_suffix(".txt").read_text(encoding="utf-8")
         assert narrative.startswith(f"{form.period_label_vi(parsed.period_start)}, toàn tỉnh ")
+        (counted, owed), = query(data, """select count(*) filter (where coverage = 'counted'), count(*)
+                                         from marts.mart_province_report_coverage
+                                         where form_code = ? and period_id = ?""", [code, period_id])
+        assert 0 < counted <= owed
+        assert narrative.endswith(f" Số liệu tổng hợp từ báo cáo của {counted}/{owed} đơn vị.\n")
 
 
 def test_province_report_coverage_lists_the_missing_and_rejected_units(demo, province_reports) -> None:

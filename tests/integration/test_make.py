@@ -7,6 +7,7 @@ nothing appears in (or changes under) the repository's own ./data.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -52,6 +53,11 @@ def test_make_run_writes_only_where_the_settings_say(tmp_path: Path) -> None:
             ("2024-12", "01_LĐVL-H"), ("2024-Q4", "02_GDNN-H"), ("2024-12", "03_BTXH-H"), ("2024-Q4", "04_TTr-H"))
         for ext in ("xlsx", "txt")]
     assert all(p.exists() for p in province)
+    # the transform DAG's province_reports task wrote every form and period of the run, and kept their signatures
+    written = json.loads((data / "reports" / "province" / ".written.json").read_text(encoding="utf-8"))
+    assert {k for k in written if k.startswith("01/LĐVL-H|2024-")} == {f"01/LĐVL-H|2024-{m:02d}" for m in range(1, 13)}
+    assert {k for k in written if k.startswith("04/TTr-H|2024-")} == {f"04/TTr-H|2024-Q{q}" for q in range(1, 5)}
+    assert (data / "reports" / "province" / "2024-Q2" / "04_TTr-H_toan_tinh.xlsx").exists()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("select count(*) from marts.fct_submission").fetchone() == (416,)

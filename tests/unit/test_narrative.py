@@ -62,3 +62,8 @@ def test_a_sentence_without_its_numbers_is_left_out() -> None:
 def test_an_unknown_field_is_a_mistake_in_the_yaml() -> None:
     with pytest.raises(ValueError, match="unknown field"):
         paragraph(["{row_01.average}"], "Tháng 1 năm 2024", {})
+
+
+def test_fields_given_as_text() -> None:
+    assert paragraph(["Tổng hợp từ {units_counted}/{units_owed} đơn vị."], "Tháng 12 năm 2024", {},
+                     texts={"units_counted": "11", "units_owed": "13"}) == "Tổng hợp từ 11/13 đơn vị."
