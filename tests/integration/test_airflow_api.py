@@ -39,6 +39,7 @@ from tests.integration.helpers import (
 pytestmark = pytest.mark.integration
 
 DAG_ID = "sectorstats_ingest"
+TRANSFORM = "sectorstats_transform"
 TASKS = ["archive", "parse", "validate", "load", "feedback"]
 POOL = "sectorstats_warehouse"
 USER = "admin"
@@ -216,7 +217,8 @@ def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path
     """The door a district uses, end to end: the upload page delivers a file into the inbox and announces it through
     the REST API; the scheduler starts an ingest run for the asset at once (no schedule is due: the scheduler runs
     timetables here, and the file would otherwise wait for the next hour), and that run takes the file although
-    it is younger than the 60 s settle time, because its bytes are the ones announced."""
+    it is younger than the 60 s settle time, because its bytes are the ones announced; the transform DAG follows
+    on the raw tables' asset, and the report is in the marts. Prints the seconds from upload to each."""
     import airflow_client.client as af
     from fastapi.testclient import TestClient
 
@@ -232,10 +234,11 @@ def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path
         token = _token(server.url, USER, passwords[USER])
         with af.ApiClient(af.Configuration(host=server.url, access_token=token)) as api:
             dags, runs = af.DAGApi(api), af.DagRunApi(api)
-            _poll(f"the dag-processor to parse {DAG_ID}", server, 120, 1,
-                  lambda: next((d for d in dags.get_dags().dags if d.dag_id == DAG_ID), None))
+            _poll(f"the dag-processor to parse {DAG_ID} and {TRANSFORM}", server, 120, 1,
+                  lambda: {DAG_ID, TRANSFORM} <= {d.dag_id for d in dags.get_dags().dags} or None)
             af.PoolApi(api).post_pool(af.PoolBody(name=POOL, slots=1))
-            dags.patch_dag(DAG_ID, af.DAGPatchBody(is_paused=False))  # (this may start the hour's scheduled run)
+            for dag_id in (DAG_ID, TRANSFORM):  # (this may start the hour's scheduled ingest run)
+                dags.patch_dag(dag_id, af.DAGPatchBody(is_paused=False))
 
             monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(server.data))
             announcer = Announcer(AirflowApi(ApiConfig(server.url, PAGE_USER, passwords[PAGE_USER])), INBOX.uri)
@@ -247,7 +250,7 @@ def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path
                 assert login(page, "443", unit_password).status_code == 303
                 uploaded = upload(page, data, "=bao cao thang 3.xlsx")
                 assert uploaded.status_code == 303, uploaded.text
-                t0 = time.monotonic()
+                t0, uploaded_at = time.monotonic(), dt.datetime.now(dt.UTC)
                 _poll("the announcement", server, 60, 0.2, lambda: announcer.sent or None)
 
             def asset_run():
@@ -257,6 +260,17 @@ def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path
 
             done = _poll("the ingest run the announcement starts", server, 300, 0.5, asset_run)
             elapsed = time.monotonic() - t0
+
+            def transformed():
+                """The transform runs once none is left to run (the hour's scheduled ingest may add one)."""
+                got = runs.get_dag_runs(TRANSFORM).dag_runs
+                return got if got and all(r.state.value in ("success", "failed") for r in got) else None
+
+            built = _poll("the transform run the ingest starts", server, 600, 1, transformed)
+            assert {r.state.value for r in built} == {"success"}, server.diagnostics()
+            dbt_ends = [ti.end_date for r in built for ti in af.TaskInstanceApi(api).get_task_instances(
+                TRANSFORM, r.dag_run_id).task_instances if ti.task_id == "dbt_build"]
+            in_marts = (min(e for e in dbt_ends if e > uploaded_at) - uploaded_at).total_seconds()
     assert [r.state.value for r in done] == ["success"], server.diagnostics()
     stored = "=bao cao thang 3.xlsx"  # a name is data: kept as the district wrote it, never a formula or a path
     assert sorted(p.name for p in (server.data / "inbox" / "443").iterdir()) == [stored]
@@ -267,4 +281,7 @@ def test_an_upload_is_ingested_at_once_when_the_page_announces_it(tmp_path: Path
     assert (started - arrivals[0][3]).total_seconds() < 60  # taken before it had settled: the announcement did it
     assert query(server.data, "select unit_code, form_code, period_start, status from raw.submissions") == [
         ("443", "01/LĐVL-H", MARCH, "accepted")]
-    print(f"upload → ingest run finished: {elapsed:.1f} s")
+    assert query(server.data, """select unit_code, form_code, period_id, status from marts.fct_submission
+                                 where status not in ('missing', 'due_soon')""") == [
+        ("443", "01/LĐVL-H", "2024-03", "accepted")]
+    print(f"upload → ingest run finished: {elapsed:.1f} s; → in the marts (dbt_build done): {in_marts:.1f} s")
