@@ -154,7 +154,7 @@ def read_series(con: warehouse.Connection, spec: PageSpec, year: int) -> pd.Data
         join page using (form_code, row_code)
         join changed using (restated_unit_code)
         where r.period_start between :first and :last
-        group by all""", params)
+        group by r.restated_unit_code, r.form_code, r.row_code, r.period_start""", params)
     province = read_province_series(con, pairs, params)
     frames = [f for f in (province, reported, restated) if not f.empty]
     if not frames:
