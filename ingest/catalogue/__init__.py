@@ -150,6 +150,16 @@ class Form:
         y, m = divmod(period_start.month - 1 + self.months, 12)
         return dt.date(period_start.year + y, m + 1, self.due_day)
 
+    def period_containing(self, day: dt.date) -> dt.date:
+        """The first day of the form's period that contains ``day`` (its month, or its quarter)."""
+        return dt.date(day.year, day.month - (day.month - 1) % self.months, 1)
+
+    def period_id(self, period_start: dt.date) -> str:
+        """The period as the marts name it (``dim_period.period_id``): ``2024-12``, or ``2024-Q4`` for a quarter."""
+        if self.frequency == "monthly":
+            return f"{period_start:%Y-%m}"
+        return f"{period_start.year}-Q{(period_start.month - 1) // 3 + 1}"
+
     def period_label_vi(self, period_start: dt.date) -> str:
         """The period as the sheet writes it: ``Tháng 10 năm 2024`` or ``Quý III năm 2024``."""
         if self.frequency == "monthly":

@@ -184,8 +184,7 @@ def _report_params(cat: Catalogue, unit_code: str | None, form_code: str | None,
                    period: dt.date | None) -> dict[str, object]:
     form = cat.form(form_code) if form_code else None
     label = form.period_label_vi(period) if form and period else "?"
-    period_en = "?" if period is None else (f"{period:%Y-%m}" if form is None or form.frequency == "monthly"
-                                           else f"{period.year}-Q{(period.month - 1) // 3 + 1}")
+    period_en = "?" if period is None else (form.period_id(period) if form else f"{period:%Y-%m}")
     return {"report": f"{form_code} {label}" if form_code else "không xác định", "form_code": form_code or "?",
             "period": label, "period_en": period_en, "unit": _unit_label(unit_code)}
 

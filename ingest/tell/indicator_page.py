@@ -188,8 +188,7 @@ def latest_year(con: warehouse.Connection, as_of: dt.date) -> int:
 
 def form_periods(form: Form, year: int) -> list[dt.date]:
     """The starts of the form's reporting periods in ``year``: 12 months or 4 quarters."""
-    step = 1 if form.frequency == "monthly" else 3
-    return [dt.date(year, m, 1) for m in range(1, 13, step)]
+    return [dt.date(year, m, 1) for m in range(1, 13, form.months)]
 
 
 def nice_ceiling(value: float) -> float:

@@ -125,9 +125,7 @@ def period_start(form: Form, period: str) -> dt.date:
 def form_period(form: Form, month: dt.date) -> str:
     """The ``period_id`` of the form's own period that contains ``month``: ``2024-12``, or ``2024-Q4`` for a
     quarterly form."""
-    if form.frequency == "monthly":
-        return f"{month.year:04d}-{month.month:02d}"
-    return f"{month.year:04d}-Q{(month.month - 1) // 3 + 1}"
+    return form.period_id(form.period_containing(month))
 
 
 @dataclass(frozen=True)

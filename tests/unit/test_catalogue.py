@@ -139,6 +139,19 @@ def test_period_labels(form: Form, start: dt.date, label: str) -> None:
     assert form.period_label_vi(start) == label
 
 
+@pytest.mark.parametrize(
+    ("form", "day", "start", "period_id"),
+    [(LDVL, dt.date(2024, 12, 31), dt.date(2024, 12, 1), "2024-12"), (BTXH, dt.date(2025, 1, 1), dt.date(2025, 1, 1),
+     "2025-01"), (GDNN, dt.date(2024, 3, 31), dt.date(2024, 1, 1), "2024-Q1"),
+     (TTR, dt.date(2024, 12, 5), dt.date(2024, 10, 1), "2024-Q4"), (TTR, dt.date(2024, 5, 1), dt.date(2024, 4, 1),
+                                                                    "2024-Q2")],
+)
+def test_the_period_containing_a_day_and_its_id_in_the_marts(form: Form, day: dt.date, start: dt.date,
+                                                             period_id: str) -> None:
+    assert form.period_containing(day) == start
+    assert form.period_id(start) == period_id
+
+
 # --- finding a form by its code ------------------------------------------------------------------------------
 
 
