@@ -31,10 +31,12 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.doors.announcements import Delivered
 from ingest.settings import inbox_settle_seconds
+
+if TYPE_CHECKING:
+    from ingest.doors.announcements import Delivered
 
 log = logging.getLogger(__name__)
 
