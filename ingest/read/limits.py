@@ -29,6 +29,7 @@ MB = 1024 * 1024
 EXCEL_CELL_CHARS = 32_767  # Excel's limit on the text of one cell
 EXCEL_FORMULA_CHARS = 8_192  # ... and on the text of one formula
 EXCEL_CELL_FORMATS = 64_000  # ... and on a workbook's cell formats (styles.xml <cellXfs>)
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384  # ... and on a sheet's size (what we write stays within it)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ neither the form's code nor its title, nor have a ``Mã số`` header, so they a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -33,9 +34,12 @@ import pandas as pd
 
 from ingest import warehouse
 from ingest.catalogue import Form, load_catalogue
+from ingest.catalogue.problems import Problem
+from ingest.read import workers as parallel
+from ingest.read.limits import EXCEL_COLUMNS, EXCEL_ROWS
 from ingest.settings import CATALOGUE_DIR, reports_dir
 from ingest.tell.feedback import write_cell
-from ingest.tell.narrative import ProvinceNumbers, Rate, paragraph
+from ingest.tell.narrative import ProvinceNumbers, Rate, format_number, paragraph
 from ingest.tell.official_forms import MEASURES, Values, form_bytes, template_file_name
 from ingest.yaml_files import read_yaml
 
@@ -74,6 +78,17 @@ class DomainNarrative:
 
 
 @dataclass(frozen=True)
+class SheetLimits:
+    """How large the annex (units) and the lineage sheet (rows) may be before a note replaces them
+    (``province_report.yaml`` ``sheet_limits``)."""
+
+    annex_units: int
+    lineage_rows: int
+    annex_note: str
+    lineage_note: str
+
+
+@dataclass(frozen=True)
 class ProvinceReportConfig:
     office: ProvinceOffice
     signers: tuple[str, str]
@@ -82,6 +97,7 @@ class ProvinceReportConfig:
     coverage_labels: dict[str, str]
     status_labels: dict[str, str]
     narratives: dict[str, DomainNarrative]
+    limits: SheetLimits
     closing_sentences: tuple[str, ...] = ()
 
 
@@ -104,6 +120,7 @@ def load_config(path: Path = CONFIG_PATH) -> ProvinceReportConfig:
         coverage_labels=dict(spec["coverage"]),
         status_labels=dict(spec["statuses"]),
         narratives=narratives,
+        limits=SheetLimits(**spec["sheet_limits"]),
         closing_sentences=tuple(spec.get("closing_sentences") or ()),
     )
 
@@ -130,11 +147,17 @@ def form_period(form: Form, month: dt.date) -> str:
 
 @dataclass(frozen=True)
 class ProvinceFigures:
-    """What the marts say about one form and period: the province's rows, their sources, the units' coverage."""
+    """What the marts say about one form and period: the province's rows, their sources, the units' coverage.
+
+    ``sources`` holds what the report's sheets write, never more: every source when the lineage sheet is within its
+    limit, else only the period values the annex needs (or none when the annex is over its own); ``n_sources`` and
+    ``n_units`` are the sizes the sheets would have had."""
 
     indicators: pd.DataFrame
     sources: pd.DataFrame
     coverage: pd.DataFrame
+    n_sources: int = 0
+    n_units: int = 0
 
     @property
     def figures_as_of(self) -> dt.date | None:
@@ -143,23 +166,43 @@ class ProvinceFigures:
         return pd.Timestamp(self.coverage["figures_as_of"].iloc[0]).date()
 
 
-def read_figures(con: warehouse.Connection, form_code: str, period: str) -> ProvinceFigures:
+def annex_limit(limits: SheetLimits) -> int:
+    """Units the annex may have columns for: the setting, within Excel's columns (the form's three and the
+    province's beside them)."""
+    return min(limits.annex_units, EXCEL_COLUMNS - 4)
+
+
+def lineage_limit(limits: SheetLimits) -> int:
+    """Sources the lineage sheet may have rows for: the setting, within Excel's rows (title and header above)."""
+    return min(limits.lineage_rows, EXCEL_ROWS - 4)
+
+
+def read_figures(con: warehouse.Connection, form_code: str, period: str,
+                 limits: SheetLimits | None = None) -> ProvinceFigures:
+    """The figures of one report, reading no more sources than its sheets will write (``limits``: the config's)."""
+    limits = limits or load_config().limits
     params = {"form": form_code, "period": period}
     indicators = warehouse.frame(con, """
         select row_code, indicator_name, kind, plan_year, value, value_ytd, value_prev_year_ytd, pct_of_plan,
                change_vs_prev_year, n_units
         from marts.mart_province_indicator where form_code = :form and period_id = :period
         order by sort_order, row_code""", params)
-    sources = warehouse.frame(con, """
+    sizes = warehouse.frame(con, """
+        select count(*) as n_sources, count(distinct case when measure = 'period' then unit_code end) as n_units
+        from marts.mart_province_indicator_source where form_code = :form and period_id = :period""", params)
+    n_sources, n_units = int(sizes["n_sources"].iloc[0]), int(sizes["n_units"].iloc[0])
+    wanted = ("" if n_sources <= lineage_limit(limits) else
+              "and measure = 'period'" if n_units <= annex_limit(limits) else "and false")
+    sources = warehouse.frame(con, f"""
         select row_code, measure, unit_code, value, submission_id, source_file, source_sheet, source_cell,
                is_derived
-        from marts.mart_province_indicator_source where form_code = :form and period_id = :period
+        from marts.mart_province_indicator_source where form_code = :form and period_id = :period {wanted}
         order by row_code, measure, unit_code""", params)
     coverage = warehouse.frame(con, """
         select unit_code, unit_name, coverage, status, submission_id, source_file, received_date, figures_as_of
         from marts.mart_province_report_coverage where form_code = :form and period_id = :period
         order by unit_code""", params)
-    return ProvinceFigures(indicators, sources, coverage)
+    return ProvinceFigures(indicators, sources, coverage, n_sources, n_units)
 
 
 def _number(value: Any) -> float | None:
@@ -222,6 +265,17 @@ class _Sheets:
         write_cell(ws, 1, 0, f"Số liệu lấy ngày {_date_vi(self.figures.figures_as_of)} "
                              f"(các báo cáo nhận được đến ngày này)")
 
+    def _too_large(self, ws: Any, rows: int, limit: int, note: str) -> bool:
+        """Whether a sheet of ``rows`` rows (or unit columns) is over ``limit``; if so, the note under its title says
+        where the numbers are instead."""
+        if rows <= limit:
+            return False
+        write_cell(ws, 3, 0, note.format(rows=format_number(rows), limit=format_number(limit),
+                                         form_code=self.form.code, period_id=self.form.period_id(self.start)))
+        log.info("province report %s %s: sheet %r left out (%d > %d)", self.form.code,
+                 self.form.period_id(self.start), ws.name, rows, limit)
+        return True
+
     def _header(self, ws: Any, row: int, labels: Iterable[str], fmt: Any) -> None:
         for c, label in enumerate(labels):
             write_cell(ws, row, c, label, fmt)
@@ -229,6 +283,8 @@ class _Sheets:
     def _annex(self, ws: Any, head: Any, title: Any) -> None:
         self._title(ws, title, "Phụ lục: số liệu thực hiện kỳ báo cáo của từng đơn vị")
         period = self.figures.sources[self.figures.sources["measure"] == "period"]
+        if self._too_large(ws, self.figures.n_units, annex_limit(self.config.limits), self.config.limits.annex_note):
+            return
         units = sorted(period["unit_code"].unique())
         labels = ["Dòng", "Chỉ tiêu", "Đơn vị tính"]
         labels += [f"{self.units.get(u) or u} ({u})" for u in units] + ["Toàn tỉnh"]
@@ -269,6 +325,9 @@ class _Sheets:
     def _lineage(self, ws: Any, head: Any, title: Any, cells: dict[tuple[str, str], str]) -> None:
         self._title(ws, title, "Nguồn của từng số liệu: tổng của các số liệu dưới đây")
         measures = {m.key: m.label_vi for m in load_catalogue().measures}
+        if self._too_large(ws, self.figures.n_sources, lineage_limit(self.config.limits),
+                           self.config.limits.lineage_note):
+            return
         self._header(ws, 3, ["Ô trên biểu", "Dòng", "Cột", "Mã đơn vị", "Đơn vị", "Số liệu", "Tệp", "Sheet",
                              "Ô", "Ghi chú", "Mã bản báo cáo"], head)
         for i, r in enumerate(self.figures.sources.itertuples(index=False)):
@@ -302,7 +361,7 @@ def write_province_report(con: warehouse.Connection, form_code: str, period: str
     """Write one form's province report for ``period`` (and its ``.txt`` narrative); return the workbook's path."""
     config = config or load_config()
     form, start = checked_report(form_code, period)
-    figures = read_figures(con, form_code, period)
+    figures = read_figures(con, form_code, period, config.limits)
     if figures.coverage.empty:
         raise ProvinceReportError(f"no report of {form_code} for {period} is owed or received in the warehouse "
                                   f"(as of its last build): nothing to sum")
@@ -327,9 +386,42 @@ def write_province_reports(reports: Iterable[tuple[str, str]], *, out_dir: Path 
     reports = list(reports)
     for form_code, period in reports:  # a mistake in what was asked is said before the warehouse is opened
         checked_report(form_code, period)
-    with warehouse.connect(read_only=True) as con:
-        return [write_province_report(con, form_code, period, config=config, out_dir=out_dir)
-                for form_code, period in reports]
+    written = _write_all(reports, config, out_dir)
+    _raise_failed(reports, written)
+    return list(written.values())
+
+
+def _write_all(reports: list[tuple[str, str]], config: ProvinceReportConfig,
+               out_dir: Path | None) -> dict[tuple[str, str], Path | str]:
+    """Write ``reports``, side by side in worker processes when there are several (a year's backlog at national
+    scale is minutes of xlsx writing on one core); each report's path, or why it was not written. Each report
+    reads its own figures, so no process holds more than one report's."""
+    workers = parallel.default_workers() if len(reports) > 1 else 0
+    run = functools.partial(_write_from_warehouse, config=config, out_dir=out_dir)
+    results: dict[tuple[str, str], Path | str] = {}
+    for report, result in zip(reports, parallel.map_in_workers(reports, run, workers=workers), strict=True):
+        if isinstance(result, Problem):  # the worker overran its time limit or died
+            result = f"{result.rule} {result.details.get('detail', '')}".strip()
+        results[report] = result
+    return results
+
+
+def _raise_failed(reports: list[tuple[str, str]], results: dict[tuple[str, str], Path | str]) -> None:
+    failed = [f"{form_code} {period}: {results[(form_code, period)]}" for form_code, period in reports
+              if not isinstance(results[(form_code, period)], Path)]
+    if failed:
+        raise ProvinceReportError(f"{len(failed)} of {len(reports)} province reports not written: "
+                                  + "; ".join(failed))
+
+
+def _write_from_warehouse(report: tuple[str, str], config: ProvinceReportConfig, out_dir: Path | None) -> Path | str:
+    """One report, read and written in this (worker) process; its error as text rather than a dead worker."""
+    form_code, period = report
+    try:
+        with warehouse.connect(read_only=True) as con:
+            return write_province_report(con, form_code, period, config=config, out_dir=out_dir)
+    except (ProvinceReportError, OSError) as e:
+        return str(e)
 
 
 def report_signatures(con: warehouse.Connection) -> dict[tuple[str, str], str]:
@@ -359,20 +451,25 @@ def write_changed_province_reports(*, out_dir: Path | None = None) -> list[Path]
     state_path = base / WRITTEN_STATE
     state: dict[str, str] = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
     catalogue = load_catalogue()
-    paths: list[Path] = []
     with warehouse.connect(read_only=True) as con:
         signatures = report_signatures(con)
-        for (form_code, period), signature in sorted(signatures.items()):
-            key = f"{form_code}|{period}"
-            if form_code not in catalogue.form_codes:
-                continue
-            if state.get(key) == signature and report_path(catalogue.form(form_code), period, config, base).exists():
-                continue
-            paths.append(write_province_report(con, form_code, period, config=config, out_dir=base))
-            state[key] = signature
-    base.mkdir(parents=True, exist_ok=True)
+    changed = [(form_code, period) for (form_code, period), signature in sorted(signatures.items())
+               if form_code in catalogue.form_codes
+               and not (state.get(f"{form_code}|{period}") == signature
+                        and report_path(catalogue.form(form_code), period, config, base).exists())]
+    results = _write_all(changed, config, base)
+    paths = [path for path in results.values() if isinstance(path, Path)]
+    for (form_code, period), result in results.items():  # what was written is remembered: a rerun writes the rest
+        if isinstance(result, Path):
+            state[f"{form_code}|{period}"] = signatures[(form_code, period)]
+    _save_state(state_path, state)
+    log.info("province reports: %d of %d (form, period) changed and written", len(paths), len(signatures))
+    _raise_failed(changed, results)
+    return paths
+
+
+def _save_state(state_path: Path, state: dict[str, str]) -> None:
+    state_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state_path.with_name(state_path.name + ".tmp")
     tmp.write_text(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(state_path)
-    log.info("province reports: %d of %d (form, period) changed and written", len(paths), len(signatures))
-    return paths

@@ -317,6 +317,43 @@ def test_province_reports_hold_values_never_formulas_and_every_number_traces_bac
         assert all(sums[a] == pytest.approx(v, abs=1e-6) for a, v in numbers.items())
 
 
+def test_a_report_over_its_sheet_limits_says_where_the_numbers_are(demo, tmp_path: Path) -> None:
+    """At national scale the annex (a column per unit) and the lineage (a row per unit's number) are left out over
+    their limits: each sheet then says, under its title, how large it would have been and which mart holds it;
+    the form's own numbers are the same."""
+    import dataclasses
+
+    import openpyxl
+
+    from ingest import warehouse
+    from ingest.parse.parser import parse_sheets
+    from ingest.read.reader import read_workbook
+    from ingest.tell.province_report import load_config, write_province_report
+
+    data = demo[0]
+    config = load_config()
+    small = dataclasses.replace(config, limits=dataclasses.replace(config.limits, annex_units=3, lineage_rows=10))
+    (n_sources, n_units), = query(data, """select count(*), count(distinct unit_code) filter (where measure = 'period')
+                                          from marts.mart_province_indicator_source
+                                          where form_code = '01/LĐVL-H' and period_id = '2024-12'""")
+    with warehouse.connect(read_only=True) as con:
+        path = write_province_report(con, "01/LĐVL-H", "2024-12", config=small, out_dir=tmp_path)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    annex = [r for r in wb[config.sheets["annex"]].iter_rows(values_only=True)]
+    lineage = [r for r in wb[config.sheets["lineage"]].iter_rows(values_only=True)]
+    assert len(annex) == len(lineage) == 4  # title, date, blank, the note
+    assert annex[3][0] == (f"Phụ lục này có {n_units} đơn vị, nhiều hơn 3 đơn vị một sheet ghi được: số liệu của "
+                           "từng đơn vị ở bảng marts.mart_province_indicator_source (form_code = '01/LĐVL-H', "
+                           "period_id = '2024-12', measure = 'period').")
+    assert n_sources == 728  # written the Vietnamese way below when over a thousand
+    assert lineage[3][0] == ("Nguồn của các số liệu có 728 dòng, nhiều hơn 10 dòng một sheet ghi được: "
+                             "xem bảng marts.mart_province_indicator_source (form_code = '01/LĐVL-H', "
+                             "period_id = '2024-12').")
+    parsed = parse_sheets(read_workbook(path.read_bytes()), load_catalogue(), province=True)
+    assert {(o.row_code, o.measure): o.value for o in parsed.observations if o.value is not None} == \
+        _province_rows(data, "01/LĐVL-H", "2024-12")
+
+
 def test_the_transform_writes_the_province_reports_whose_figures_changed(demo, tmp_path: Path) -> None:
     """What the transform DAG's province_reports task does: every (form, period) the marts hold the first time,
     none the second, and a report gone is written again."""
