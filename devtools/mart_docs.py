@@ -24,10 +24,14 @@ HEADER = (
     "# do not edit by hand (a unit test compares this file with what the generator writes).\n"
 )
 
+#: A column that is never null: checked for every such column of a model at once by its not_null_columns test
+#: (macros/generic_tests/not_null_columns.sql); a not_null that holds only on some rows stays a test with `where`.
+NOT_NULL = [{"type": "not_null"}]
+
 #: The common columns of every domain mart (macros/domain_marts.sql), with their tests.
 COMMON_COLUMNS: list[dict] = [
     {"name": "mart_row_id", "description": "`<unit_code>|<form_code>|<period_id>`, the key of the row.",
-     "data_tests": ["not_null", "unique"]},
+     "constraints": NOT_NULL, "data_tests": ["unique"]},
     {"name": "report_id",
      "description": "`<unit_code>|<form_code>|<period_start>` of the report the row shows (joins fct_submission); "
                     "null on roll-up rows (quarters of a monthly form, halves, nine months, years), which "
@@ -39,12 +43,13 @@ COMMON_COLUMNS: list[dict] = [
      ]},
     {"name": "reporting_unit_id",
      "description": "The unit (dim_reporting_unit); `42` (var province_code) on province total rows.",
-     "data_tests": ["not_null", {"relationships": {
+     "constraints": NOT_NULL, "data_tests": [{"relationships": {
          "arguments": {"to": "ref('dim_reporting_unit')", "field": "reporting_unit_id"},
          "config": {"where": "not is_province_total"}}}]},
     {"name": "period_id", "description": "The period (dim_period): `2024-10`, `2024-Q3`, `2024-H1`, `2024-9M`, "
                                          "`2024`.",
-     "data_tests": ["not_null", {"relationships": {"arguments": {"to": "ref('dim_period')", "field": "period_id"}}}]},
+     "constraints": NOT_NULL,
+     "data_tests": [{"relationships": {"arguments": {"to": "ref('dim_period')", "field": "period_id"}}}]},
     {"name": "submission_id",
      "description": "The latest accepted submission the numbers come from (mã lần nộp); null on roll-up and "
                     "province total rows.",
@@ -75,14 +80,14 @@ COMMON_COLUMNS: list[dict] = [
      "description": "Latest arrival (UTC) among the reports behind the row."},
     {"name": "is_rollup",
      "description": "True when the period is a review period built from the form's own periods (a quarter of a "
-                    "monthly form, a half, nine months, a year).", "data_tests": ["not_null"]},
+                    "monthly form, a half, nine months, a year).", "constraints": NOT_NULL},
     {"name": "is_complete",
      "description": "Every report the row needs is there: on unit rows, a report for each member period in "
                     "which the unit existed; on province rows, every expected unit has a complete row. A total "
-                    "of an incomplete row is a partial sum (chưa đủ báo cáo).", "data_tests": ["not_null"]},
+                    "of an incomplete row is a partial sum (chưa đủ báo cáo).", "constraints": NOT_NULL},
     {"name": "is_province_total",
      "description": "True on the province total row (toàn tỉnh) of each (form, period), false on unit rows.",
-     "data_tests": ["not_null"]},
+     "constraints": NOT_NULL},
 ]
 
 #: Columns a domain's own model adds on top of domain_mart() (rates recomputed from numerator and denominator).
@@ -171,6 +176,7 @@ def mart_yaml(catalogue: Catalogue, domain: str) -> str:
             "description": description,
             "columns": columns,
             "data_tests": [
+                "not_null_columns",
                 {"unique_combination_of_columns": {"arguments": {
                     "combination_of_columns": ["unit_code", "form_code", "period_id"]}}},
                 {"unique_combination_of_columns": {"arguments": {

@@ -100,6 +100,28 @@ def test_a_failed_data_test_names_itself(dev_warehouse: Path) -> None:
     assert failures == ["unique_dim_form_form_code", "unique_dim_form_form_id"]
 
 
+def test_the_columns_declared_not_null_are_checked_in_one_test_that_says_which(dev_warehouse: Path) -> None:
+    """not_null_columns: one test node per model for every column whose YAML has the constraint not_null; its
+    rows name the columns that hold nulls and how many."""
+    build_marts(AS_OF)
+    con = duckdb.connect(str(dev_warehouse))
+    try:
+        con.execute("update marts.dim_form set domain = null, title_vi = null where form_code = '01/LĐVL-H'")
+        con.execute("update marts.dim_form set form_id = null where form_code = '02/GDNN-H'")
+    finally:
+        con.close()
+    with pytest.raises(TransformError) as failed:
+        run_dbt("test", as_of=AS_OF, extra=["--select", "dim_form,test_name:not_null_columns"])
+    assert str(failed.value).startswith("dbt test failed: test.sectorstats.not_null_columns_dim_form_")
+    assert "Got 2 results" in str(failed.value)  # domain and form_id; title_vi is not declared not null
+    compiled = next((target_dir() / "compiled").rglob("not_null_columns_dim_form_*.sql")).read_text(encoding="utf-8")
+    con = duckdb.connect(str(dev_warehouse), read_only=True)
+    try:
+        assert sorted(con.execute(compiled).fetchall()) == [("domain", 1), ("form_id", 1)]
+    finally:
+        con.close()
+
+
 def test_each_run_keeps_its_own_target_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(tmp_path))
     assert [target_dir(t).relative_to(tmp_path).as_posix() for t in ("marts", "calendar", "unit-tests")] == [
