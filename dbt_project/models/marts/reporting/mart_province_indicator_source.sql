@@ -17,7 +17,10 @@ values_by_unit as (
 
 cells as (
 
+    -- the plan and last year's cells, which the period values do not carry (those of the period and the year to
+    -- date they do: joining all four measures to every number of the year was most of this model's time)
     select submission_id, row_code, measure, source_cell from {{ ref('fct_indicator_value') }}
+    where measure in ('plan_year', 'ytd_prev_year')
 
 ),
 
@@ -39,19 +42,28 @@ measures as (
     from values_by_unit
     union all
     select
-        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
-        source_file, source_sheet, 'plan_year' as measure, plan_year as value,
-        cast(null as {{ dbt.type_string() }}) as source_cell,
+        v.form_code, v.period_id, v.indicator_id, v.row_code, v.unit_code, v.reporting_unit_id, v.kind,
+        v.submission_id, v.source_file, v.source_sheet, 'plan_year' as measure, v.plan_year as value,
+        cells.source_cell,
         false as is_derived
-    from values_by_unit
-    where kind <> 'stock'
+    from values_by_unit as v
+    left join cells
+        on cells.submission_id = v.submission_id
+        and cells.row_code = v.row_code
+        and cells.measure = 'plan_year'
+    where v.kind <> 'stock' and v.plan_year is not null
     union all
     select
-        form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
-        source_file, source_sheet, 'ytd_prev_year' as measure, value_prev_year_ytd as value,
-        cast(null as {{ dbt.type_string() }}) as source_cell,
+        v.form_code, v.period_id, v.indicator_id, v.row_code, v.unit_code, v.reporting_unit_id, v.kind,
+        v.submission_id, v.source_file, v.source_sheet, 'ytd_prev_year' as measure, v.value_prev_year_ytd as value,
+        cells.source_cell,
         false as is_derived
-    from values_by_unit
+    from values_by_unit as v
+    left join cells
+        on cells.submission_id = v.submission_id
+        and cells.row_code = v.row_code
+        and cells.measure = 'ytd_prev_year'
+    where v.value_prev_year_ytd is not null
 
 ),
 
@@ -75,17 +87,13 @@ final as (
         measures.kind,
         measures.source_file,
         measures.source_sheet,
-        coalesce(measures.source_cell, cells.source_cell) as source_cell,
+        measures.source_cell,
         -- numerics
         measures.value,
         -- booleans
         measures.is_derived
 
     from measures
-    left join cells
-        on cells.submission_id = measures.submission_id
-        and cells.row_code = measures.row_code
-        and cells.measure = measures.measure
     where measures.value is not null
 
 )
