@@ -12,6 +12,11 @@
 - a lineage sheet: for every number of the form, the units' numbers it is the sum of and the submission, file,
   sheet and cell each was read from (``marts.mart_province_indicator_source``).
 
+The annex and the lineage sheet are written up to a size (``sheet_limits``, within Excel's own): at national scale
+they would be thousands of columns and hundreds of thousands of rows a report; over it, the sheet holds a note with
+the mart's query instead. Several reports are written side by side by the parse workers, each reading only its own
+figures.
+
 Every cell holds a value: numbers as numbers, any text as a string (``feedback.write_cell``), never a formula.
 The project's parser reads the form's sheet back (``parse_sheets(..., province=True)``): the extra sheets name
 neither the form's code nor its title, nor have a ``Mã số`` header, so they are never taken for a second form.
