@@ -287,9 +287,9 @@ class _Sheets:
 
     def _annex(self, ws: Any, head: Any, title: Any) -> None:
         self._title(ws, title, "Phụ lục: số liệu thực hiện kỳ báo cáo của từng đơn vị")
-        period = self.figures.sources[self.figures.sources["measure"] == "period"]
         if self._too_large(ws, self.figures.n_units, annex_limit(self.config.limits), self.config.limits.annex_note):
             return
+        period = self.figures.sources[self.figures.sources["measure"] == "period"]
         units = sorted(period["unit_code"].unique())
         labels = ["Dòng", "Chỉ tiêu", "Đơn vị tính"]
         labels += [f"{self.units.get(u) or u} ({u})" for u in units] + ["Toàn tỉnh"]
@@ -329,10 +329,10 @@ class _Sheets:
 
     def _lineage(self, ws: Any, head: Any, title: Any, cells: dict[tuple[str, str], str]) -> None:
         self._title(ws, title, "Nguồn của từng số liệu: tổng của các số liệu dưới đây")
-        measures = {m.key: m.label_vi for m in load_catalogue().measures}
         if self._too_large(ws, self.figures.n_sources, lineage_limit(self.config.limits),
                            self.config.limits.lineage_note):
             return
+        measures = {m.key: m.label_vi for m in load_catalogue().measures}
         self._header(ws, 3, ["Ô trên biểu", "Dòng", "Cột", "Mã đơn vị", "Đơn vị", "Số liệu", "Tệp", "Sheet",
                              "Ô", "Ghi chú", "Mã bản báo cáo"], head)
         for i, r in enumerate(self.figures.sources.itertuples(index=False)):

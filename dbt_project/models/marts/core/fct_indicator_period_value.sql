@@ -49,7 +49,8 @@ unit_indicator_years as (
 
 members as (
 
-    -- every (target period, base period) pair of a unit and indicator, in the years it reported
+    -- every (review period, base period) pair of a unit and indicator, in the years it reported: the periods
+    -- longer than the form's own (a form's own period is its report, own_periods)
     select
         unit_indicator_years.*,
         periods.period_id,
@@ -61,7 +62,7 @@ members as (
     from unit_indicator_years
     inner join periods
         on {{ int_date_part('year', 'periods.period_start') }} = unit_indicator_years.year
-        and periods.n_months >= {{ period_months('unit_indicator_years.base_period_type') }}
+        and periods.n_months > {{ period_months('unit_indicator_years.base_period_type') }}
     inner join base_periods
         on base_periods.period_type = unit_indicator_years.base_period_type
         and base_periods.period_start >= periods.period_start
@@ -137,7 +138,6 @@ rollup_members as (
         on base.unit_code = members.unit_code
         and base.indicator_id = members.indicator_id
         and base.period_start = members.member_start
-    where members.period_type <> members.base_period_type
 
 ),
 
