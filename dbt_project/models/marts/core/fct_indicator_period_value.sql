@@ -163,7 +163,9 @@ rollups as (
         sum(case when is_derived then 1 else 0 end) as n_periods_derived,
         sum(case when obs_status = 'estimated' then 1 else 0 end) as n_periods_estimated,
         sum(case when obs_status = 'revised' then 1 else 0 end) as n_periods_revised,
-        sum(value) as sum_value,
+        -- added in the order of the member periods: a parallel hash aggregate adds doubles in whatever order its
+        -- threads meet them, and a build run twice would differ in the last bits
+        sum(value order by member_start) as sum_value,
         {{ last_by('value', 'member_start') }} as last_value,
         {{ last_by('value_ytd', 'member_start') }} as value_ytd,
         {{ last_by('value_prev_year_ytd', 'member_start') }} as value_prev_year_ytd,
