@@ -21,6 +21,8 @@ first run after a change of the project parses it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -70,6 +72,23 @@ def dbt_environment() -> dict[str, str]:
             "SECTORSTATS_PG_DBNAME": url.database or ""}
 
 
+# What the incremental facts are computed by: a change to any of these builds every report year again
+# (var project_digest; see dbt_project/macros/incremental_report_years.sql). Descriptions (YAML) do not count.
+PROJECT_CODE = ("dbt_project.yml", "models/**/*.sql", "macros/**/*.sql", "seeds/**/*.csv")
+
+
+@functools.cache
+def project_digest(project: Path = DBT_PROJECT_DIR) -> str:
+    """The sha256 of the dbt project's SQL, seeds and project file, by path and content."""
+    digest = hashlib.sha256()
+    files = sorted({path for pattern in PROJECT_CODE for path in project.glob(pattern) if path.is_file()})
+    for path in files:
+        digest.update(path.relative_to(project).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None, target: str = "marts") -> list[str]:
     """The dbt command line: project and profiles from the repository, target and logs in the data dir."""
     return [
@@ -79,7 +98,7 @@ def dbt_args(command: str, as_of: dt.date, extra: list[str] | None = None, targe
         "--target", dbt_target(),
         "--target-path", str(target_dir(target)),
         "--log-path", str(data_dir() / "dbt" / "logs"),
-        "--vars", json.dumps({"as_of": as_of.isoformat()}),
+        "--vars", json.dumps({"as_of": as_of.isoformat(), "project_digest": project_digest()}),
         *(extra or []),
     ]
 

@@ -10,12 +10,23 @@
       report that period, rather than an older value passed off as the latest.
     Year to date, plan and same period last year are those of the last member period (they are already
     cumulative). A roll-up is complete when every member period in which the unit existed has a value.
+    Incremental by report year (macros/incremental_report_years.sql): a review period never crosses a year.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_report_years() }}",
+    post_hook="{{ remember_report_years() }}",
+) }}
+-- depends_on: {{ ref('int_report_year_fingerprints') }}
 with
 
 base as (
 
-    select * from {{ ref('int_indicator_values_periodic') }}
+    select * from {{ ref('int_indicator_values_periodic') }} as periodic
+    where {{ report_year_is_stale('periodic.unit_code', 'periodic.form_code',
+                                  int_date_part('year', 'periodic.period_start')) }}
 
 ),
 

@@ -5,13 +5,25 @@
     stock has no plan, and its year-to-date is its period value (read from the period cell). A period value
     derived from the year-to-date column (int_indicator_values_periodic) points at the year-to-date cell and
     says so (is_derived).
+    Incremental by report year (macros/incremental_report_years.sql): one row per unit's number, of the unit's
+    report year.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_report_years() }}",
+    post_hook="{{ remember_report_years() }}",
+) }}
+-- depends_on: {{ ref('int_report_year_fingerprints') }}
 with
 
 values_by_unit as (
 
-    select * from {{ ref('fct_indicator_period_value') }}
-    where not is_rollup
+    select * from {{ ref('fct_indicator_period_value') }} as period_values
+    where not period_values.is_rollup
+        and {{ report_year_is_stale('period_values.unit_code', 'period_values.form_code',
+                                    int_date_part('year', 'period_values.period_start')) }}
 
 ),
 
@@ -28,14 +40,14 @@ measures as (
 
     select
         form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
-        source_file, source_sheet, 'period' as measure, value,
+        source_file, source_sheet, period_start, 'period' as measure, value,
         case when obs_status = 'derived' then source_cell_ytd else source_cell end as source_cell,
         obs_status = 'derived' as is_derived
     from values_by_unit
     union all
     select
         form_code, period_id, indicator_id, row_code, unit_code, reporting_unit_id, kind, submission_id,
-        source_file, source_sheet, 'ytd' as measure,
+        source_file, source_sheet, period_start, 'ytd' as measure,
         case when kind = 'stock' then value else value_ytd end as value,
         case when kind = 'stock' then source_cell else source_cell_ytd end as source_cell,
         false as is_derived
@@ -43,7 +55,8 @@ measures as (
     union all
     select
         v.form_code, v.period_id, v.indicator_id, v.row_code, v.unit_code, v.reporting_unit_id, v.kind,
-        v.submission_id, v.source_file, v.source_sheet, 'plan_year' as measure, v.plan_year as value,
+        v.submission_id, v.source_file, v.source_sheet, v.period_start, 'plan_year' as measure,
+        v.plan_year as value,
         cells.source_cell,
         false as is_derived
     from values_by_unit as v
@@ -55,7 +68,8 @@ measures as (
     union all
     select
         v.form_code, v.period_id, v.indicator_id, v.row_code, v.unit_code, v.reporting_unit_id, v.kind,
-        v.submission_id, v.source_file, v.source_sheet, 'ytd_prev_year' as measure, v.value_prev_year_ytd as value,
+        v.submission_id, v.source_file, v.source_sheet, v.period_start, 'ytd_prev_year' as measure,
+        v.value_prev_year_ytd as value,
         cells.source_cell,
         false as is_derived
     from values_by_unit as v
@@ -91,7 +105,9 @@ final as (
         -- numerics
         measures.value,
         -- booleans
-        measures.is_derived
+        measures.is_derived,
+        -- dates
+        measures.period_start
 
     from measures
     where measures.value is not null

@@ -1,0 +1,88 @@
+{#-
+    One row per (unit, form, year) with a latest accepted report: a fingerprint of everything the number facts'
+    rows of that report year are made from (see macros/incremental_report_years.sql). A report year whose
+    fingerprint is not the one an incremental fact recorded when it was last built is built again:
+    - its latest accepted submissions, each with its load (a file loaded again brings new numbers), version and
+      status, and the file, period and arrival the facts carry;
+    - what every report year is read with: the catalogue's indicators, the reporting units and their validity,
+      the calendar of periods, and the digest of the project's SQL (var `project_digest`, passed by the
+      pipeline: a change to a model or a macro builds every report year again).
+    A table: each incremental fact reads it three times.
+-#}
+{{ config(materialized='table', post_hook="{{ refresh_statistics(this) }}") }}
+
+with
+
+latest_accepted as (
+
+    select
+        unit_code,
+        form_code,
+        {{ int_date_part('year', 'period_start') }} as year,
+        {{ row_text(['submission_id', 'load_id', 'version', 'status', 'file_name', 'period_type', 'period_start',
+                     'received_at']) }} as submission_text
+    from {{ ref('int_submissions_ranked') }}
+    where is_latest_accepted
+
+),
+
+report_years as (
+
+    select
+        unit_code,
+        form_code,
+        year,
+        {{ dbt.hash(dbt.listagg('submission_text', "'~'", 'order by submission_text')) }} as submissions_digest
+    from latest_accepted
+    group by unit_code, form_code, year
+
+),
+
+indicators as (
+
+    select {{ dbt.hash(dbt.listagg('indicator_text', "'~'", 'order by indicator_text')) }} as digest
+    from (
+        select {{ row_text(['indicator_id', 'form_code', 'row_code', 'kind', 'time_aggregation']) }} as indicator_text
+        from {{ ref('stg_catalogue__indicators') }}
+    ) as indicator_rows
+
+),
+
+units as (
+
+    select {{ dbt.hash(dbt.listagg('unit_text', "'~'", 'order by unit_text')) }} as digest
+    from (
+        select {{ row_text(['unit_code', 'valid_from', 'valid_to']) }} as unit_text
+        from {{ ref('stg_reference__reporting_units') }}
+    ) as unit_rows
+
+),
+
+periods as (
+
+    select {{ dbt.hash(dbt.listagg('period_text', "'~'", 'order by period_text')) }} as digest
+    from (
+        select {{ row_text(['period_type', 'period_start']) }} as period_text
+        from {{ ref('int_periods_spined') }}
+    ) as period_rows
+
+),
+
+fingerprinted as (
+
+    select
+        report_years.unit_code,
+        report_years.form_code,
+        cast(report_years.year as integer) as year,
+        {{ dbt.hash(dbt.concat([
+            'report_years.submissions_digest', "'|'", 'indicators.digest', "'|'", 'units.digest', "'|'",
+            'periods.digest', "'|" ~ var('project_digest', 'none') ~ "'",
+        ])) }} as fingerprint
+    from report_years
+    cross join indicators
+    cross join units
+    cross join periods
+
+)
+
+select * from fingerprinted
