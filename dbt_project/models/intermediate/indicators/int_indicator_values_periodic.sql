@@ -15,16 +15,10 @@
 
     A table: seven tests and fct_indicator_period_value read it, and a view is computed again by each (59 s of a
     national year's build on Postgres; on DuckDB, a view read three times by fct_indicator_period_value was held
-    in memory as a common table expression, over its 1 GB limit, where the table costs 3.6 s). Incremental by report
-    year (macros/incremental_report_years.sql): the previous period it looks back to is in the same year.
+    in memory as a common table expression, over its 1 GB limit, where the table costs 3.6 s). Incremental by
+    report year (dbt_project.yml, macros/incremental_report_years.sql): the previous period it looks back to is in
+    the same year.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_report_years() }}",
-    post_hook="{{ remember_report_years() }}",
-) }}
 -- depends_on: {{ ref('int_report_year_fingerprints') }}
 
 with

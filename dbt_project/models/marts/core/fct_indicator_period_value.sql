@@ -10,15 +10,9 @@
       report that period, rather than an older value passed off as the latest.
     Year to date, plan and same period last year are those of the last member period (they are already
     cumulative). A roll-up is complete when every member period in which the unit existed has a value.
-    Incremental by report year (macros/incremental_report_years.sql): a review period never crosses a year.
+    Incremental by report year (dbt_project.yml, macros/incremental_report_years.sql): a review period never
+    crosses a year.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_report_years() }}",
-    post_hook="{{ remember_report_years() }}",
-) }}
 -- depends_on: {{ ref('int_report_year_fingerprints') }}
 with
 

@@ -1,15 +1,8 @@
 {#- One row per number of the latest accepted version of each (unit, form, period) report.
     An empty cell is not a number: it stays in raw.observations (value null) but not here;
     a dash ("-") is a number, zero, and is here with value_text '-'.
-    Incremental by report year (macros/incremental_report_years.sql): a build reads only the report years whose
-    reports changed since the last one. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_report_years() }}",
-    post_hook="{{ remember_report_years() }}",
-) }}
+    Incremental by report year (dbt_project.yml, macros/incremental_report_years.sql): a build reads only the
+    report years whose reports changed since the last one. -#}
 -- depends_on: {{ ref('int_report_year_fingerprints') }}
 with
 

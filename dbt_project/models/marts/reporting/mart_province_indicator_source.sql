@@ -5,16 +5,9 @@
     stock has no plan, and its year-to-date is its period value (read from the period cell). A period value
     derived from the year-to-date column (int_indicator_values_periodic) points at the year-to-date cell and
     says so (is_derived).
-    Incremental by report year (macros/incremental_report_years.sql): one row per unit's number, of the unit's
-    report year.
+    Incremental by report year (dbt_project.yml, macros/incremental_report_years.sql): one row per unit's
+    number, of the unit's report year.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_report_years() }}",
-    post_hook="{{ remember_report_years() }}",
-) }}
 -- depends_on: {{ ref('int_report_year_fingerprints') }}
 with
 
