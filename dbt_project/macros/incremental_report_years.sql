@@ -39,15 +39,15 @@
     where built.model_name = '{{ this.identifier }}'
 {%- endmacro %}
 
-{#- A predicate for the model's SQL: the row's report year must be built again (always true when the table is
-    built whole). `year` is a SQL expression of the row's year. -#}
-{% macro report_year_is_stale(unit_code, form_code, year) -%}
+{#- A predicate for the model's SQL: the report year of the row `alias` (its unit_code, form_code and the year of
+    its period_start) must be built again (always true when the table is built whole). -#}
+{% macro report_year_is_stale(alias) -%}
     {%- if is_incremental() -%}
         not exists (
             select 1 from ({{ up_to_date_report_years() }}) as up_to_date
-            where up_to_date.unit_code = {{ unit_code }}
-                and up_to_date.form_code = {{ form_code }}
-                and up_to_date.year = {{ year }}
+            where up_to_date.unit_code = {{ alias }}.unit_code
+                and up_to_date.form_code = {{ alias }}.form_code
+                and up_to_date.year = {{ int_date_part('year', alias ~ '.period_start') }}
         )
     {%- else -%}
         1 = 1
@@ -70,7 +70,7 @@
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
     {%- if 'unit_code' in columns and 'form_code' in columns and 'period_start' in columns %}
     delete from {{ this }} as facts
-    where {{ report_year_is_stale('facts.unit_code', 'facts.form_code', int_date_part('year', 'facts.period_start')) }};
+    where {{ report_year_is_stale('facts') }};
     {%- else %}
     delete from {{ this }};
     {%- endif %}
@@ -109,4 +109,10 @@
         {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '<null>')") -%}
     {%- endfor -%}
     {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{#- rows_digest(columns): an aggregate, the md5 of the group's rows (row_text of `columns`) in a fixed order. -#}
+{% macro rows_digest(columns) -%}
+    {%- set text = row_text(columns) -%}
+    {{ dbt.hash(dbt.listagg(text, "'~'", 'order by ' ~ text)) }}
 {%- endmacro %}

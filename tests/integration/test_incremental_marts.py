@@ -39,6 +39,14 @@ def _report_years(con: duckdb.DuckDBPyConnection, model: str) -> set[tuple[str, 
                            "where model_name = ?", [model]).fetchall())
 
 
+def _use(data: Path, mp: pytest.MonkeyPatch) -> None:
+    """Run on ``data``'s inbox and embedded DuckDB warehouse."""
+    mp.setenv("SECTORSTATS_DATA_DIR", str(data))
+    mp.setenv("SECTORSTATS_INBOX_DIR", str(data / "inbox"))
+    mp.delenv("SECTORSTATS_WAREHOUSE_URL", raising=False)
+    mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three units' 2024 loaded and the marts built once (from scratch: no table yet), then, in one later load:
@@ -47,10 +55,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inbox = data / "inbox"
     generate_demo(inbox, year=2024, seed=11, unit_codes=["436", "443", "448"])
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SECTORSTATS_DATA_DIR", str(data))
-        mp.setenv("SECTORSTATS_INBOX_DIR", str(inbox))
-        mp.delenv("SECTORSTATS_WAREHOUSE_URL", raising=False)
-        mp.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+        _use(data, mp)
         run_ingest("first")
         build_marts(AS_OF)
     return data
@@ -58,10 +63,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def env(loaded: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SECTORSTATS_DATA_DIR", str(loaded))
-    monkeypatch.setenv("SECTORSTATS_INBOX_DIR", str(loaded / "inbox"))
-    monkeypatch.delenv("SECTORSTATS_WAREHOUSE_URL", raising=False)
-    monkeypatch.delenv("SECTORSTATS_WAREHOUSE", raising=False)
+    _use(loaded, monkeypatch)
     return loaded
 
 

@@ -29,12 +29,11 @@ rule_values as (
         wholes.measure,
         wholes.value as whole_value,
         parts.value as part_value
-    -- `model` may be a subquery with its own alias (a test's where, or the report years an incremental build wrote)
-    from (select * from {{ model }}) as wholes
+    from {{ model }} as wholes
     inner join rules
         on rules.form_code = wholes.form_code
         and rules.whole_row_code = wholes.row_code
-    left join (select * from {{ model }}) as parts
+    left join {{ model }} as parts
         on parts.submission_id = wholes.submission_id
         and parts.measure = wholes.measure
         and parts.row_code = rules.part_row_code

@@ -9,7 +9,7 @@
 -#}
 {% test not_null_columns(model) %}
 
-{%- set columns = not_null_columns_of_tested_model() -%}
+{%- set columns = not_null_columns_of(model) -%}
 
 with
 
@@ -35,16 +35,14 @@ where {{ adapter.quote(column) }} > 0
 {% endtest %}
 
 
-{#- The names of the columns of the model under test whose YAML has the constraint not_null. Empty at parse time.
-    Called from the test, where `model` is the test's own node (the test's argument `model` is only the relation,
-    or a subquery of it when the test reads part of the model: macros/incremental_report_years.sql). -#}
-{% macro not_null_columns_of_tested_model() %}
+{#- The names of the columns of `model` (a relation) whose YAML has the constraint not_null. Empty at parse time. -#}
+{% macro not_null_columns_of(model) %}
     {%- if not execute -%}
         {{ return(['__parse__']) }}
     {%- endif -%}
-    {%- for unique_id in model.depends_on.nodes if unique_id in graph.nodes
-        and graph.nodes[unique_id].resource_type == 'model' and graph.nodes[unique_id].package_name == project_name -%}
-        {%- set node = graph.nodes[unique_id] -%}
+    {%- set name = model.identifier -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == name
+        and node.package_name == project_name -%}
         {%- set found = [] -%}
         {%- for column in node.columns.values() -%}
             {%- if column.constraints | selectattr('type', 'equalto', 'not_null') | list -%}
@@ -57,5 +55,5 @@ where {{ adapter.quote(column) }} > 0
         {%- endif -%}
         {{ return(found) }}
     {%- endfor -%}
-    {{ exceptions.raise_compiler_error("not_null_columns: " ~ model.unique_id ~ " tests no model of this project") }}
+    {{ exceptions.raise_compiler_error("not_null_columns: no model of this project is built as " ~ name) }}
 {% endmacro %}

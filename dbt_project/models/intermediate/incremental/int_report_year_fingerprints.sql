@@ -13,58 +13,38 @@
 
 with
 
-latest_accepted as (
-
-    select
-        unit_code,
-        form_code,
-        {{ int_date_part('year', 'period_start') }} as year,
-        {{ row_text(['submission_id', 'load_id', 'version', 'status', 'file_name', 'period_type', 'period_start',
-                     'received_at']) }} as submission_text
-    from {{ ref('int_submissions_ranked') }}
-    where is_latest_accepted
-
-),
-
 report_years as (
 
     select
         unit_code,
         form_code,
-        year,
-        {{ dbt.hash(dbt.listagg('submission_text', "'~'", 'order by submission_text')) }} as submissions_digest
-    from latest_accepted
-    group by unit_code, form_code, year
+        {{ int_date_part('year', 'period_start') }} as year,
+        {{ rows_digest(['submission_id', 'load_id', 'version', 'status', 'file_name', 'period_type', 'period_start',
+                        'received_at']) }} as submissions_digest
+    from {{ ref('int_submissions_ranked') }}
+    where is_latest_accepted
+    group by unit_code, form_code, {{ int_date_part('year', 'period_start') }}
 
 ),
 
 indicators as (
 
-    select {{ dbt.hash(dbt.listagg('indicator_text', "'~'", 'order by indicator_text')) }} as digest
-    from (
-        select {{ row_text(['indicator_id', 'form_code', 'row_code', 'kind', 'time_aggregation']) }} as indicator_text
-        from {{ ref('stg_catalogue__indicators') }}
-    ) as indicator_rows
+    select {{ rows_digest(['indicator_id', 'form_code', 'row_code', 'kind', 'time_aggregation']) }} as digest
+    from {{ ref('stg_catalogue__indicators') }}
 
 ),
 
 units as (
 
-    select {{ dbt.hash(dbt.listagg('unit_text', "'~'", 'order by unit_text')) }} as digest
-    from (
-        select {{ row_text(['unit_code', 'valid_from', 'valid_to']) }} as unit_text
-        from {{ ref('stg_reference__reporting_units') }}
-    ) as unit_rows
+    select {{ rows_digest(['unit_code', 'valid_from', 'valid_to']) }} as digest
+    from {{ ref('stg_reference__reporting_units') }}
 
 ),
 
 periods as (
 
-    select {{ dbt.hash(dbt.listagg('period_text', "'~'", 'order by period_text')) }} as digest
-    from (
-        select {{ row_text(['period_type', 'period_start']) }} as period_text
-        from {{ ref('int_periods_spined') }}
-    ) as period_rows
+    select {{ rows_digest(['period_type', 'period_start']) }} as digest
+    from {{ ref('int_periods_spined') }}
 
 ),
 

@@ -26,7 +26,7 @@ with
 indicator_values as (
 
     select * from {{ ref('fct_indicator_value') }} as facts
-    where {{ report_year_is_stale('facts.unit_code', 'facts.form_code', int_date_part('year', 'facts.period_start')) }}
+    where {{ report_year_is_stale('facts') }}
 
 ),
 

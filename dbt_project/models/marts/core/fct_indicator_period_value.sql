@@ -19,8 +19,7 @@ with
 base as (
 
     select * from {{ ref('int_indicator_values_periodic') }} as periodic
-    where {{ report_year_is_stale('periodic.unit_code', 'periodic.form_code',
-                                  int_date_part('year', 'periodic.period_start')) }}
+    where {{ report_year_is_stale('periodic') }}
 
 ),
 

@@ -11,8 +11,7 @@ latest_accepted as (
     select *
     from {{ ref('int_submissions_ranked') }} as submissions
     where submissions.is_latest_accepted
-        and {{ report_year_is_stale('submissions.unit_code', 'submissions.form_code',
-                                    int_date_part('year', 'submissions.period_start')) }}
+        and {{ report_year_is_stale('submissions') }}
 
 ),
 

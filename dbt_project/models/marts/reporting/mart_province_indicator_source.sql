@@ -15,8 +15,7 @@ values_by_unit as (
 
     select * from {{ ref('fct_indicator_period_value') }} as period_values
     where not period_values.is_rollup
-        and {{ report_year_is_stale('period_values.unit_code', 'period_values.form_code',
-                                    int_date_part('year', 'period_values.period_start')) }}
+        and {{ report_year_is_stale('period_values') }}
 
 ),
 
