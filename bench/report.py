@@ -305,8 +305,10 @@ def render(results: dict) -> str:
                 f"{a['period_start']}: a report the inbox lacked) was dropped into the inbox and the ingest and "
                 f"transform DAGs run again. Its {inc['values_in_mart']} values were in `marts.fct_indicator_value` "
                 f"**{_f(inc['until_marts_s'])} s** after the drop (the end of the transform's `dbt_build` task)"
-                + (f" and in the analysts' snapshot after {_f(inc['until_published_s'])} s (`publish`)"
+                + (f", in the analysts' snapshot after {_f(inc['until_published_s'])} s (`publish`)"
                    if inc.get("until_published_s") else "")
+                + (f" and the load's bad-data notices were sent after {_f(inc['until_notified_s'])} s (`alerts`)"
+                   if inc.get("until_notified_s") else "")
                 + f"; both DAG runs took {_f(inc['both_dags_s'])} s ({_f(inc['cpu_s'])} s CPU).", "",
                 "| stage | wall s | CPU s |", "|---|---:|---:|"]
         for name, s in inc["stages"].items():

@@ -63,7 +63,8 @@ STAGES: list[tuple[str, list[tuple[str, str]]]] = [
                     ("sectorstats_ingest", "parse"), ("sectorstats_ingest", "merge")]),
     ("validate", [("sectorstats_ingest", "validate")]),
     ("load", [("sectorstats_ingest", "load")]),
-    ("dbt build", [("sectorstats_transform", "dbt_build"), ("sectorstats_transform", "publish")]),
+    ("dbt build", [("sectorstats_transform", "dbt_build"), ("sectorstats_transform", "publish"),
+                   ("sectorstats_transform", "docs")]),
     ("alerts/monitor", [("sectorstats_ingest", "feedback"), ("sectorstats_ingest", "announce"),
                         ("sectorstats_transform", "alerts"), ("sectorstats_transform", "summary"),
                         ("sectorstats_transform", "status_page"), ("sectorstats_transform", "province_reports"),
@@ -335,6 +336,7 @@ def incremental(inbox: Inbox, data: Path, env: dict[str, str], logs: Path, url: 
         "added": added, "values_in_mart": values,
         "until_marts_s": ended("dbt_build"),  # the dbt build that put it in the marts, tested, ended
         "until_published_s": ended("publish"),  # the analysts' snapshot holds it
+        "until_notified_s": ended("alerts"),  # the bad-data notices of the load are sent (none for this file)
         "both_dags_s": sum(r["wall_s"] for r in runs),
         "cpu_s": sum(r["cpu_s"] for r in runs),
         "stages": {k: v for k, v in stage_figures(tis, runs, 1).items()},

@@ -3,8 +3,7 @@
 
 Runs when `sectorstats_ingest` has loaded new raw data (the `sectorstats_raw_tables` asset):
 **dbt_build** (seeds, staging → intermediate → marts, with every data test; dbt's unit tests run in CI) →
-**publish** (on DuckDB a read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically; the
-dbt docs site) →
+**publish** (on DuckDB a read-only snapshot for analysts, `analyst/warehouse.duckdb`, swapped in atomically) →
 **alerts** (a notice for every rejected report and every report accepted with warnings, with its problems and
 the feedback workbook, each recorded once in `ops.alert_log` and sent through the configured channels) →
 **summary** (per form: expected, accepted, rejected, missing, on-time rate, in `reports/summary.txt`) →
@@ -31,7 +30,7 @@ from ingest.orchestration.defaults import DEFAULT_ARGS, START_DATE
 @dag(
     dag_id="sectorstats_transform",
     dag_display_name="sectorstats: marts and alerts",
-    description="dbt build → publish → bad-data notices → summary → status and indicator pages",
+    description="dbt build → publish → bad-data notices → summary → status and indicator pages → dbt docs",
     schedule=[RAW_TABLES],
     start_date=START_DATE,
     catchup=False,
@@ -52,13 +51,10 @@ def sectorstats_transform():
 
     @task
     def publish() -> str:
-        """On DuckDB the analysts' read-only snapshot of the warehouse, then the dbt documentation site."""
-        from ingest.marts.dbt import generate_docs
-        from ingest.marts.publish import publish_dbt_docs, publish_snapshot
-        from ingest.settings import as_of
+        """On DuckDB the analysts' read-only snapshot of the warehouse, swapped in atomically."""
+        from ingest.marts.publish import publish_snapshot
 
         snapshot = publish_snapshot()
-        publish_dbt_docs(generate_docs(as_of()))
         return str(snapshot) if snapshot else "marts read in place (Postgres)"
 
     @task
@@ -105,7 +101,17 @@ def sectorstats_transform():
 
         return str(write_indicator_page(as_of()))
 
-    dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> province_reports() >> indicator_page()
+    @task
+    def docs() -> str:
+        """The dbt documentation site, from the manifest of this run's build (no second compilation)."""
+        from ingest.marts.dbt import generate_docs
+        from ingest.marts.publish import publish_dbt_docs
+        from ingest.settings import as_of
+
+        return str(publish_dbt_docs(generate_docs(as_of())))
+
+    (dbt_build() >> publish() >> alerts() >> summary() >> status_page() >> province_reports() >> indicator_page()
+     >> docs())
 
 
 sectorstats_transform()

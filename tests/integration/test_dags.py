@@ -78,7 +78,7 @@ def test_transform_dag_runs_on_new_raw_data(bag: dict) -> None:
     dag = bag["dags"]["sectorstats_transform"]
     assert dag["tasks"] == {"dbt_build": ["publish"], "publish": ["alerts"], "alerts": ["summary"],
                             "summary": ["status_page"], "status_page": ["province_reports"],
-                            "province_reports": ["indicator_page"], "indicator_page": []}
+                            "province_reports": ["indicator_page"], "indicator_page": ["docs"], "docs": []}
     assert dag["outlets"] == {"dbt_build": ["sectorstats_marts"]}
     assert dag["pools"] == ["sectorstats_warehouse"]
     assert dag["schedule"].startswith(
