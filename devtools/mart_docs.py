@@ -24,9 +24,15 @@ HEADER = (
     "# do not edit by hand (a unit test compares this file with what the generator writes).\n"
 )
 
-#: A column that is never null: checked for every such column of a model at once by its not_null_columns test
-#: (macros/generic_tests/not_null_columns.sql); a not_null that holds only on some rows stays a test with `where`.
+#: A column that is never null: checked, with the model's other declared constraints, in one pass by its
+#: declared_constraints test (macros/generic_tests/declared_constraints.sql).
 NOT_NULL = [{"type": "not_null"}]
+
+
+def check(expression: str) -> dict:
+    """A check constraint: rows where ``expression`` is false break it (null passes, as in SQL's CHECK)."""
+    return {"type": "check", "expression": expression}
+
 
 #: The common columns of every domain mart (macros/domain_marts.sql), with their tests.
 COMMON_COLUMNS: list[dict] = [
@@ -36,8 +42,8 @@ COMMON_COLUMNS: list[dict] = [
      "description": "`<unit_code>|<form_code>|<period_start>` of the report the row shows (joins fct_submission); "
                     "null on roll-up rows (quarters of a monthly form, halves, nine months, years), which "
                     "combine several reports.",
+     "constraints": [check("is_rollup or report_id is not null")],
      "data_tests": [
-         {"not_null": {"config": {"where": "not is_rollup"}}},
          {"relationships": {"arguments": {"to": "ref('fct_submission')", "field": "report_id"},
                             "config": {"where": "not is_province_total and not is_rollup"}}},
      ]},
@@ -53,13 +59,13 @@ COMMON_COLUMNS: list[dict] = [
     {"name": "submission_id",
      "description": "The latest accepted submission the numbers come from (mã lần nộp); null on roll-up and "
                     "province total rows.",
-     "data_tests": [{"not_null": {"config": {"where": "not is_province_total and not is_rollup"}}}, "unique"]},
+     "constraints": [check("is_province_total or is_rollup or submission_id is not null")],
+     "data_tests": ["unique"]},
     {"name": "unit_code", "description": "GSO code of the unit (mã đơn vị hành chính); `42` (tỉnh Hà Tĩnh) on "
                                          "province total rows."},
     {"name": "form_code", "description": "The form (biểu mẫu), e.g. `01/LĐVL-H`."},
     {"name": "period_type", "description": "`month` | `quarter` | `half` | `nine_months` | `year` (kỳ báo cáo).",
-     "data_tests": [{"accepted_values": {"arguments": {"values": [
-         "month", "quarter", "half", "nine_months", "year"]}}}]},
+     "constraints": [check("period_type in ('month', 'quarter', 'half', 'nine_months', 'year')")]},
     {"name": "n_reports",
      "description": "Reports of the unit behind the row (one on a reporting-period row; on roll-up rows the "
                     "reports received among the member periods); on province rows the sum over units."},
@@ -176,7 +182,7 @@ def mart_yaml(catalogue: Catalogue, domain: str) -> str:
             "description": description,
             "columns": columns,
             "data_tests": [
-                "not_null_columns",
+                "declared_constraints",
                 {"unique_combination_of_columns": {"arguments": {
                     "combination_of_columns": ["unit_code", "form_code", "period_id"]}}},
                 {"unique_combination_of_columns": {"arguments": {

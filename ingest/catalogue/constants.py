@@ -2,7 +2,7 @@
 
 What a form is (rows, columns, measures, due days, the time zone of its deadlines) is in ``forms.yaml``
 (:mod:`ingest.catalogue`); what the pipeline calls a file's verdict and a report's state is here. dbt's models
-test the same values (``accepted_values``) where they store them.
+check the same values (check constraints, ``declared_constraints``) where they store them.
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ TARGETS = ("marts", "calendar", "unit-tests")
 PARSE_STATE = "partial_parse.msgpack"
 # dbt's unit tests test the SQL, not the data: every run of the pipeline leaves them out (run_unit_tests runs them)
 WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+# How many of a failed data test's rows its error shows
+FAILING_ROWS_SHOWN = 5
 
 
 def target_dir(target: str = "marts") -> Path:
@@ -137,12 +139,28 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
         for r in json.loads(results.read_text(encoding="utf-8")).get("results", []):
             counts[r["status"]] = counts.get(r["status"], 0) + 1
             if r["status"] in ("error", "fail", "runtime error"):
-                failed.append(f"{r['unique_id']}: {r.get('message')}")
+                rows = failing_rows(r.get("compiled_code") or "") if r["status"] == "fail" else []
+                failed.append(f"{r['unique_id']}: {r.get('message')}"
+                              + (f" (first rows: {'; '.join(map(str, rows))})" if rows else ""))
     if proc.returncode != 0:
         detail = "; ".join(failed) or (proc.stdout[-2000:] + proc.stderr[-2000:])
         raise TransformError(f"dbt {command} failed: {detail}")
     log.info("dbt %s: %s", command, counts)
     return counts
+
+
+def failing_rows(compiled_sql: str, limit: int = FAILING_ROWS_SHOWN) -> list[tuple]:
+    """The first rows a failed data test returned (its compiled SQL, run again), so that the error says what broke:
+    which constraint and how many rows, which key is duplicated. Best effort: an error running it gives none."""
+    if not compiled_sql.strip():
+        return []
+    try:
+        with warehouse.connect(read_only=True) as con:
+            result = con.exec_driver_sql(f"select * from ({compiled_sql}) as failing limit {int(limit)}")
+            return [tuple(row) for row in result.fetchall()]
+    except Exception as exc:  # the failure is reported either way; the rows only add to it
+        log.warning("could not read the failing rows of a dbt test: %s", exc)
+        return []
 
 
 def _share_parse_state(target: str) -> None:

@@ -100,24 +100,35 @@ def test_a_failed_data_test_names_itself(dev_warehouse: Path) -> None:
     assert failures == ["unique_dim_form_form_code", "unique_dim_form_form_id"]
 
 
-def test_the_columns_declared_not_null_are_checked_in_one_test_that_says_which(dev_warehouse: Path) -> None:
-    """not_null_columns: one test node per model for every column whose YAML has the constraint not_null; its
-    rows name the columns that hold nulls and how many."""
+def test_the_declared_constraints_are_checked_in_one_test_that_says_which(dev_warehouse: Path) -> None:
+    """declared_constraints: one test node per model for every not_null and check constraint its YAML declares; its
+    rows name the constraints broken and by how many rows. A check lets null through, as SQL's CHECK does."""
     build_marts(AS_OF)
     con = duckdb.connect(str(dev_warehouse))
     try:
         con.execute("update marts.dim_form set domain = null, title_vi = null where form_code = '01/LĐVL-H'")
         con.execute("update marts.dim_form set form_id = null where form_code = '02/GDNN-H'")
+        con.execute("update marts.dim_form set frequency = 'weekly' where form_code in ('03/BTXH-H', '04/TTr-H')")
     finally:
         con.close()
     with pytest.raises(TransformError) as failed:
-        run_dbt("test", as_of=AS_OF, extra=["--select", "dim_form,test_name:not_null_columns"])
-    assert str(failed.value).startswith("dbt test failed: test.sectorstats.not_null_columns_dim_form_")
-    assert "Got 2 results" in str(failed.value)  # domain and form_id; title_vi is not declared not null
-    compiled = next((target_dir() / "compiled").rglob("not_null_columns_dim_form_*.sql")).read_text(encoding="utf-8")
-    con = duckdb.connect(str(dev_warehouse), read_only=True)
+        run_dbt("test", as_of=AS_OF, extra=["--select", "dim_form,test_name:declared_constraints"])
+    assert str(failed.value).startswith("dbt test failed: test.sectorstats.declared_constraints_dim_form_")
+    assert "Got 3 results" in str(failed.value)  # title_vi is not declared not null
+    # the error shows the rows: which constraints, how many rows break each
+    shown = str(failed.value).split(" (first rows: ")[1]
+    assert sorted(shown.removesuffix(")").split("; ")) == [
+        "(\"frequency: frequency in ('monthly', 'quarterly')\", 2)", "('domain not null', 1)",
+        "('form_id not null', 1)"]
+    compiled = next((target_dir() / "compiled").rglob("declared_constraints_dim_form_*.sql")).read_text(
+        encoding="utf-8")
+    con = duckdb.connect(str(dev_warehouse))
     try:
-        assert sorted(con.execute(compiled).fetchall()) == [("domain", 1), ("form_id", 1)]
+        assert sorted(con.execute(compiled).fetchall()) == [
+            ("domain not null", 1), ("form_id not null", 1),
+            ("frequency: frequency in ('monthly', 'quarterly')", 2)]
+        con.execute("update marts.dim_form set frequency = null where form_code in ('03/BTXH-H', '04/TTr-H')")
+        assert sorted(con.execute(compiled).fetchall()) == [("domain not null", 1), ("form_id not null", 1)]
     finally:
         con.close()
 
