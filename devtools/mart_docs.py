@@ -34,10 +34,15 @@ def check(expression: str) -> dict:
     return {"type": "check", "expression": expression}
 
 
+def foreign_key(model: str, column: str) -> dict:
+    """A foreign key constraint: a value (not null) of the column is a ``column`` of the model ``model``."""
+    return {"type": "foreign_key", "to": f"ref('{model}')", "to_columns": [column]}
+
+
 #: The common columns of every domain mart (macros/domain_marts.sql), with their tests.
 COMMON_COLUMNS: list[dict] = [
     {"name": "mart_row_id", "description": "`<unit_code>|<form_code>|<period_id>`, the key of the row.",
-     "constraints": NOT_NULL, "data_tests": ["unique"]},
+     "constraints": [*NOT_NULL, {"type": "unique"}]},
     {"name": "report_id",
      "description": "`<unit_code>|<form_code>|<period_start>` of the report the row shows (joins fct_submission); "
                     "null on roll-up rows (quarters of a monthly form, halves, nine months, years), which "
@@ -54,13 +59,11 @@ COMMON_COLUMNS: list[dict] = [
          "config": {"where": "not is_province_total"}}}]},
     {"name": "period_id", "description": "The period (dim_period): `2024-10`, `2024-Q3`, `2024-H1`, `2024-9M`, "
                                          "`2024`.",
-     "constraints": NOT_NULL,
-     "data_tests": [{"relationships": {"arguments": {"to": "ref('dim_period')", "field": "period_id"}}}]},
+     "constraints": [*NOT_NULL, foreign_key("dim_period", "period_id")]},
     {"name": "submission_id",
      "description": "The latest accepted submission the numbers come from (mã lần nộp); null on roll-up and "
                     "province total rows.",
-     "constraints": [check("is_province_total or is_rollup or submission_id is not null")],
-     "data_tests": ["unique"]},
+     "constraints": [check("is_province_total or is_rollup or submission_id is not null"), {"type": "unique"}]},
     {"name": "unit_code", "description": "GSO code of the unit (mã đơn vị hành chính); `42` (tỉnh Hà Tĩnh) on "
                                          "province total rows."},
     {"name": "form_code", "description": "The form (biểu mẫu), e.g. `01/LĐVL-H`."},
@@ -181,18 +184,23 @@ def mart_yaml(catalogue: Catalogue, domain: str) -> str:
             "name": f"mart_{domain}",
             "description": description,
             "columns": columns,
+            "constraints": [{"type": "unique", "columns": ["unit_code", "form_code", "period_id"]},
+                            {"type": "unique", "columns": ["reporting_unit_id", "form_code", "period_id"]}],
             "data_tests": [
                 "declared_constraints",
-                {"unique_combination_of_columns": {"arguments": {
-                    "combination_of_columns": ["unit_code", "form_code", "period_id"]}}},
-                {"unique_combination_of_columns": {"arguments": {
-                    "combination_of_columns": ["reporting_unit_id", "form_code", "period_id"]}}},
                 {"province_total_sums_units": {"arguments": {"domain": domain}}},
                 *EXTRA_TESTS.get(domain, []),
             ],
         }],
     }
-    return HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+    return HEADER + yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a constraint shared by several columns in full on each, not as a YAML anchor and aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def mart_docs(catalogue: Catalogue) -> dict[Path, str]:

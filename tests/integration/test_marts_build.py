@@ -95,14 +95,17 @@ def test_a_failed_data_test_names_itself(dev_warehouse: Path) -> None:
         con.close()
     with pytest.raises(TransformError) as failed:
         run_dbt("test", as_of=AS_OF, extra=["--select", "dim_form"])
-    assert str(failed.value).startswith("dbt test failed: test.sectorstats.unique_dim_form_")
-    failures = sorted(r["unique_id"].split(".")[2] for r in _results("marts") if r["status"] == "fail")
-    assert failures == ["unique_dim_form_form_code", "unique_dim_form_form_id"]
+    assert str(failed.value).startswith("dbt test failed: test.sectorstats.declared_constraints_dim_form_")
+    failures = [r["unique_id"].split(".")[2] for r in _results("marts") if r["status"] == "fail"]
+    assert failures == ["declared_constraints_dim_form_"]
+    shown = str(failed.value).split(" (first rows: ")[1].removesuffix(")").split("; ")
+    assert sorted(shown) == ["('form_code unique', 1)", "('form_id unique', 1)"]
 
 
 def test_the_declared_constraints_are_checked_in_one_test_that_says_which(dev_warehouse: Path) -> None:
-    """declared_constraints: one test node per model for every not_null and check constraint its YAML declares; its
-    rows name the constraints broken and by how many rows. A check lets null through, as SQL's CHECK does."""
+    """declared_constraints: one test node per model for every constraint its YAML declares; its rows name the
+    constraints broken and by how many rows (or values). A check lets null through, as SQL's CHECK does; a
+    foreign key ignores nulls."""
     build_marts(AS_OF)
     con = duckdb.connect(str(dev_warehouse))
     try:
@@ -129,8 +132,14 @@ def test_the_declared_constraints_are_checked_in_one_test_that_says_which(dev_wa
             ("frequency: frequency in ('monthly', 'quarterly')", 2)]
         con.execute("update marts.dim_form set frequency = null where form_code in ('03/BTXH-H', '04/TTr-H')")
         assert sorted(con.execute(compiled).fetchall()) == [("domain not null", 1), ("form_id not null", 1)]
+        # a foreign key: an indicator of a form dim_form does not have; a null reference is no break
+        con.execute("update marts.dim_indicator set form_code = '99/XX' where indicator_id = '01/LĐVL-H|01'")
+        con.execute("update marts.dim_indicator set form_code = null where indicator_id = '01/LĐVL-H|02'")
     finally:
         con.close()
+    with pytest.raises(TransformError) as failed:
+        run_dbt("test", as_of=AS_OF, extra=["--select", "dim_indicator,test_name:declared_constraints"])
+    assert str(failed.value).endswith("(first rows: ('form_code references dim_form.form_code', 1))")
 
 
 def test_each_run_keeps_its_own_target_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
