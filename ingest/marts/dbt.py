@@ -20,6 +20,7 @@ first run after a change of the project parses it.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import hashlib
@@ -49,6 +50,8 @@ PARSE_STATE = "partial_parse.msgpack"
 WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 # How many of a failed data test's rows its error shows
 FAILING_ROWS_SHOWN = 5
+# How many of dbt's last output lines an error shows when no node failed (dbt did not start, the project is broken)
+OUTPUT_KEPT_FOR_ERRORS = 60
 
 
 def target_dir(target: str = "marts") -> Path:
@@ -125,13 +128,18 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
             target: str = "marts") -> dict[str, int]:
     """Run one dbt command in the target directory ``target``; raise :class:`TransformError` naming the failed
     nodes."""
-    env = {**os.environ, **dbt_environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    # unbuffered: dbt's output goes to the log line by line as dbt writes it (a task's log shows the build's
+    # progress, and a build killed half-way has logged what it did); its last lines are kept for the error
+    env = {**os.environ, **dbt_environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "PYTHONUNBUFFERED": "1"}
     dbt = Path(sys.executable).with_name("dbt")
     _share_parse_state(target)
-    proc = subprocess.run([str(dbt), *dbt_args(command, as_of, extra, target)], env=env, capture_output=True,
-                          text=True)
-    for line in proc.stdout.splitlines():
-        log.info("dbt: %s", line)
+    tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_KEPT_FOR_ERRORS)
+    with subprocess.Popen([str(dbt), *dbt_args(command, as_of, extra, target)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.info("dbt: %s", line.rstrip("\n"))
+            tail.append(line)
     counts: dict[str, int] = {}
     failed: list[str] = []
     results = target_dir(target) / "run_results.json"
@@ -143,7 +151,7 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
                 failed.append(f"{r['unique_id']}: {r.get('message')}"
                               + (f" (first rows: {'; '.join(map(str, rows))})" if rows else ""))
     if proc.returncode != 0:
-        detail = "; ".join(failed) or (proc.stdout[-2000:] + proc.stderr[-2000:])
+        detail = "; ".join(failed) or "".join(tail)[-4000:]
         raise TransformError(f"dbt {command} failed: {detail}")
     log.info("dbt %s: %s", command, counts)
     return counts
