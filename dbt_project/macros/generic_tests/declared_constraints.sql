@@ -11,7 +11,8 @@
       constraints: [{type: unique, columns: [unit_code, form_code, period_id]}]   # the model's
 
     dbt's own `not_null`, `accepted_values`, `unique` and `relationships` are a node each, ~15-20 ms of dbt's work
-    whatever the data: 330 of them were half of a province's build (issue 18). The declaration stays on the column,
+    whatever the data: with this test instead, a province's build has 114 data tests, not 401, and dbt's own time
+    went from 7.1-8.6 s to 5.3-5.7 s with the last 157 of them folded (issue 18). The declaration stays on the column,
     where the docs show it; the model says `data_tests: [declared_constraints]` once. The row constraints (not_null,
     check) are one pass over the model; each unique and foreign key is one aggregate or anti-join of the same
     query. dbt resolves a foreign key's `ref` and builds the model after the model it references.
