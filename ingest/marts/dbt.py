@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ingest import warehouse
@@ -134,6 +135,7 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
     dbt = Path(sys.executable).with_name("dbt")
     _share_parse_state(target)
     tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_KEPT_FOR_ERRORS)
+    started = time.time()
     with subprocess.Popen([str(dbt), *dbt_args(command, as_of, extra, target)], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True) as proc:
         assert proc.stdout is not None
@@ -143,7 +145,9 @@ def run_dbt(command: str = "build", *, as_of: dt.date, extra: list[str] | None =
     counts: dict[str, int] = {}
     failed: list[str] = []
     results = target_dir(target) / "run_results.json"
-    if results.exists():
+    # only this command's results: a dbt that failed before running a node (or a command that writes none, such
+    # as docs generate) leaves an earlier command's file, whose counts and failures are not this one's
+    if results.exists() and results.stat().st_mtime >= started:
         for r in json.loads(results.read_text(encoding="utf-8")).get("results", []):
             counts[r["status"]] = counts.get(r["status"], 0) + 1
             if r["status"] in ("error", "fail", "runtime error"):

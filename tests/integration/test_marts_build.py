@@ -100,6 +100,11 @@ def test_a_failed_data_test_names_itself(dev_warehouse: Path) -> None:
     assert failures == ["declared_constraints_dim_form_"]
     shown = str(failed.value).split(" (first rows: ")[1].removesuffix(")").split("; ")
     assert sorted(shown) == ["('form_code unique', 1)", "('form_id unique', 1)"]
+    # a dbt that fails before running anything is told in its own words, not with the last command's failures
+    with pytest.raises(TransformError) as failed:
+        run_dbt("test", as_of=AS_OF, extra=["--no-such-option"])
+    assert "declared_constraints" not in str(failed.value)
+    assert "Error: No such option '--no-such-option'" in str(failed.value)
 
 
 def test_the_declared_constraints_are_checked_in_one_test_that_says_which(dev_warehouse: Path) -> None:
