@@ -31,7 +31,6 @@
 
 {%- set declared = declared_constraints_of(model) -%}
 {%- set rows = declared | selectattr('kind', 'equalto', 'row') | list -%}
-{%- set sets = declared | rejectattr('kind', 'equalto', 'row') | list -%}
 
 with
 
@@ -40,7 +39,7 @@ row_counts as (
 
     select
         {%- for c in rows %}
-        sum(case when {{ c.fails }} then 1 else 0 end) as n_{{ loop.index }}
+        sum(case when {{ c.fails }} then 1 else 0 end) as {{ c.key }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ model }}
@@ -49,16 +48,13 @@ row_counts as (
 {%- endif %}
 
 broken as (
-
-    {% for c in rows -%}
-    select '{{ c.label | replace("'", "''") }}' as constraint_name, n_{{ loop.index }} as n_failing
+    {% for c in declared %}
+    select '{{ c.label | replace("'", "''") }}' as constraint_name,
+    {%- if c.kind == 'row' %}
+        {{ c.key }} as n_failing
     from row_counts
-    {% if not loop.last or sets %}union all
-    {% endif %}
-    {%- endfor %}
-    {%- for c in sets %}
-    {%- if c.kind == 'unique' %}
-    select '{{ c.label | replace("'", "''") }}' as constraint_name, count(*) as n_failing
+    {%- elif c.kind == 'unique' %}
+        count(*) as n_failing
     from (
         select {{ c.columns | join(', ') }}
         from {{ model }}
@@ -67,7 +63,7 @@ broken as (
         having count(*) > 1
     ) as duplicated
     {%- else %}
-    select '{{ c.label | replace("'", "''") }}' as constraint_name, count(*) as n_failing
+        count(*) as n_failing
     from {{ model }} as child
     where child.{{ c.column }} is not null
         and not exists (
@@ -86,45 +82,43 @@ where n_failing > 0
 {% endtest %}
 
 
-{#- The constraints declared on `model` (a relation), each as {kind, label, ...}: `row` (not_null, check) with
-    `fails`, the SQL condition of a row that breaks it; `unique` with its `columns`; `foreign_key` with `column`,
-    `parent` (a relation) and `parent_column`. Empty at parse time. -#}
+{#- The constraints declared on `model` (a relation), its columns' then its own, each as {kind, key, label, ...}:
+    `row` (not_null, check) with `fails`, the SQL condition of a row that breaks it; `unique` with its `columns`;
+    `foreign_key` with `column`, `parent` (a relation) and `parent_column`. `key` names its count in the test's
+    query. Empty at parse time. -#}
 {% macro declared_constraints_of(model) %}
     {%- if not execute -%}
-        {{ return([{'kind': 'row', 'label': '__parse__', 'fails': 'false'}]) }}
+        {{ return([{'kind': 'row', 'key': 'n_1', 'label': '__parse__', 'fails': 'false'}]) }}
     {%- endif -%}
     {%- set name = model.identifier -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == name
         and node.package_name == project_name -%}
-        {%- set found = [] -%}
+        {%- set pairs = [] -%}
         {%- for column in node.columns.values() -%}
-            {%- for c in column.constraints -%}
-                {%- if c.type == 'not_null' -%}
-                    {%- do found.append({'kind': 'row', 'label': column.name ~ ' not null',
-                                         'fails': column.name ~ ' is null'}) -%}
-                {%- elif c.type == 'check' -%}
-                    {%- do found.append({'kind': 'row', 'label': c.name or (column.name ~ ': ' ~ c.expression),
-                                         'fails': 'not (' ~ c.expression ~ ')'}) -%}
-                {%- elif c.type in ('unique', 'primary_key') -%}
-                    {%- do found.append({'kind': 'unique', 'label': c.name or (column.name ~ ' unique'),
-                                         'columns': [column.name]}) -%}
-                {%- elif c.type == 'foreign_key' -%}
-                    {%- set parent = declared_constraint_parent(node, c) -%}
-                    {%- do found.append({'kind': 'foreign_key',
-                                         'label': c.name or (column.name ~ ' references ' ~ parent.identifier ~ '.'
-                                                             ~ c.to_columns[0]),
-                                         'column': column.name, 'parent': parent,
-                                         'parent_column': c.to_columns[0]}) -%}
-                {%- endif -%}
-            {%- endfor -%}
+            {%- for c in column.constraints -%}{%- do pairs.append((column.name, c)) -%}{%- endfor -%}
         {%- endfor -%}
-        {%- for c in node.constraints -%}
-            {%- if c.type == 'check' -%}
-                {%- do found.append({'kind': 'row', 'label': c.name or c.expression,
+        {%- for c in node.constraints -%}{%- do pairs.append((none, c)) -%}{%- endfor -%}
+        {%- set found = [] -%}
+        {%- for column, c in pairs -%}
+            {%- set key = 'n_' ~ loop.index -%}
+            {%- if c.type == 'not_null' and column -%}
+                {%- do found.append({'kind': 'row', 'key': key, 'label': column ~ ' not null',
+                                     'fails': column ~ ' is null'}) -%}
+            {%- elif c.type == 'check' -%}
+                {%- do found.append({'kind': 'row', 'key': key,
+                                     'label': c.name or ((column ~ ': ') if column else '') ~ c.expression,
                                      'fails': 'not (' ~ c.expression ~ ')'}) -%}
             {%- elif c.type in ('unique', 'primary_key') -%}
-                {%- do found.append({'kind': 'unique', 'label': c.name or ('(' ~ c.columns | join(', ') ~ ') unique'),
-                                     'columns': c.columns}) -%}
+                {%- set columns = [column] if column else c.columns -%}
+                {%- do found.append({'kind': 'unique', 'key': key, 'columns': columns,
+                                     'label': c.name or ((column ~ ' unique') if column
+                                                         else '(' ~ columns | join(', ') ~ ') unique')}) -%}
+            {%- elif c.type == 'foreign_key' and column -%}
+                {%- set parent = declared_constraint_parent(node, c) -%}
+                {%- do found.append({'kind': 'foreign_key', 'key': key, 'column': column, 'parent': parent,
+                                     'parent_column': c.to_columns[0],
+                                     'label': c.name or (column ~ ' references ' ~ parent.identifier ~ '.'
+                                                         ~ c.to_columns[0])}) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if not found -%}
